@@ -1,0 +1,53 @@
+"""`kgan train CONFIG [--steps N] [--out RUN_DIR] [--no-resume]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train a GAN from an experiment config",
+                              description="Train (or resume) a run. Killing it loses at most the steps since "
+                                          "the last checkpoint; run the same command again to resume.")
+    p.add_argument("config", help="experiment TOML file")
+    p.add_argument("--steps", type=int, help="override train.steps")
+    p.add_argument("--out", help="run directory (default: runs/<name>)")
+    p.add_argument("--no-resume", dest="resume", action="store_false",
+                   help="fail instead of resuming when the run directory holds checkpoints")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config key, e.g. --set train.d_lr=1e-4 (value parsed as TOML)")
+    p.set_defaults(func=run)
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """KEY=VALUE pairs with TOML-typed values (`--set train.ema=0`); bare words are strings."""
+    import tomllib
+
+    from kgan.errors import ConfigError
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {pair!r}: expected KEY=VALUE")
+        try:
+            out[key] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key] = value
+    return out
+
+
+def run(args) -> int:
+    from kgan.config import load_config
+    from kgan.training import train
+
+    cfg = load_config(args.config)
+    overrides = parse_overrides(args.set)
+    if args.steps is not None:
+        overrides["train.steps"] = args.steps
+    if overrides:
+        cfg = cfg.replace(**overrides)
+    out = Path(args.out or Path("runs") / cfg.name)
+    gan = train(cfg, out, resume=args.resume)
+    print(f"run: {out} (step {int(gan.g_optimizer.iterations.numpy())})")
+    return 0

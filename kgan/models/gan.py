@@ -1,0 +1,289 @@
+"""The training engine: one `keras.Model` whose `train_step` serves the whole GAN family.
+
+A step = `n_critic` discriminator updates (each on its own slice of the real batch, as in WGAN's
+Algorithm 1) followed by one generator update. Adversarial loss and regularizers are plug-ins
+chosen by constructor arguments; variants override small hooks and never copy the loop:
+
+- conditional models (CGAN): `num_classes > 0`; `generator_inputs` / `discriminate` pass labels,
+  `sample_labels` draws them for fakes.
+- auxiliary heads (ACGAN, InfoGAN): `discriminate` returns extra outputs; `extra_d_losses` /
+  `extra_g_losses` add the classification or mutual-information terms, `sample_latent` adds codes.
+- StyleGAN: the generator is a functional model of mapping + synthesis; style mixing is a
+  `generator_inputs` override that feeds two w's and a crossover point.
+- progressive growing: a callback raises a non-trainable `alpha` variable inside the nets and swaps
+  in grown nets between `fit` calls (optimizer state is rebuilt for the new variables).
+- pix2pix / super-resolution / DeblurGAN: the real batch is a (source, target) pair;
+  `generator_inputs` returns the source image, `discriminate` sees (source, image) pairs and
+  `extra_g_losses` adds the L1 / perceptual term.
+- CycleGAN: a subclass holding two generator/discriminator pairs overrides `generator_step` to sum
+  both adversarial losses and the cycle-consistency loss; the discriminator step runs per pair.
+- AAE / WAE: the "generator" is the encoder, the discriminator judges codes instead of images and
+  `extra_g_losses` adds the reconstruction loss.
+
+Losses are averaged over the local batch and divided by the number of replicas, because
+`tf.distribute` sums gradients across replicas: the result is the mean over the global batch.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from kgan import losses
+
+_SAVEABLE_HPARAMS = ("latent_dim", "image_shape", "num_classes", "loss", "n_critic", "gradient_penalty", "r1",
+                     "clip_value", "label_smoothing", "label_noise", "feature_matching", "ema", "seed")
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class GAN(keras.Model):
+    """Generator + discriminator trained adversarially by one shared `train_step`."""
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, *, latent_dim: int,
+                 image_shape, num_classes: int = 0, loss: str = "non_saturating", n_critic: int = 1,
+                 gradient_penalty: float = 0.0, r1: float = 0.0, clip_value: float = 0.0,
+                 label_smoothing: float = 0.0, label_noise: float = 0.0, feature_matching: float = 0.0,
+                 ema: float = 0.0, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if loss not in losses.LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose from {losses.LOSSES}")
+        if (label_smoothing or label_noise) and loss not in losses.TARGET_LOSSES:
+            raise ValueError(f"label smoothing/noise need a target-based loss {losses.TARGET_LOSSES}, not {loss!r}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim)
+        self.image_shape = tuple(int(d) for d in image_shape)
+        self.num_classes = int(num_classes)
+        self.loss = loss
+        self.n_critic = int(n_critic)
+        self.gradient_penalty = float(gradient_penalty)
+        self.r1 = float(r1)
+        self.clip_value = float(clip_value)
+        self.label_smoothing = float(label_smoothing)
+        self.label_noise = float(label_noise)
+        self.feature_matching = float(feature_matching)
+        self.ema = float(ema)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
+        self.ema_generator = self._make_ema_generator() if self.ema > 0 else None
+        self.feature_model = (keras.Model(discriminator.inputs, discriminator.get_layer("features").output,
+                                          name="discriminator_features") if self.feature_matching else None)
+        # Consecutive steps whose losses were not finite (updates skipped); read by the divergence guard.
+        self.nonfinite_steps = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
+                                               name="nonfinite_steps")
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names()}
+        self.built = True  # both nets are functional models, already built; lets fit() run under a strategy
+
+    # ----- public surface -------------------------------------------------------------------------------
+    @property
+    def sampler(self) -> keras.Model:
+        """The network used for sampling and export: the EMA generator when training kept one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def generate(self, z, labels=None, training: bool = False):
+        return self.sampler(self.generator_inputs(z, labels), training=training)
+
+    def call(self, inputs, training=False):
+        z, labels = (inputs if isinstance(inputs, (list, tuple)) else (inputs, None))
+        return self.generate(z, labels, training=training)
+
+    def metric_names(self) -> list[str]:
+        names = ["d_loss", "g_loss", "d_real", "d_fake"]
+        if self.loss == "wasserstein":
+            names.append("w_distance")
+        names += [n for n, on in (("gp", self.gradient_penalty), ("r1", self.r1),
+                                  ("feature_matching", self.feature_matching)) if on]
+        return names + ["nonfinite"]
+
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    # ----- hooks for variants ---------------------------------------------------------------------------
+    def sample_latent(self, batch_size):
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def sample_labels(self, batch_size, real_labels):
+        """Labels for fakes: the real batch's labels keep the class balance of the data."""
+        return real_labels
+
+    def generator_inputs(self, z, labels):
+        return [z, labels] if self.num_classes else z
+
+    def discriminate(self, images, labels, training=True) -> dict:
+        inputs = [images, labels] if self.num_classes else images
+        return {"logits": self.discriminator(inputs, training=training)}
+
+    def extra_d_losses(self, real_out: dict, fake_out: dict, labels) -> dict:
+        return {}
+
+    def extra_g_losses(self, real_images, fake_images, fake_out: dict, labels) -> dict:
+        return {}
+
+    # ----- compile / save -------------------------------------------------------------------------------
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        """Two optimizers; both are built here, eagerly, under the caller's strategy scope.
+
+        Building them lazily inside the first distributed step breaks (keras-team/keras#23085).
+        """
+        super().compile(optimizer=None, **kwargs)
+        self.d_optimizer = keras.optimizers.get(d_optimizer)
+        self.g_optimizer = keras.optimizers.get(g_optimizer)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self._compile_kwargs = kwargs
+
+    def get_compile_config(self):
+        return {"d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+                "g_optimizer": keras.optimizers.serialize(self.g_optimizer), **self._compile_kwargs}
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        self.compile(keras.optimizers.deserialize(config.pop("d_optimizer")),
+                     keras.optimizers.deserialize(config.pop("g_optimizer")), **config)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"generator": keras.saving.serialize_keras_object(self.generator),
+                       "discriminator": keras.saving.serialize_keras_object(self.discriminator)})
+        config.update({k: getattr(self, k) for k in _SAVEABLE_HPARAMS})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        generator = keras.saving.deserialize_keras_object(config.pop("generator"))
+        discriminator = keras.saving.deserialize_keras_object(config.pop("discriminator"))
+        return cls(generator, discriminator, **config)
+
+    # ----- the step ---------------------------------------------------------------------------------------
+    def train_step(self, data):
+        real, labels = data if isinstance(data, (list, tuple)) else (data, None)
+        labels = ops.cast(labels, "int32") if labels is not None else None
+        real_chunks = ops.split(real, self.n_critic, axis=0)
+        label_chunks = ops.split(labels, self.n_critic, axis=0) if labels is not None else [None] * self.n_critic
+        finite = tf.constant(True)
+        for real_chunk, label_chunk in zip(real_chunks, label_chunks):
+            d_logs, d_ok = self.discriminator_step(real_chunk, label_chunk)
+            finite = tf.logical_and(finite, d_ok)
+        g_logs, g_ok = self.generator_step(real_chunks[-1], label_chunks[-1])
+        finite = tf.logical_and(finite, g_ok)
+        self.nonfinite_steps.assign(tf.where(finite, tf.zeros((), "int64"), self.nonfinite_steps + 1))
+        if self.ema_generator is not None:
+            tf.cond(g_ok, self._update_ema, tf.no_op)
+        logs = {**d_logs, **g_logs, "nonfinite": ops.cast(self.nonfinite_steps, "float32")}
+        for name, value in logs.items():
+            self._trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    def _loss_scale(self):
+        return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+
+    def _targets(self, batch_size):
+        """(real, fake) targets: one-sided smoothing lowers only the real target; noise jitters both."""
+        real_t = tf.fill((batch_size, 1), 1.0 - self.label_smoothing)
+        fake_t = tf.zeros((batch_size, 1))
+        if self.label_noise:
+            real_t -= keras.random.uniform((batch_size, 1), 0.0, self.label_noise, seed=self.seed_generator)
+            fake_t += keras.random.uniform((batch_size, 1), 0.0, self.label_noise, seed=self.seed_generator)
+        return real_t, fake_t
+
+    def _input_gradients(self, images, labels):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            logits = self.discriminate(images, labels, training=True)["logits"]
+        return tape.gradient(logits, images)
+
+    def discriminator_step(self, real, labels):
+        batch_size = ops.shape(real)[0]
+        z = self.sample_latent(batch_size)
+        fake_labels = self.sample_labels(batch_size, labels)
+        fake = self.generator(self.generator_inputs(z, fake_labels), training=True)
+        real_t, fake_t = self._targets(batch_size)
+        with tf.GradientTape() as tape:
+            real_out = self.discriminate(real, labels, training=True)
+            fake_out = self.discriminate(fake, fake_labels, training=True)
+            terms = {"adv": losses.discriminator_loss(self.loss, real_out["logits"], fake_out["logits"], real_t, fake_t)}
+            if self.gradient_penalty:
+                eps = keras.random.uniform((batch_size, 1, 1, 1), seed=self.seed_generator)
+                mixed = eps * real + (1.0 - eps) * fake
+                terms["gp"] = self.gradient_penalty * losses.gradient_penalty_from_gradients(
+                    self._input_gradients(mixed, labels))
+            if self.r1:
+                terms["r1"] = self.r1 * losses.r1_penalty_from_gradients(self._input_gradients(real, labels))
+            terms.update(self.extra_d_losses(real_out, fake_out, labels))
+            d_loss = ops.sum(ops.stack(list(terms.values())))
+            scaled_loss = d_loss * self._loss_scale()
+        grads = tape.gradient(scaled_loss, self.discriminator.trainable_variables)
+        ok = tf.math.is_finite(d_loss)
+        tf.cond(ok, lambda: self._apply(self.d_optimizer, grads, self.discriminator), tf.no_op)
+        if self.clip_value:
+            for w in self.discriminator.trainable_variables:
+                w.assign(ops.clip(w, -self.clip_value, self.clip_value))
+        logs = {"d_loss": d_loss, **self._d_output_logs(real_out["logits"], fake_out["logits"])}
+        logs.update({k: v for k, v in terms.items() if k in ("gp", "r1")})
+        return logs, ok
+
+    def _d_output_logs(self, real_logits, fake_logits):
+        """D(x), D(G(z)) as probabilities for sigmoid losses, raw scores otherwise; W-distance estimate."""
+        squash = ops.sigmoid if self.loss in ("minimax", "non_saturating") else (lambda t: t)
+        logs = {"d_real": ops.mean(squash(real_logits)), "d_fake": ops.mean(squash(fake_logits))}
+        if self.loss == "wasserstein":
+            logs["w_distance"] = ops.mean(real_logits) - ops.mean(fake_logits)
+        return logs
+
+    def generator_step(self, real, labels):
+        batch_size = ops.shape(real)[0]
+        z = self.sample_latent(batch_size)
+        fake_labels = self.sample_labels(batch_size, labels)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.generator_inputs(z, fake_labels), training=True)
+            fake_out = self.discriminate(fake, fake_labels, training=True)
+            terms = {"adv": losses.generator_loss(self.loss, fake_out["logits"])}
+            if self.feature_matching:
+                real_features = self.feature_model(self._d_inputs(real, labels), training=True)
+                fake_features = self.feature_model(self._d_inputs(fake, fake_labels), training=True)
+                terms["feature_matching"] = self.feature_matching * losses.feature_matching_loss(
+                    real_features, fake_features)
+            terms.update(self.extra_g_losses(real, fake, fake_out, fake_labels))
+            g_loss = ops.sum(ops.stack(list(terms.values())))
+            scaled_loss = g_loss * self._loss_scale()
+        grads = tape.gradient(scaled_loss, self.generator.trainable_variables)
+        ok = tf.math.is_finite(g_loss)
+        tf.cond(ok, lambda: self._apply(self.g_optimizer, grads, self.generator), tf.no_op)
+        logs = {"g_loss": g_loss}
+        if "feature_matching" in terms:
+            logs["feature_matching"] = terms["feature_matching"]
+        return logs, ok
+
+    def _d_inputs(self, images, labels):
+        return [images, labels] if self.num_classes else images
+
+    @staticmethod
+    def _apply(optimizer, grads, network):
+        optimizer.apply_gradients(zip(grads, network.trainable_variables))
+        return tf.no_op()
+
+    # ----- EMA ----------------------------------------------------------------------------------------------
+    def _make_ema_generator(self) -> keras.Model:
+        clone = keras.models.clone_model(self.generator)
+        clone.name = "ema_generator"
+        clone.set_weights(self.generator.get_weights())
+        clone.trainable = False
+        return clone
+
+    def _update_ema(self):
+        """w_ema <- d * w_ema + (1 - d) * w for weights; batchnorm statistics are copied as they are."""
+        trainable = {id(v) for v in self.generator.trainable_variables}
+        for ema_w, w in zip(self.ema_generator.weights, self.generator.weights):
+            if id(w) in trainable:
+                ema_w.assign(self.ema * ema_w + (1.0 - self.ema) * w)
+            else:
+                ema_w.assign(w)
+        return tf.no_op()
+
+    def reset_ema(self):
+        """Copy the generator into the EMA generator (after a divergence restore, for example)."""
+        if self.ema_generator is not None:
+            self.ema_generator.set_weights(self.generator.get_weights())

@@ -1,0 +1,110 @@
+"""Model registry: name -> builder. Every entry builds a `GAN` (or subclass) from an experiment config.
+
+A family's defining choices (the loss of LSGAN, the critic normalization of WGAN-GP) are the
+entry's defaults, used when the config says `auto`; settings a family cannot work without (weight
+clipping for WGAN, the gradient penalty for WGAN-GP) are checked, naming the config key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from kgan.errors import ConfigError
+
+_NETS = {
+    "mlp": ("kgan.nets.mlp", "mlp_generator", "mlp_discriminator"),
+    "dcgan": ("kgan.nets.dcgan", "dcgan_generator", "dcgan_discriminator"),
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    description: str
+    nets: str
+    loss: str
+    norm: str = "batch"
+    requires: dict = field(default_factory=dict)  # train key -> (predicate, message)
+    model_class: Callable | None = None
+
+
+def _positive(v):
+    return v > 0
+
+
+_SPECS = {s.name: s for s in [
+    ModelSpec("gan", "Goodfellow et al. 2014: MLP generator/discriminator of the seeds (non-saturating loss; "
+              "model.loss = 'minimax' for the original objective)", nets="mlp", loss="non_saturating", norm="none"),
+    ModelSpec("dcgan", "Radford et al. 2016: strided/transposed convolutions, batchnorm, ReLU/LeakyReLU, tanh",
+              nets="dcgan", loss="non_saturating"),
+    ModelSpec("lsgan", "Mao et al. 2017: DCGAN nets with the least-squares loss (a=0, b=c=1)",
+              nets="dcgan", loss="least_squares"),
+    ModelSpec("wgan", "Arjovsky et al. 2017: Wasserstein critic with weight clipping (c=0.01, RMSProp 5e-5, "
+              "n_critic=5)", nets="dcgan", loss="wasserstein",
+              requires={"clip_value": (_positive, "wgan needs weight clipping: set train.clip_value (paper: 0.01)")}),
+    ModelSpec("wgan_gp", "Gulrajani et al. 2017: Wasserstein critic with gradient penalty (lambda=10), layer norm "
+              "instead of batchnorm in the critic", nets="dcgan", loss="wasserstein", norm="layer",
+              requires={"gradient_penalty": (_positive,
+                                             "wgan_gp needs train.gradient_penalty > 0 (paper: lambda = 10)")}),
+]}
+
+
+def model_names() -> list[str]:
+    return sorted(_SPECS)
+
+
+def describe_models() -> list[tuple[str, str]]:
+    return [(name, _SPECS[name].description) for name in model_names()]
+
+
+def resolve(cfg) -> tuple[ModelSpec, str, str]:
+    """(spec, loss, norm) for a config, with the family's defaults filled in and its needs checked."""
+    if cfg.model.name not in _SPECS:
+        raise ConfigError(f"model.name: unknown model {cfg.model.name!r}; choose from {model_names()}")
+    spec = _SPECS[cfg.model.name]
+    for key, (ok, message) in spec.requires.items():
+        if not ok(getattr(cfg.train, key)):
+            raise ConfigError(f"train.{key}: {message}")
+    loss = spec.loss if cfg.model.loss == "auto" else cfg.model.loss
+    norm = spec.norm if cfg.model.norm == "auto" else cfg.model.norm
+    if loss == "wasserstein" and norm == "batch" and cfg.train.gradient_penalty:
+        raise ConfigError("model.norm: batchnorm in the critic invalidates the per-example gradient penalty; "
+                          "use 'layer' or 'none'")
+    return spec, loss, norm
+
+
+def build_gan(cfg, image_shape=None):
+    """Build the (uncompiled) GAN for a config. `image_shape` defaults to the data section's."""
+    import importlib
+
+    from kgan.models.gan import GAN
+
+    spec, loss, norm = resolve(cfg)
+    image_shape = tuple(image_shape or (cfg.data.resolution, cfg.data.resolution, cfg.data.channels))
+    module, g_name, d_name = _NETS[spec.nets]
+    nets = importlib.import_module(module)
+    classes = cfg.model.num_classes
+    generator = getattr(nets, g_name)(cfg.model.latent_dim, image_shape, num_classes=classes, width=cfg.model.width)
+    d_kwargs = {"norm": norm} if spec.nets != "mlp" else {}
+    discriminator = getattr(nets, d_name)(image_shape, num_classes=classes, width=cfg.model.width, **d_kwargs)
+    t = cfg.train
+    cls = spec.model_class or GAN
+    return cls(generator, discriminator, latent_dim=cfg.model.latent_dim, image_shape=image_shape,
+               num_classes=classes, loss=loss, n_critic=t.n_critic, gradient_penalty=t.gradient_penalty,
+               r1=t.r1, clip_value=t.clip_value, label_smoothing=t.label_smoothing, label_noise=t.label_noise,
+               feature_matching=t.feature_matching, ema=t.ema, seed=cfg.seed, name=cfg.model.name)
+
+
+def build_optimizers(cfg, lr_scale: float = 1.0):
+    """(d_optimizer, g_optimizer) from the train section; separate learning rates give TTUR."""
+    import keras
+
+    t = cfg.train
+
+    def make(lr):
+        if t.optimizer == "rmsprop":
+            return keras.optimizers.RMSprop(learning_rate=lr * lr_scale)
+        return keras.optimizers.Adam(learning_rate=lr * lr_scale, beta_1=t.beta1, beta_2=t.beta2)
+
+    return make(t.d_lr), make(t.g_lr)

@@ -1,0 +1,274 @@
+"""Training runs: `fit()` wiring around the engine.
+
+A run directory holds everything needed to resume, sample, export and render (layout in
+DESIGN.md). Checkpoints carry both networks, the EMA generator, both optimizers (their
+`iterations` is the step counter) and the seed generator state, so a resumed run continues the
+same random stream. Killing a run loses at most the steps since the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan import io
+from kgan.config import ExperimentConfig, dump_toml, load_config
+from kgan.distribute import choose_strategy
+from kgan.errors import CheckpointError
+from kgan.models import build_gan, build_optimizers
+
+FIXED_SAMPLES = 64
+
+
+def _checkpoint(gan) -> tf.train.Checkpoint:
+    return tf.train.Checkpoint(gan=gan, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer,
+                               seed_state=gan.seed_generator.state)
+
+
+def current_step(gan) -> int:
+    return int(gan.g_optimizer.iterations.numpy())
+
+
+def build_compiled(cfg: ExperimentConfig, lr_scale: float = 1.0):
+    gan = build_gan(cfg)
+    gan.compile(*build_optimizers(cfg, lr_scale), jit_compile=cfg.train.jit_compile,
+                steps_per_execution=cfg.train.steps_per_execution)
+    return gan
+
+
+def load_run(run_dir: str | Path, checkpoint: str | None = None):
+    """(cfg, gan, step) restored from a run directory's latest checkpoint (or the given one)."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.toml"
+    if not config_path.is_file():
+        raise CheckpointError(f"{run_dir}: not a kgan run directory (no config.toml)")
+    cfg = load_config(config_path)
+    gan = build_compiled(cfg)
+    path = checkpoint or tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    if not path:
+        raise CheckpointError(f"{run_dir / 'checkpoints'}: no checkpoint to restore")
+    try:
+        _checkpoint(gan).restore(path).expect_partial()
+    except (tf.errors.OpError, ValueError, AssertionError) as e:
+        raise CheckpointError(f"{path}: checkpoint is unreadable or does not match the config ({e})") from None
+    return cfg, gan, current_step(gan)
+
+
+def fixed_latents(cfg: ExperimentConfig, run_dir: Path):
+    """The fixed (z, labels) used for snapshots; created once per run so progress is comparable."""
+    snapshots = run_dir / "snapshots"
+    z_path = snapshots / "fixed_z.npy"
+    if not z_path.exists():
+        rng = np.random.default_rng(cfg.seed)
+        z = rng.standard_normal((FIXED_SAMPLES, cfg.model.latent_dim)).astype("float32")
+        with io.atomic_path(z_path) as tmp:
+            np.save(tmp, z, allow_pickle=False)
+    z = np.load(z_path)
+    labels = (np.arange(len(z)) % cfg.model.num_classes).astype("int32") if cfg.model.num_classes else None
+    return z, labels
+
+
+def to_uint8(images) -> np.ndarray:
+    """[-1, 1] floats -> uint8, the quantization every export and metric uses."""
+    return np.clip(np.round((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+class RunLogger(keras.callbacks.Callback):
+    """Checkpoints, fixed-z snapshots, CSV history, progress line and the divergence guard."""
+
+    def __init__(self, cfg: ExperimentConfig, run_dir: Path, manager: tf.train.CheckpointManager,
+                 total_steps: int, verbose: bool = True):
+        super().__init__()
+        self.cfg, self.run_dir, self.manager = cfg, run_dir, manager
+        self.total_steps, self.verbose = total_steps, verbose
+        self.fixed_z, self.fixed_labels = fixed_latents(cfg, run_dir)
+        self.history_path = run_dir / "logs" / "history.csv"
+        self.events_path = run_dir / "logs" / "events.log"
+        self.t0 = time.time()
+        self.last_checkpoint_step = self.last_snapshot_step = self.last_log_step = 0
+        self._window_start = (time.time(), 0)
+
+    @property
+    def step(self) -> int:
+        return current_step(self.model)
+
+    def event(self, message: str, step: int | None = None) -> None:
+        step = self.step if step is None else step
+        self.events_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.events_path, "a") as f:
+            f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} step {step}: {message}\n")
+        print(f"[kgan] {message}", file=sys.stderr, flush=True)
+
+    def on_train_begin(self, logs=None):
+        step = self.step
+        self._window_start = (time.time(), step)
+        self.last_log_step = self.last_checkpoint_step = step
+        if step == 0:
+            self.snapshot()
+        self.last_snapshot_step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        step, t = self.step, self.cfg.train
+        if self.guard_divergence():
+            return
+        if step // t.checkpoint_every > self.last_checkpoint_step // t.checkpoint_every and step:
+            self.checkpoint()
+        if step // t.snapshot_every > self.last_snapshot_step // t.snapshot_every and step:
+            self.snapshot()
+        if step // t.log_every > self.last_log_step // t.log_every and step:
+            self.log(logs or {})
+
+    def on_train_end(self, logs=None):
+        if self.step != self.last_checkpoint_step:
+            self.checkpoint()
+        if self.step != self.last_snapshot_step:
+            self.snapshot()
+
+    def checkpoint(self):
+        self.manager.save(checkpoint_number=self.step)
+        self.last_checkpoint_step = self.step
+
+    def snapshot(self):
+        images = to_uint8(self.model.generate(self.fixed_z, self.fixed_labels))
+        with io.atomic_path(self.run_dir / "snapshots" / f"step_{self.step:07d}.npz") as tmp:
+            np.savez_compressed(tmp, images=images, step=self.step)
+        self.last_snapshot_step = self.step
+
+    def log(self, logs: dict):
+        step = self.step
+        now = time.time()
+        t_start, s_start = self._window_start
+        rate = (step - s_start) * self.cfg.data.batch_size / max(now - t_start, 1e-9)
+        self._window_start = (now, step)
+        row = {"step": step, "wall_time": round(now - self.t0, 3), "images_per_sec": round(rate, 1),
+               **{k: float(v) for k, v in logs.items()}}
+        new_file = not self.history_path.exists()
+        self.history_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.history_path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+        self.last_log_step = step
+        if self.verbose:
+            eta = (self.total_steps - step) / max(rate / self.cfg.data.batch_size, 1e-9)
+            terms = " ".join(f"{k}={float(v):.3f}" for k, v in logs.items() if k in ("d_loss", "g_loss", "d_real",
+                                                                                       "d_fake", "w_distance"))
+            print(f"step {step}/{self.total_steps} ({100 * step / self.total_steps:.0f}%) {terms} "
+                  f"{rate:.0f} img/s eta {eta:.0f}s", file=sys.stderr, flush=True)
+
+    def guard_divergence(self) -> bool:
+        """After `nan_patience` consecutive non-finite steps: restore the last checkpoint, lower the lr."""
+        bad = int(self.model.nonfinite_steps.numpy())
+        if bad < self.cfg.train.nan_patience:
+            return False
+        factor = self.cfg.train.divergence_lr_factor
+        latest = self.manager.latest_checkpoint
+        if latest:
+            _checkpoint(self.model).restore(latest).expect_partial()
+        for opt in (self.model.d_optimizer, self.model.g_optimizer):
+            opt.learning_rate.assign(opt.learning_rate * factor)
+        self.model.nonfinite_steps.assign(0)
+        self.event(f"divergence: {bad} non-finite steps; restored {latest or 'nothing (no checkpoint yet)'}, "
+                   f"learning rates x{factor} -> d {float(self.model.d_optimizer.learning_rate):.3g}, "
+                   f"g {float(self.model.g_optimizer.learning_rate):.3g}")
+        return True
+
+
+def _check_resumable(cfg: ExperimentConfig, run_dir: Path) -> None:
+    saved = load_config(run_dir / "config.toml")
+    for section in ("data", "model"):
+        if saved.section_hash(section) != cfg.section_hash(section):
+            raise CheckpointError(f"{run_dir}: the run was trained with a different [{section}] section; "
+                                  f"use a new --out directory or --no-resume")
+
+
+def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, verbose: bool = True,
+          dataset: tf.data.Dataset | None = None, callbacks=()) -> keras.Model:
+    """Train (or resume) a run until `cfg.train.steps` generator updates; returns the GAN."""
+    from kgan.data import make_dataset
+
+    run_dir = Path(run_dir)
+    ckpt_dir = run_dir / "checkpoints"
+    has_checkpoint = tf.train.latest_checkpoint(str(ckpt_dir)) is not None
+    if has_checkpoint and not resume:
+        raise CheckpointError(f"{run_dir}: already holds checkpoints; resume it or choose another --out")
+    if has_checkpoint:
+        _check_resumable(cfg, run_dir)
+    keras.utils.set_random_seed(cfg.seed)
+    tf.config.experimental.enable_op_determinism()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    io.write_text(run_dir / "config.toml", dump_toml(cfg))
+
+    strategy = choose_strategy(cfg.train.strategy)
+    with strategy.scope():
+        gan = build_compiled(cfg)
+    manager = tf.train.CheckpointManager(_checkpoint(gan), str(ckpt_dir), max_to_keep=cfg.train.keep_checkpoints)
+    logger = RunLogger(cfg, run_dir, manager, cfg.train.steps, verbose)
+    if has_checkpoint:
+        _checkpoint(gan).restore(manager.latest_checkpoint).expect_partial()
+        logger.event(f"resumed from {manager.latest_checkpoint}", step=current_step(gan))
+        _truncate_history(logger.history_path, current_step(gan))
+
+    if dataset is None:
+        data_cfg = dataclasses.replace(cfg.data, batch_size=cfg.data.batch_size * cfg.train.n_critic)
+        dataset = make_dataset(data_cfg, seed=cfg.seed, repeat=True)
+    remaining = cfg.train.steps - current_step(gan)
+    started = time.time()
+    if remaining > 0:
+        # One fit() "epoch" per log window keeps Keras' metric means per window, not over the whole run.
+        spe = cfg.train.steps_per_execution
+        window = math.ceil(cfg.train.log_every / spe) * spe
+        epochs = math.ceil(remaining / window)
+        gan.fit(dataset, epochs=epochs, steps_per_epoch=window, verbose=0, shuffle=False,
+                callbacks=[logger, _StopAt(cfg.train.steps), *callbacks])
+    io.write_json(run_dir / "run.json", {
+        "model": cfg.model.name, "latent_dim": gan.latent_dim, "image_shape": list(gan.image_shape),
+        "num_classes": gan.num_classes, "step": current_step(gan), "ema": gan.ema_generator is not None,
+        "train_seconds_last_session": round(time.time() - started, 2)})
+    _save_keras_model(gan, run_dir / "model.keras")
+    return gan
+
+
+class _StopAt(keras.callbacks.Callback):
+    """Stop exactly at the target step even when the last window is partial."""
+
+    def __init__(self, steps: int):
+        super().__init__()
+        self.steps = steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if current_step(self.model) >= self.steps:
+            self.model.stop_training = True
+
+
+def _truncate_history(path: Path, step: int) -> None:
+    """Drop log rows written after the checkpoint we resumed from (they will be recomputed)."""
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    kept = [rows[0]] + [r for r in rows[1:] if int(r[0]) <= step]
+    with io.atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        csv.writer(f).writerows(kept)
+
+
+def _save_keras_model(gan, path: Path) -> None:
+    with io.atomic_path(path) as tmp:
+        gan.save(tmp)
+
+
+def read_run_info(run_dir: str | Path) -> dict:
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        raise CheckpointError(f"{run_dir}: no run.json (training never finished a session here)")
+    return json.loads(path.read_text())

@@ -7,11 +7,14 @@ that `kgan --help` is instant. User errors (`KganError`) print one clear line an
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
-import pkgutil
-import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before anything can import TensorFlow
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import pkgutil  # noqa: E402
+import sys  # noqa: E402
 
 import kgan
 from kgan import commands
@@ -28,7 +31,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

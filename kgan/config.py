@@ -115,13 +115,18 @@ class ExperimentConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def section_hash(self, *sections: str) -> str:
-        """Stable digest of the named sections (plus the seed): the identity of a pipeline stage.
+    def section_hash(self, *keys: str) -> str:
+        """Stable digest of the named sections or dotted keys (plus the seed): a pipeline stage's identity.
 
         Keys are sorted so that the digest depends on content, never on key order in the file.
         """
         d = self.to_dict()
-        payload = {s: d[s] for s in sections}
+        payload = {}
+        for key in keys:
+            node = d
+            for part in key.split("."):
+                node = node[part]
+            payload[key] = node
         payload["seed"] = self.seed
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]

@@ -29,6 +29,7 @@ def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path
         tmp = Path(name)
     try:
         yield tmp
+        _umask_permissions(tmp, directory)
         if directory and target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -38,6 +39,13 @@ def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path
         else:
             tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask_permissions(path: Path, directory: bool) -> None:
+    """mkstemp/mkdtemp create owner-only files; give the result the modes a plain write would have."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod((0o777 if directory else 0o666) & ~umask)
 
 
 def write_text(target: str | Path, text: str) -> None:

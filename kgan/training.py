@@ -58,7 +58,7 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None):
         raise CheckpointError(f"{run_dir / 'checkpoints'}: no checkpoint to restore")
     try:
         _checkpoint(gan).restore(path).expect_partial()
-    except (tf.errors.OpError, ValueError, AssertionError) as e:
+    except (tf.errors.OpError, ValueError, AssertionError, IndexError) as e:  # IndexError: truncated file
         raise CheckpointError(f"{path}: checkpoint is unreadable or does not match the config ({e})") from None
     return cfg, gan, current_step(gan)
 
@@ -221,7 +221,8 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, ve
 
     if dataset is None:
         data_cfg = dataclasses.replace(cfg.data, batch_size=cfg.data.batch_size * cfg.train.n_critic)
-        dataset = make_dataset(data_cfg, seed=cfg.seed, repeat=True)
+        # Skip the batches already consumed so a resumed run sees the same data stream as an uninterrupted one.
+        dataset = make_dataset(data_cfg, seed=cfg.seed, repeat=True).skip(current_step(gan))
     remaining = cfg.train.steps - current_step(gan)
     started = time.time()
     if remaining > 0:
@@ -272,3 +273,19 @@ def read_run_info(run_dir: str | Path) -> dict:
     if not path.is_file():
         raise CheckpointError(f"{run_dir}: no run.json (training never finished a session here)")
     return json.loads(path.read_text())
+
+
+class LuigiProgress(keras.callbacks.Callback):
+    """Forwards training progress to a Luigi task's status message and progress bar (scheduler UI)."""
+
+    def __init__(self, task, total_steps: int, every: int = 25):
+        super().__init__()
+        self.task, self.total_steps, self.every = task, total_steps, every
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = current_step(self.model)
+        if step % self.every and step < self.total_steps:
+            return
+        terms = " ".join(f"{k}={float(v):.3f}" for k, v in (logs or {}).items() if k in ("d_loss", "g_loss"))
+        self.task.set_progress_percentage(round(100 * step / self.total_steps, 1))
+        self.task.set_status_message(f"step {step}/{self.total_steps} {terms}")

@@ -159,23 +159,34 @@ class GAN(keras.Model):
 
     # ----- the step ---------------------------------------------------------------------------------------
     def train_step(self, data):
-        real, labels = data if isinstance(data, (list, tuple)) else (data, None)
+        real, labels, _ = keras.utils.unpack_x_y_sample_weight(data)  # (x,), (x, y) or (x, y, None)
         labels = ops.cast(labels, "int32") if labels is not None else None
         real_chunks = ops.split(real, self.n_critic, axis=0)
         label_chunks = ops.split(labels, self.n_critic, axis=0) if labels is not None else [None] * self.n_critic
+        # Non-trainable state (batchnorm moving statistics) is updated by every forward pass in training
+        # mode, whether or not the step is finite: keep a copy to put back when the step is skipped.
+        state = self.discriminator.non_trainable_variables + self.generator.non_trainable_variables
+        saved = [tf.identity(v.value) for v in state]
         finite = tf.constant(True)
         for real_chunk, label_chunk in zip(real_chunks, label_chunks):
             d_logs, d_ok = self.discriminator_step(real_chunk, label_chunk)
             finite = tf.logical_and(finite, d_ok)
-        g_logs, g_ok = self.generator_step(real_chunks[-1], label_chunks[-1])
+        g_logs, g_ok = self.generator_step(real_chunks[-1], label_chunks[-1], d_ok=finite)
         finite = tf.logical_and(finite, g_ok)
         self.nonfinite_steps.assign(tf.where(finite, tf.zeros((), "int64"), self.nonfinite_steps + 1))
+        tf.cond(finite, tf.no_op, lambda: self._restore(state, saved))
         if self.ema_generator is not None:
-            tf.cond(g_ok, self._update_ema, tf.no_op)
+            tf.cond(finite, self._update_ema, tf.no_op)
         logs = {**d_logs, **g_logs, "nonfinite": ops.cast(self.nonfinite_steps, "float32")}
         for name, value in logs.items():
             self._trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    @staticmethod
+    def _restore(variables, values):
+        for v, value in zip(variables, values):
+            v.assign(value)
+        return tf.no_op()
 
     def _loss_scale(self):
         return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
@@ -216,7 +227,7 @@ class GAN(keras.Model):
             d_loss = ops.sum(ops.stack(list(terms.values())))
             scaled_loss = d_loss * self._loss_scale()
         grads = tape.gradient(scaled_loss, self.discriminator.trainable_variables)
-        ok = tf.math.is_finite(d_loss)
+        ok = self._all_finite(d_loss, grads)
         tf.cond(ok, lambda: self._apply(self.d_optimizer, grads, self.discriminator), tf.no_op)
         if self.clip_value:
             for w in self.discriminator.trainable_variables:
@@ -233,7 +244,8 @@ class GAN(keras.Model):
             logs["w_distance"] = ops.mean(real_logits) - ops.mean(fake_logits)
         return logs
 
-    def generator_step(self, real, labels):
+    def generator_step(self, real, labels, d_ok=True):
+        """One G update; skipped when its loss or the preceding critic steps (`d_ok`) were not finite."""
         batch_size = ops.shape(real)[0]
         z = self.sample_latent(batch_size)
         fake_labels = self.sample_labels(batch_size, labels)
@@ -250,7 +262,7 @@ class GAN(keras.Model):
             g_loss = ops.sum(ops.stack(list(terms.values())))
             scaled_loss = g_loss * self._loss_scale()
         grads = tape.gradient(scaled_loss, self.generator.trainable_variables)
-        ok = tf.math.is_finite(g_loss)
+        ok = tf.logical_and(self._all_finite(g_loss, grads), d_ok)
         tf.cond(ok, lambda: self._apply(self.g_optimizer, grads, self.generator), tf.no_op)
         logs = {"g_loss": g_loss}
         if "feature_matching" in terms:
@@ -259,6 +271,17 @@ class GAN(keras.Model):
 
     def _d_inputs(self, images, labels):
         return [images, labels] if self.num_classes else images
+
+    @staticmethod
+    def _all_finite(loss, grads):
+        """The loss and every gradient are finite. A finite loss alone is not enough: a NaN input can vanish
+        in the forward pass (fused MatMul+ReLU on CPU maps NaN to 0) yet still poison the weight gradients."""
+        checks = [tf.math.is_finite(loss)]
+        for g in grads:
+            if g is not None:
+                values = g.values if isinstance(g, tf.IndexedSlices) else g
+                checks.append(tf.reduce_all(tf.math.is_finite(values)))
+        return tf.reduce_all(tf.stack(checks))
 
     @staticmethod
     def _apply(optimizer, grads, network):

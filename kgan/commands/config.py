@@ -1,0 +1,27 @@
+"""`kgan config show CONFIG` (validated, resolved TOML) and `kgan config keys` (every key)."""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("config", help="validate and show experiment configs")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    show = actions.add_parser("show", help="print CONFIG validated, with every default filled in")
+    show.add_argument("config")
+    show.set_defaults(func=run_show)
+    actions.add_parser("keys", help="list every key with its default and allowed values"
+                       ).set_defaults(func=run_keys)
+
+
+def run_show(args) -> int:
+    from kgan.config import dump_toml, load_config
+
+    print(dump_toml(load_config(args.config)), end="")
+    return 0
+
+
+def run_keys(args) -> int:
+    from kgan.config import describe
+
+    print(describe())
+    return 0

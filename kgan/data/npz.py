@@ -1,0 +1,43 @@
+"""`npz:PATH`: a numpy archive with images `x` and optional labels `y`.
+
+Accepted `x`: (N,H,W) or (N,H,W,C), C in (1, 3), either integers in [0, 255] or floats in
+[0, 1] (scaled by 255) or [0, 255]; floats are rounded to the nearest integer. Anything outside
+those ranges is rejected rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from kgan.errors import DataError
+from kgan.data.source import Source, from_arrays
+
+
+def to_uint8(x: np.ndarray, where: str) -> np.ndarray:
+    if x.dtype == np.uint8:
+        return x
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
+        raise DataError(f"{where}: x has dtype {x.dtype}; expected uint8, integers or floats")
+    lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 255:
+        raise DataError(f"{where}: x values span [{lo}, {hi}]; expected [0, 1] or [0, 255]")
+    if np.issubdtype(x.dtype, np.floating):
+        x = np.rint(x * 255.0 if hi <= 1.0 else x)
+    return x.astype(np.uint8)
+
+
+def open_npz(name: str, path: Path) -> Source:
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "x" not in archive.files:
+                raise DataError(f"{path}: no array named 'x' (found {archive.files}); "
+                                f"save images as x and labels as y")
+            x, y = archive["x"], archive["y"] if "y" in archive.files else None
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise DataError(f"{path}: not a readable .npz archive ({e})") from None
+    return from_arrays(name, to_uint8(x, str(path)), y, where=str(path))

@@ -1,0 +1,66 @@
+"""What every source opener returns: the raw dataset plus what is cheaply known about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import tensorflow as tf
+
+from kgan.errors import DataError
+
+Shape = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Source:
+    """An opened data source.
+
+    `dataset` yields `(uint8 [H,W,C], int64 label)` with label -1 when unlabelled.
+    `shapes` maps each distinct image shape to where it first occurs (a file name), so shape
+    errors can name a culprit without decoding again; it is empty when the shape is only known by
+    reading every example (a variable-size TFDS feature).
+    `labels` holds every label when that is cheap to know up front, else None.
+    """
+
+    name: str
+    dataset: tf.data.Dataset
+    count: int
+    shapes: dict[Shape, str] = field(default_factory=dict)
+    labels: np.ndarray | None = None
+
+    def single_shape(self) -> Shape | None:
+        """The one image shape (None if unknown until read); DataError naming two files if mixed."""
+        if len(self.shapes) > 1:
+            (a, where_a), (b, where_b) = list(self.shapes.items())[:2]
+            raise DataError(f"{self.name}: mixed image sizes: {where_a} is {format_shape(a)} but "
+                            f"{where_b} is {format_shape(b)}; set data.resize to 'pad' or "
+                            f"'resize' to bring them to one size")
+        return next(iter(self.shapes), None)
+
+
+def format_shape(shape) -> str:
+    return "x".join(map(str, shape))
+
+
+def from_arrays(name: str, images: np.ndarray, labels: np.ndarray | None, *,
+                where: str, labels_where: str | None = None) -> Source:
+    """Check in-memory images (N,H,W) or (N,H,W,C) uint8 and labels, and wrap them.
+
+    `where` / `labels_where` name the files in error messages.
+    """
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise DataError(f"{where}: expected images shaped (N,H,W) or (N,H,W,C) with C in (1, 3), "
+                        f"got {images.shape}")
+    if len(images) == 0 or 0 in images.shape:
+        raise DataError(f"{where}: the dataset is empty (image array shape {images.shape})")
+    if labels is None:
+        labels = np.full(len(images), -1, np.int64)
+    labels = np.asarray(labels).astype(np.int64).reshape(-1)
+    if len(labels) != len(images):
+        raise DataError(f"{labels_where or where}: {len(labels)} labels but {where} has "
+                        f"{len(images)} images")
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    return Source(name, ds, len(images), {tuple(images.shape[1:]): str(where)}, labels)

@@ -1,0 +1,62 @@
+"""Source strings (`mnist`, `idx:PATH`, `folder:PATH`, `tfds:NAME[:SPLIT]`, `npz:PATH`) -> data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+import kgan
+from kgan.data.folder import open_folder
+from kgan.data.idx import open_idx
+from kgan.data.npz import open_npz
+from kgan.data.source import Source
+from kgan.errors import DataError
+
+SCHEMES = ("mnist", "idx:PATH", "folder:PATH", "tfds:NAME[:SPLIT]", "npz:PATH")
+PATH_OPENERS = {"idx": open_idx, "folder": open_folder, "npz": open_npz}
+
+
+def data_root() -> Path:
+    """Where bundled data lives: `$KGAN_DATA_DIR`, else the repository's `data/` folder."""
+    return Path(os.environ.get("KGAN_DATA_DIR") or Path(kgan.__file__).parent.parent / "data")
+
+
+def open_source(source: str, data_dir: str | None = None) -> Source:
+    """Parse a source string and open it; every user mistake becomes a DataError."""
+    scheme, sep, rest = source.partition(":")
+    if source == "mnist":
+        root = data_root() / "mnist"
+        if not root.is_dir():
+            raise DataError(f"mnist: {root} not found; set KGAN_DATA_DIR to a folder holding mnist/")
+        return open_idx(source, root)
+    if sep and rest and scheme in PATH_OPENERS:
+        return PATH_OPENERS[scheme](source, Path(rest).expanduser())
+    if sep and rest and scheme == "tfds":
+        from kgan.data.tfds_source import open_tfds  # late: TFDS is slow to import
+
+        return open_tfds(source, rest, data_dir)
+    raise DataError(f"{source!r}: unknown data source; use one of {', '.join(SCHEMES)}")
+
+
+def load_source(source: str, data_dir: str | None = None) -> tf.data.Dataset:
+    """Dataset of `(uint8 [H,W,C], int64 label)`, label -1 when the source has none."""
+    return open_source(source, data_dir).dataset
+
+
+def load_arrays(source: str, data_dir: str | None = None, limit: int = 0
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """All (or the first `limit`) examples as numpy `(uint8 NHWC, int64 N)`; one image size only."""
+    src = open_source(source, data_dir)
+    src.single_shape()
+    ds = src.dataset.take(limit) if limit else src.dataset
+    images, labels = [], []
+    try:
+        for x, y in ds.batch(1024).as_numpy_iterator():
+            images.append(x)
+            labels.append(y)
+    except tf.errors.InvalidArgumentError as e:  # a variable-size TFDS feature with mixed sizes
+        raise DataError(f"{source}: images differ in size; {e.message.splitlines()[0]}") from None
+    return np.concatenate(images), np.concatenate(labels)

@@ -1,0 +1,37 @@
+"""`inspect_source`: what a source holds (count, image shape, classes, label histogram)."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from kgan.data.progress import Progress
+from kgan.data.sources import open_source
+
+
+def _scan(ds: tf.data.Dataset, count: int) -> tuple[np.ndarray, set]:
+    """Labels and distinct shapes by reading every example (only when not known up front)."""
+    labels, shapes, progress = [], set(), Progress("scanning", count)
+    for shape, label in ds.map(lambda x, y: (tf.shape(x), y)).batch(1024).as_numpy_iterator():
+        labels.append(label)
+        shapes.update(map(tuple, shape.tolist()))
+        progress.update(len(label))
+    progress.close()
+    return np.concatenate(labels), shapes
+
+
+def inspect_source(source: str, data_dir: str | None = None) -> dict:
+    """`count`, `shape` ((H, W, C) or "mixed"), `num_classes`, `histogram` {label: n}, `dtype`."""
+    src = open_source(source, data_dir)
+    labels, shapes = src.labels, set(src.shapes)
+    if labels is None or not shapes:
+        labels, shapes = _scan(src.dataset, src.count)
+    values, counts = np.unique(labels, return_counts=True)
+    histogram = {int(v): int(n) for v, n in zip(values, counts)}
+    return {
+        "count": src.count,
+        "shape": next(iter(shapes)) if len(shapes) == 1 else "mixed",
+        "num_classes": sum(1 for v in histogram if v >= 0),
+        "histogram": histogram,
+        "dtype": src.dataset.element_spec[0].dtype.name,
+    }

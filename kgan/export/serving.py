@@ -1,0 +1,86 @@
+"""TF Serving side files: `BASE/models.config` and the warm-up requests of a version.
+
+- `models.config`: text-format `ModelServerConfig` with one `config { name base_path
+  model_platform }` per model directory under BASE, for `tensorflow_model_server
+  --model_config_file=BASE/models.config`. `base_path` is the absolute local path by default, or
+  `SERVING_BASE/NAME` when the server sees BASE elsewhere (Docker: `--serving-base /models`).
+- `assets.extra/tf_serving_warmup_requests`: a TFRecord of `PredictionLog`s that TF Serving replays
+  before it marks the version available, so the first real request does not pay for graph
+  initialization.
+
+Both need only `tensorflow-serving-api` protos, imported lazily: without that package the config is
+written from a template and warm-up requests are skipped with a warning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kgan import io
+
+CONFIG_FILE = "models.config"
+WARMUP_FILE = "tf_serving_warmup_requests"
+
+
+def model_names(base: Path) -> list[str]:
+    """Model directories under BASE: non-hidden directories (each holds integer versions)."""
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def models_config_text(base: Path, serving_base: str | None = None) -> str:
+    base = Path(base).resolve()
+    root = serving_base.rstrip("/") if serving_base else str(base)
+    entries = []
+    for name in model_names(base):
+        entries.append(f"  config {{\n    name: {_quote(name)}\n    base_path: {_quote(root + '/' + name)}\n"
+                       f"    model_platform: \"tensorflow\"\n  }}\n")
+    text = "model_config_list {\n" + "".join(entries) + "}\n"
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    text_format.Parse(text, model_server_config_pb2.ModelServerConfig())  # validate against the real proto
+    return text
+
+
+def write_models_config(base: str | Path, serving_base: str | None = None) -> Path:
+    """(Re)write BASE/models.config atomically, listing every model under BASE."""
+    path = Path(base) / CONFIG_FILE
+    io.write_text(path, models_config_text(Path(base), serving_base))
+    return path
+
+
+def warmup_inputs(latent_dim: int, num_classes: int, count: int, seed: int = 0):
+    """`count` single-example input dicts for serving_default (fixed seed: reproducible file)."""
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        inputs = {"z": rng.standard_normal((1, latent_dim)).astype("float32")}
+        if num_classes:
+            inputs["label"] = np.array([i % num_classes], dtype="int32")
+        yield inputs
+
+
+def write_warmup(path: Path, model_name: str, latent_dim: int, num_classes: int, count: int) -> bool:
+    """Write the warm-up TFRecord of PredictionLog records; False when `count` is 0."""
+    if count <= 0:
+        return False
+    import tensorflow as tf
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for inputs in warmup_inputs(latent_dim, num_classes, count):
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"))
+            for key, value in inputs.items():
+                request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+    return True

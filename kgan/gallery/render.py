@@ -1,0 +1,135 @@
+"""`render_gallery`: collect every section and write the directory atomically."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import kgan
+from kgan.errors import ConfigError, DataError
+from kgan.gallery import html, sections
+from kgan.gallery.source import open_source
+from kgan.io import atomic_path
+
+REAL_LIMIT = 2000  # real images loaded for the real grid and the neighbour search
+
+def _origin_config(src):
+    """The config of the run an export was made from, when its metadata names one that exists."""
+    origin = src.info.get("source")
+    if not origin:
+        return None
+    path = Path(origin)
+    path = path.parent.parent if path.parent.name == "checkpoints" else path
+    if not (path / "config.toml").is_file():
+        return None
+    from kgan.config import load_config
+
+    try:
+        return load_config(path / "config.toml")
+    except ConfigError:
+        return None
+
+
+def _real_data(src, data: str | None, data_dir: str | None, limit: int):
+    """(uint8 images in the model's shape or None, note)."""
+    from kgan.data import load_arrays
+
+    if data:
+        source, where = data, "--data"
+    elif src.kind == "run":
+        source, where = src.cfg.data.source, "the run's config.toml"
+        data_dir = data_dir or src.cfg.data.data_dir or None
+    elif src.info.get("data_source"):
+        source, where = src.info["data_source"], "export metadata"
+    elif _origin_config(src) is not None:
+        cfg = _origin_config(src)
+        source, where = cfg.data.source, f"{src.info['source']}/config.toml (the exported run)"
+        data_dir = data_dir or cfg.data.data_dir or None
+    else:
+        return None, ("Missing: no real data (the export does not name its data and its run "
+                      "directory is gone; pass --data SOURCE).")
+    try:
+        images, _ = load_arrays(source, data_dir or None, limit)
+    except DataError as e:
+        return None, f"Missing: real data {source!r} from {where} could not be loaded ({e})."
+    if src.image_shape:
+        images = sections.match_shape(images, src.image_shape)
+    return images, ""
+
+def _classifier(src, classifier: str | None):
+    """(extractor or None, note)."""
+    path = Path(classifier) if classifier else (src.path / "classifier.keras"
+                                                if src.kind == "run" else None)
+    if path is None or not path.is_file():
+        if classifier:
+            return None, f"Classifier {classifier} not found; using pixel space."
+        return None, ("No classifier (RUN/classifier.keras or --classifier PATH): neighbours are "
+                      "searched in pixel space.")
+    from kgan.metrics.classifier import ClassifierExtractor
+
+    try:
+        extractor = ClassifierExtractor(path)
+    except (DataError, ValueError, OSError) as e:
+        return None, f"Classifier {path} unusable ({e}); using pixel space."
+    if src.image_shape and tuple(extractor.image_shape) != tuple(src.image_shape):
+        return None, (f"Classifier {path} expects {extractor.image_shape}, the model makes "
+                      f"{src.image_shape}; using pixel space.")
+    return extractor, ""
+
+def _check_out(out_dir: Path, source: Path) -> None:
+    out, src = out_dir.resolve(), source.resolve()
+    if out == src or out in src.parents:
+        raise ConfigError(f"--out {out_dir} would replace the model it renders ({source})")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                              and not (out / "index.html").is_file())):
+        raise ConfigError(f"--out {out_dir} exists and is not a gallery (no index.html); "
+                          "refusing to replace it")
+
+def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data: str | None = None,
+                   data_dir: str | None = None, report: str | Path | None = None,
+                   classifier: str | Path | None = None, seed: int = 0, scale: int | None = None,
+                   version: int | None = None, real_limit: int = REAL_LIMIT) -> Path:
+    """Render `index.html` + images for a run directory or a SavedModel export into `out_dir`.
+
+    Rendered into a temporary sibling and renamed onto `out_dir` at the end, so a reader never
+    sees a half-written gallery (an earlier gallery there is replaced). Returns index.html's path.
+    """
+    source, out_dir = Path(run_or_saved_model), Path(out_dir)
+    src = open_source(source, version)  # raises CheckpointError for a missing/unknown path
+    _check_out(out_dir, source)
+    real, real_note = _real_data(src, data, data_dir, real_limit)
+    extractor, classifier_note = _classifier(src, str(classifier) if classifier else None)
+    scale = scale or sections.auto_scale(src.image_shape or (28, 28, 1))
+    with atomic_path(out_dir, directory=True) as tmp:
+        writer = sections.Writer(tmp, scale)
+        secs = [
+            sections.samples_section(src, real, real_note, writer, seed),
+            sections.progression_section(src, writer),
+            sections.walks_section(src, writer, seed),
+            sections.truncation_section(src, writer, seed),
+            sections.classes_section(src, writer, seed),
+            sections.neighbours_section(src, real, writer, seed, extractor, classifier_note),
+            sections.history_section(src, writer, tmp),
+            sections.evaluation_section(src, writer, tmp, Path(report) if report else None),
+        ]
+        kind = "training run" if src.kind == "run" else "SavedModel export"
+        meta = [("source", f"{kind}: {source}"),
+                ("step", src.step if src.step is not None else "unknown"),
+                ("latent_dim", src.latent_dim), ("num_classes", src.num_classes),
+                ("image shape", "x".join(map(str, src.image_shape)) or "unknown"),
+                ("seed", seed), ("upscaling", f"{scale}x nearest-neighbour")]
+        model_name = src.cfg.model.name if src.kind == "run" else src.info.get("model")
+        if model_name:
+            meta.insert(1, ("model", model_name))
+        missing = [n for s in secs for n in s.notes if n.startswith("Missing")]
+        (tmp / "index.html").write_text(html.page(
+            f"kgan gallery: {src.name or source.name}", meta, secs,
+            f"kgan {kgan.__version__}; {len(missing)} missing piece(s)."))
+        (tmp / "gallery.json").write_text(json.dumps({
+            "source": str(source), "kind": src.kind, "seed": seed, "scale": scale,
+            "image_shape": list(src.image_shape), "files": writer.files,
+            "sections": {s.id: {"title": s.title, "notes": s.notes} for s in secs}},
+            indent=2) + "\n")
+    return out_dir / "index.html"
+
+__all__ = ["render_gallery"]

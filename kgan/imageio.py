@@ -1,0 +1,38 @@
+"""Image grids as PNG files (dataset inspection, sample snapshots, galleries)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from kgan.io import atomic_path
+
+
+def tile(images: np.ndarray, cols: int | None = None) -> np.ndarray:
+    """Tile uint8 NHWC images into one HWC image, row-major; empty cells stay black."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3) \
+            or not len(images):
+        raise ValueError(f"expected a non-empty uint8 NHWC batch with 1 or 3 channels, got "
+                         f"{images.dtype} {images.shape}")
+    n, h, w, c = images.shape
+    cols = cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    grid = np.zeros((rows * cols, h, w, c), np.uint8)
+    grid[:n] = images
+    return grid.reshape(rows, cols, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, c)
+
+
+def write_grid_png(images_uint8_nhwc: np.ndarray, path: str | Path, cols: int | None = None,
+                   scale: int = 1) -> Path:
+    """Write the images as one grid PNG (nearest-neighbour `scale`-fold), atomically."""
+    grid = tile(images_uint8_nhwc, cols)
+    image = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
+    if scale != 1:
+        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
+    return Path(path)

@@ -1,0 +1,74 @@
+"""Dataset preparation: decode a source once into a model-ready uint8 array shard plus a dataset card.
+
+Training, evaluation and the gallery then read the shard (`npz:` source) instead of decoding the
+original files again, and the card (counts, shape, label histogram, checksum) documents exactly
+what a run was trained on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from kgan import io
+from kgan.config import DataConfig
+
+SHARD = "data.npz"
+CARD = "card.json"
+
+
+def preprocess_to_uint8(data_cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    """All examples of the source, resized/padded to the configured resolution and channels, uint8."""
+    from kgan.data import make_dataset
+    from kgan.training import to_uint8
+
+    one_pass = dataclasses.replace(data_cfg, batch_size=1, shuffle_buffer=0, cache=False)
+    ds = make_dataset(one_pass, repeat=False).unbatch().batch(1024)
+    images, labels = [], []
+    for x, y in ds.as_numpy_iterator():
+        images.append(to_uint8(x))
+        labels.append(y.astype(np.int64))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def checksum(images: np.ndarray, labels: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(images).tobytes())
+    digest.update(np.ascontiguousarray(labels).tobytes())
+    return digest.hexdigest()
+
+
+def dataset_card(data_cfg: DataConfig, images: np.ndarray, labels: np.ndarray) -> dict:
+    classes, counts = np.unique(labels[labels >= 0], return_counts=True)
+    return {
+        "source": data_cfg.source,
+        "count": int(len(images)),
+        "shape": list(images.shape[1:]),
+        "num_classes": int(len(classes)),
+        "label_histogram": {str(int(c)): int(n) for c, n in zip(classes, counts)},
+        "unlabelled": int((labels < 0).sum()),
+        "pixel_mean": float(images.mean() / 255.0),
+        "pixel_std": float(images.std() / 255.0),
+        "sha256": checksum(images, labels),
+        "preprocessing": {"resolution": data_cfg.resolution, "channels": data_cfg.channels,
+                          "resize": data_cfg.resize, "limit": data_cfg.limit},
+    }
+
+
+def prepare_dataset(data_cfg: DataConfig, out_dir: str | Path) -> dict:
+    """Write `out_dir/data.npz` (x uint8 NHWC, y int64) and `out_dir/card.json` atomically."""
+    out_dir = Path(out_dir)
+    images, labels = preprocess_to_uint8(data_cfg)
+    card = dataset_card(data_cfg, images, labels)
+    with io.atomic_path(out_dir, directory=True) as tmp:
+        np.savez(tmp / SHARD, x=images, y=labels)
+        io.write_json(tmp / CARD, card)
+    return card
+
+
+def prepared_data_config(data_cfg: DataConfig, out_dir: str | Path) -> DataConfig:
+    """The data section that trains on a prepared shard (already at resolution, already limited)."""
+    return dataclasses.replace(data_cfg, source=f"npz:{Path(out_dir) / SHARD}", data_dir="", resize="none", limit=0)

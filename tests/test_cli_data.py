@@ -1,0 +1,64 @@
+"""The `kgan data inspect`, `kgan models` and `kgan --help` commands, run as a user would."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run_cli, write_idx
+
+
+def test_help_lists_the_commands():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert all(c in result.stdout for c in ("data", "models", "config"))
+
+
+def test_models_lists_the_registry():
+    result = run_cli("models")
+    assert result.returncode == 0
+    assert any(line.split()[:1] == ["dcgan"] for line in result.stdout.splitlines())
+
+
+def test_inspect_vendored_mnist_writes_a_grid(tmp_path):
+    result = run_cli("data", "inspect", "mnist", "--n", "16", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "mnist: 10000 images of 28x28x1 (uint8), 10 classes" in result.stdout
+    assert "     1: 1135" in result.stdout
+    grid = Image.open(tmp_path / "inspect_mnist.png")
+    assert grid.format == "PNG" and grid.size == (4 * 28, 4 * 28) and grid.mode == "L"
+
+
+def test_inspect_folder(tmp_path):
+    for label, n in (("cat", 2), ("dog", 3)):
+        (tmp_path / "pets" / label).mkdir(parents=True)
+        for i in range(n):
+            Image.new("RGB", (10, 8), (40 * i, 0, 0)).save(tmp_path / "pets" / label / f"{i}.png")
+    out = tmp_path / "grid.png"
+    result = run_cli("data", "inspect", f"folder:{tmp_path / 'pets'}", "--grid", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "5 images of 8x10x3 (uint8), 2 classes" in result.stdout
+    assert Image.open(out).size == (3 * 10, 2 * 8)
+
+
+def bad_inputs(tmp_path):
+    """(source, text stderr must contain) for each kind of bad input."""
+    broken = tmp_path / "imgs" / "x" / "broken.png"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not a png")
+    truncated = write_idx(tmp_path / "t-images-idx3-ubyte", np.zeros((3, 4, 4), np.uint8))
+    truncated.write_bytes(truncated.read_bytes()[:-5])
+    return [(f"folder:{tmp_path / 'missing'}", f"{tmp_path / 'missing'}: no such directory"),
+            ("ftp:data", "unknown data source; use one of mnist"),
+            (f"folder:{tmp_path / 'imgs'}", f"{broken}: cannot decode image"),
+            (f"idx:{truncated}", f"{truncated}: truncated or corrupt IDX file")]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_bad_input_exits_2_with_one_line(tmp_path, case):
+    source, message = bad_inputs(tmp_path)[case]
+    result = run_cli("data", "inspect", source, cwd=tmp_path)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("kgan data: error:")]
+    assert len(errors) == 1 and message in errors[0]
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("inspect_*.png"))

@@ -1,0 +1,99 @@
+"""kgan.config: strict TOML validation naming the key, overrides, hashing, round-trips; the CLI."""
+
+import pytest
+
+from conftest import run_cli
+from kgan.cli import main
+from kgan.config import dump_toml, from_dict, load_config
+from kgan.errors import ConfigError
+
+GOOD = """
+name = "tiny"
+seed = 3
+
+[data]
+source = "mnist"
+batch_size = 32
+
+[model]
+name = "dcgan"
+latent_dim = 16
+
+[train]
+steps = 10
+d_lr = 1e-4
+"""
+
+
+def write(tmp_path, text, name="exp.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_load_fills_defaults(tmp_path):
+    cfg = load_config(write(tmp_path, GOOD))
+    assert (cfg.name, cfg.seed, cfg.data.batch_size, cfg.model.latent_dim) == ("tiny", 3, 32, 16)
+    assert cfg.train.steps == 10 and cfg.train.d_lr == 1e-4 and cfg.train.g_lr == 2e-4
+
+
+@pytest.mark.parametrize("section,line,message", [
+    ("train", "stepz = 5", r"train.stepz: unknown key; allowed keys are \[.*'steps'"),
+    ("train", 'steps = "x"', r"train.steps: expected int, got str 'x'"),
+    ("train", "steps = -1", r"train.steps: -1 is below the minimum 1"),
+    ("data", "channels = 2", r"data.channels: 2 is not allowed; choose from \[1, 3\]"),
+    ("model", 'name = "stylegan9"', r"model.name: unknown model 'stylegan9'; choose from .*dcgan"),
+])
+def test_bad_values_name_the_file_and_key(tmp_path, section, line, message):
+    path = write(tmp_path, f"[{section}]\n{line}\n")
+    with pytest.raises(ConfigError, match=rf"{path}: {message}"):
+        load_config(path)
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="nope.toml: config file not found"):
+        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="bad.toml: not valid TOML"):
+        load_config(write(tmp_path, "[train\nsteps = 1", "bad.toml"))
+
+
+def test_replace_overrides_are_validated(tmp_path):
+    cfg = load_config(write(tmp_path, GOOD))
+    assert cfg.replace(**{"train.steps": 5, "data.channels": 3}).train.steps == 5
+    assert cfg.train.steps == 10  # frozen: replace returns a new config
+    with pytest.raises(ConfigError, match="train.steps: 0 is below the minimum 1"):
+        cfg.replace(**{"train.steps": 0})
+    with pytest.raises(ConfigError, match="data.sauce: unknown key"):
+        cfg.replace(**{"data.sauce": "mnist"})
+
+
+def test_section_hash_depends_on_content_not_key_order(tmp_path):
+    a = load_config(write(tmp_path, "[data]\nbatch_size = 8\nlimit = 100\n", "a.toml"))
+    b = load_config(write(tmp_path, "[data]\nlimit = 100\nbatch_size = 8\n", "b.toml"))
+    assert a.section_hash("data") == b.section_hash("data")
+    assert a.replace(**{"train.steps": 7}).section_hash("data") == a.section_hash("data")
+    assert a.replace(**{"data.limit": 99}).section_hash("data") != a.section_hash("data")
+    assert a.replace(seed=1).section_hash("data") != a.section_hash("data")
+
+
+def test_dump_toml_round_trips(tmp_path):
+    cfg = load_config(write(tmp_path, GOOD)).replace(**{"model.options": {"dropout": 0.25}})
+    assert load_config(write(tmp_path, dump_toml(cfg), "dumped.toml")) == cfg
+    assert from_dict({}) == load_config(write(tmp_path, dump_toml(from_dict({})), "d.toml"))
+
+
+def test_cli_config_show_and_keys(tmp_path, capsys):
+    assert main(["config", "show", str(write(tmp_path, GOOD))]) == 0
+    shown = capsys.readouterr().out
+    assert 'name = "tiny"' in shown and "steps = 10" in shown and "[export]" in shown
+    assert main(["config", "keys"]) == 0
+    keys = capsys.readouterr().out
+    assert "[train]" in keys and "  steps = 2000" in keys and "(one of [1, 3])" in keys
+
+
+def test_cli_bad_config_exits_2_naming_the_key(tmp_path):
+    path = write(tmp_path, "[train]\nstepz = 5\n")
+    result = run_cli("config", "show", str(path))
+    assert result.returncode == 2
+    assert f"kgan config: error: {path}: train.stepz: unknown key" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -90,8 +90,9 @@ class EvalConfig:
     features: str = _opt("classifier", choices=("classifier", "inception"))
     inception_handle: str = _opt("", doc="tensorflow-hub handle (URL or local dir) for inception")
     num_samples: int = _opt(10000, min=10)
-    metrics: list = _list(("fid", "is", "kid", "precision_recall"),
-                          choices=("fid", "is", "kid", "precision_recall", "ms_ssim", "ppl", "swd"))
+    metrics: list = _list(("fid", "is", "kid", "pr", "coverage"),
+                          choices=("fid", "is", "kid", "pr", "coverage", "ms_ssim", "ppl", "swd"),
+                          doc="pr = improved precision/recall; coverage = class-histogram mode coverage")
     classifier_epochs: int = _opt(3, min=1)
 
 

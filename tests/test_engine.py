@@ -14,6 +14,7 @@ import kgan.losses
 import kgan.models
 from kgan.errors import ConfigError
 from kgan.models import registry
+from kgan.models.gan import ema_decay
 from kgan.nets import dcgan
 
 RES = 8
@@ -250,12 +251,14 @@ def test_ema_follows_the_update_formula():
     ema_old = values(e for e, _ in pairs)
     g_old = values(g for _, g in pairs)
     gan.train_on_batch(*batches[1])
+    decay = min(0.9, (1 + 1) / (10 + 1))  # second update (t = 1): still in the warm-up
+    assert float(ema_decay(0.9, 1.0)) == pytest.approx(decay) and float(ema_decay(0.9, 1e6)) == pytest.approx(0.9)
     checked = 0
     for (ema_var, g_var), e_old, g_prev in zip(pairs, ema_old, g_old):
         g_new = g_var.numpy()
         if id(g_var) in trainable:
             assert not np.allclose(g_new, g_prev), g_var.path  # the generator moved
-            np.testing.assert_allclose(ema_var.numpy(), 0.9 * e_old + 0.1 * g_new, rtol=1e-5, atol=1e-7,
+            np.testing.assert_allclose(ema_var.numpy(), decay * e_old + (1 - decay) * g_new, rtol=1e-5, atol=1e-7,
                                        err_msg=g_var.path)
             checked += 1
         else:  # batchnorm moving statistics are copied, not averaged

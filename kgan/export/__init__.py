@@ -138,7 +138,8 @@ def _build(gan, metadata: dict, tmp: Path, warmup_count: int) -> Path:
         extra = built / "assets.extra"
         extra.mkdir(exist_ok=True)
         serving.write_warmup(extra / serving.WARMUP_FILE, metadata["name"], metadata["latent_dim"],
-                             metadata["num_classes"], warmup_count)
+                             metadata["num_classes"], warmup_count,
+                             codes=gan.code_specs() if hasattr(gan, "code_specs") else None)
         gan.sampler.save(str(extra / KERAS_FILE))
     except (OSError, tf.errors.OpError) as e:
         raise ExportError(f"{tmp.parent}: writing the SavedModel failed ({getattr(e, 'strerror', None) or e})") \

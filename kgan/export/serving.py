@@ -57,17 +57,22 @@ def write_models_config(base: str | Path, serving_base: str | None = None) -> Pa
     return path
 
 
-def warmup_inputs(latent_dim: int, num_classes: int, count: int, seed: int = 0):
-    """`count` single-example input dicts for serving_default (fixed seed: reproducible file)."""
+def warmup_inputs(latent_dim: int, num_classes: int, count: int, seed: int = 0, codes: dict | None = None):
+    """`count` single-example input dicts for serving_default (fixed seed: reproducible file).
+
+    `codes`: extra inputs name -> TensorSpec (InfoGAN's code_cat, code_cont), fed zeros."""
     rng = np.random.default_rng(seed)
     for i in range(count):
         inputs = {"z": rng.standard_normal((1, latent_dim)).astype("float32")}
         if num_classes:
             inputs["label"] = np.array([i % num_classes], dtype="int32")
+        for name, spec in (codes or {}).items():
+            inputs[name] = np.zeros([1, *spec.shape[1:]], dtype=spec.dtype.as_numpy_dtype)
         yield inputs
 
 
-def write_warmup(path: Path, model_name: str, latent_dim: int, num_classes: int, count: int) -> bool:
+def write_warmup(path: Path, model_name: str, latent_dim: int, num_classes: int, count: int,
+                 codes: dict | None = None) -> bool:
     """Write the warm-up TFRecord of PredictionLog records; False when `count` is 0."""
     if count <= 0:
         return False
@@ -76,7 +81,7 @@ def write_warmup(path: Path, model_name: str, latent_dim: int, num_classes: int,
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with tf.io.TFRecordWriter(str(path)) as writer:
-        for inputs in warmup_inputs(latent_dim, num_classes, count):
+        for inputs in warmup_inputs(latent_dim, num_classes, count, codes=codes):
             request = predict_pb2.PredictRequest(
                 model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"))
             for key, value in inputs.items():

@@ -38,6 +38,7 @@ def input_specs(gan) -> dict[str, tf.TensorSpec]:
     specs = {"z": tf.TensorSpec([None, gan.latent_dim], tf.float32, name="z")}
     if gan.num_classes:
         specs["label"] = tf.TensorSpec([None], tf.int32, name="label")
+    specs.update(gan.code_specs() if hasattr(gan, "code_specs") else {})  # InfoGAN: code_cat, code_cont
     image_shape = getattr(gan, "input_image_shape", None)
     if image_shape:
         specs["image"] = tf.TensorSpec([None, *image_shape], tf.float32, name="image")
@@ -49,6 +50,8 @@ def generator_call(sampler, inputs: dict):
     if "image" in inputs:  # image-to-image hook: the generator sees the source image (and z, labels if any)
         extra = [inputs[k] for k in ("z", "label") if k in inputs]
         return sampler([inputs["image"], *extra], training=False)
+    if "code_cat" in inputs:  # latent codes (InfoGAN): the generator's inputs carry the signature's names
+        return sampler(dict(inputs), training=False)
     if "label" in inputs:
         return sampler([inputs["z"], inputs["label"]], training=False)
     return sampler(inputs["z"], training=False)
@@ -70,6 +73,7 @@ class GeneratorModule(tf.Module):
         self._latent_dim = int(gan.latent_dim)
         self._num_classes = int(gan.num_classes)
         self._specs = input_specs(gan)
+        self._code_sampler = gan.code_sampler() if hasattr(gan, "code_sampler") else None
         if "image" in self._specs:
             raise NotImplementedError("export of image-to-image models needs a `sample` rule for the source "
                                       "image; only the serving_default hook exists so far")
@@ -119,6 +123,8 @@ class GeneratorModule(tf.Module):
         inputs = {"z": z * truncation}
         if self._num_classes:
             inputs["label"] = tf.math.floormod(tf.range(n, dtype=tf.int32), self._num_classes)
+        if self._code_sampler is not None:  # InfoGAN codes, drawn statelessly from the same seed
+            inputs.update(self._code_sampler(n, seed))
         return inputs
 
     def signatures(self) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import kgan
 from kgan.errors import ConfigError, DataError
-from kgan.gallery import html, sections
+from kgan.gallery import codes, html, sections
 from kgan.gallery.source import open_source
 from kgan.io import atomic_path
 
@@ -108,6 +108,7 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
             sections.walks_section(src, writer, seed),
             sections.truncation_section(src, writer, seed),
             sections.classes_section(src, writer, seed),
+            *([codes.codes_section(src, writer, seed)] if codes.applies(src) else []),  # InfoGAN only
             sections.neighbours_section(src, real, writer, seed, extractor, classifier_note),
             sections.history_section(src, writer, tmp),
             sections.evaluation_section(src, writer, tmp, Path(report) if report else None),

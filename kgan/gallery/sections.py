@@ -16,6 +16,7 @@ import numpy as np
 
 from kgan.imageio import write_grid_png
 from kgan.latent import interpolation_path
+from kgan.metrics.report import headline
 
 SAMPLES = 64
 SAMPLE_COLS = 8
@@ -296,27 +297,6 @@ def history_section(src, writer: Writer, out_dir: Path) -> Section:
 
 
 # ----------------------------------------------------------------------------- metrics report
-def _headline(name: str, result) -> list[tuple[str, float]]:
-    """The headline numbers of one metric result (tolerant of unknown shapes)."""
-    if isinstance(result, (int, float)):
-        return [(name, float(result))]
-    if not isinstance(result, dict):
-        return []
-    known = {"fid": [("FID", "value")], "kid": [("KID x1e3", "mean")],
-             "pr": [("precision", "precision"), ("recall", "recall")], "is": [("IS", "mean")],
-             "coverage": [("class coverage", "coverage"), ("KL(hist||unif)", "kl_uniform")],
-             "ms_ssim": [("MS-SSIM", "mean")], "swd": [("SWD x1e3 (mean)", "mean")],
-             "ppl": [("PPL", "mean")]}
-    out = []
-    for label, key in known.get(name, []):
-        if isinstance(result.get(key), (int, float)):
-            out.append((label, 1e3 * result[key] if name == "kid" else float(result[key])))
-    if not out:
-        out = [(f"{name} {k}", float(v)) for k, v in result.items()
-               if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "num_samples"]
-    return out
-
-
 def _fmt(v) -> str:
     return "-" if v is None else f"{v:.4f}"
 
@@ -329,8 +309,8 @@ def report_table(report: dict) -> Table:
     rows = []
     for metric, result in (report.get("metrics") or {}).items():
         others = [(points[k].get("metrics") or {}).get(metric) for k in names]
-        other_heads = [dict(_headline(metric, o)) if o is not None else {} for o in others]
-        for label, value in _headline(metric, result):
+        other_heads = [dict(headline(metric, o)) if o is not None else {} for o in others]
+        for label, value in headline(metric, result):
             rows.append([label, _fmt(value), *[_fmt(h.get(label)) for h in other_heads]])
     ex = report.get("extractor") or {}
     caption = (f"extractor: {ex.get('name', '?')}, resize: {report.get('resize', '?')}, "
@@ -381,7 +361,7 @@ def evaluation_section(src, writer: Writer, out_dir: Path, report_path: Path | N
         if step is None:
             continue
         for metric, result in (rep.get("metrics") or {}).items():
-            for label, value in _headline(metric, result):
+            for label, value in headline(metric, result):
                 points.setdefault(label, []).append((step, value))
     if any(len(v) >= 2 for v in points.values()):
         from kgan.gallery.plots import line_plot

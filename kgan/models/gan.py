@@ -22,9 +22,24 @@ chosen by constructor arguments; variants override small hooks and never copy th
 
 Losses are averaged over the local batch and divided by the number of replicas, because
 `tf.distribute` sums gradients across replicas: the result is the mean over the global batch.
+
+Distribution (docs/distributed.md):
+- the NaN guard's decision is all-reduced (SUM of the failures) so that every replica skips or applies together, and
+  the conditional update runs as Keras' `LossScaleOptimizer` does it: in replica context when the
+  strategy needs no `merge_call`, else a `cond` in cross-replica context around `call_for_each_replica`;
+- noise (`sample_latent`, GP mixing, label noise) is drawn from the seed generator's next seed folded
+  with the global replica id (which under MultiWorkerMirroredStrategy also encodes the worker), so no
+  two replicas see the same z in a step; `fixed_latent` is a test hook that pins the global z batch;
+- under MultiWorkerMirroredStrategy the step returns its metrics with shape [1] (Keras' `fit` reduces
+  scalar results with `axis=0` there and fails, tensorflow/tensorflow#72388; see `_reshape_logs`);
+- mixed precision: `compile` wraps both optimizers in `LossScaleOptimizer` under a float16 policy and
+  each loss is scaled by its own optimizer; the engine's guard then looks at the loss only and leaves
+  overflowing gradients to the loss-scale optimizer (which skips them and lowers the scale).
 """
 
 from __future__ import annotations
+
+import os
 
 import keras
 import tensorflow as tf
@@ -96,13 +111,41 @@ class GAN(keras.Model):
                                   ("feature_matching", self.feature_matching)) if on]
         return names + ["nonfinite"]
 
+    # Test hook: a float32 [global_batch, latent_dim] array; when set, `sample_latent` returns the
+    # calling replica's slice of it (replica r gets rows r*b .. (r+1)*b-1, matching how a global batch is split).
+    fixed_latent = None
+
     @property
     def metrics(self):
         return list(self._trackers.values())
 
     # ----- hooks for variants ---------------------------------------------------------------------------
     def sample_latent(self, batch_size):
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        if self.fixed_latent is not None:
+            start = _replica_id() * batch_size
+            return tf.slice(tf.constant(self.fixed_latent, "float32"), [start, 0], [batch_size, self.latent_dim])
+        return self.random_normal((batch_size, self.latent_dim))
+
+    # ----- replica-aware randomness -------------------------------------------------------------------------
+    def _replica_seed(self):
+        """The seed generator's next seed, folded with the global replica id when there are several replicas
+        (the same SeedGenerator state is mirrored on every replica and would give every replica the same draw)."""
+        if _num_replicas() == 1:
+            return self.seed_generator
+        seed = tf.random.experimental.stateless_fold_in(self.seed_generator.next(), _replica_id())
+        return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
+
+    def random_normal(self, shape):
+        seed = self._replica_seed()
+        if isinstance(seed, keras.random.SeedGenerator):
+            return keras.random.normal(shape, seed=seed)
+        return tf.random.stateless_normal(shape, seed=seed, dtype="float32")
+
+    def random_uniform(self, shape, minval=0.0, maxval=1.0):
+        seed = self._replica_seed()
+        if isinstance(seed, keras.random.SeedGenerator):
+            return keras.random.uniform(shape, minval, maxval, seed=seed)
+        return tf.random.stateless_uniform(shape, seed=seed, minval=minval, maxval=maxval, dtype="float32")
 
     def sample_labels(self, batch_size, real_labels):
         """Labels for fakes: the real batch's labels keep the class balance of the data."""
@@ -128,8 +171,8 @@ class GAN(keras.Model):
         Building them lazily inside the first distributed step breaks (keras-team/keras#23085).
         """
         super().compile(optimizer=None, **kwargs)
-        self.d_optimizer = keras.optimizers.get(d_optimizer)
-        self.g_optimizer = keras.optimizers.get(g_optimizer)
+        self.d_optimizer = _loss_scaled(keras.optimizers.get(d_optimizer))
+        self.g_optimizer = _loss_scaled(keras.optimizers.get(g_optimizer))
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
         self._compile_kwargs = kwargs
@@ -175,12 +218,52 @@ class GAN(keras.Model):
         finite = tf.logical_and(finite, g_ok)
         self.nonfinite_steps.assign(tf.where(finite, tf.zeros((), "int64"), self.nonfinite_steps + 1))
         tf.cond(finite, tf.no_op, lambda: self._restore(state, saved))
+        self._sync_state(state)
         if self.ema_generator is not None:
             tf.cond(finite, self._update_ema, tf.no_op)
         logs = {**d_logs, **g_logs, "nonfinite": ops.cast(self.nonfinite_steps, "float32")}
         for name, value in logs.items():
             self._trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self._trackers.items()}
+        return self._reshape_logs({name: tracker.result() for name, tracker in self._trackers.items()})
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras' pre-fit symbolic build when every layer is built (always, for kgan's functional nets):
+        it would only all-reduce a first data batch, which fails under MultiWorkerMirroredStrategy for
+        (x, y) batches ("Attempt to convert a value (PerReplica...) to a Tensor")."""
+        if all(layer.built for layer in self._flatten_layers()):
+            with self.distribute_strategy.scope():
+                self._symbolic_build(data_batch=())  # builds nothing that needs data; runs _post_build
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+    @staticmethod
+    def _reshape_logs(logs):
+        """Work around tensorflow/tensorflow#72388: under MultiWorkerMirroredStrategy Keras' `fit` reduces the
+        step's results with `strategy.reduce("MEAN", v, axis=0)`, which fails on scalars ("Invalid reduction
+        dimension 0 for input with 0 dimensions"). Shape [1] reduces to the scalar mean over all replicas.
+        KGAN_MWMS_METRICS_WORKAROUND=0 disables it (the test proves the bug is still there without it)."""
+        if os.environ.get("KGAN_MWMS_METRICS_WORKAROUND", "1") == "0" or not tf.distribute.has_strategy():
+            return logs
+        strategy = tf.distribute.get_strategy()
+        if not (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+                and strategy.extended._in_multi_worker_mode()):
+            return logs
+        return {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+
+    @staticmethod
+    def _sync_state(variables):
+        """Average non-trainable state (batchnorm moving statistics) over the replicas after each step, so that
+        every replica and worker holds the same weights. The batch statistics used in the step stay per replica
+        (plain BatchNormalization); the moving mean then equals the global-batch one exactly, the moving
+        variance approximately. A no-op without several replicas."""
+        if not variables or _num_replicas() == 1 or not tf.distribute.has_strategy():
+            return
+        ctx = tf.distribute.get_replica_context()
+        if ctx is None:
+            return
+        means = ctx.all_reduce(tf.distribute.ReduceOp.MEAN, [tf.identity(v.value) for v in variables])
+        for v, mean in zip(variables, means):
+            v.assign(mean)
 
     @staticmethod
     def _restore(variables, values):
@@ -196,8 +279,8 @@ class GAN(keras.Model):
         real_t = tf.fill((batch_size, 1), 1.0 - self.label_smoothing)
         fake_t = tf.zeros((batch_size, 1))
         if self.label_noise:
-            real_t -= keras.random.uniform((batch_size, 1), 0.0, self.label_noise, seed=self.seed_generator)
-            fake_t += keras.random.uniform((batch_size, 1), 0.0, self.label_noise, seed=self.seed_generator)
+            real_t -= self.random_uniform((batch_size, 1), 0.0, self.label_noise)
+            fake_t += self.random_uniform((batch_size, 1), 0.0, self.label_noise)
         return real_t, fake_t
 
     def _input_gradients(self, images, labels):
@@ -217,7 +300,7 @@ class GAN(keras.Model):
             fake_out = self.discriminate(fake, fake_labels, training=True)
             terms = {"adv": losses.discriminator_loss(self.loss, real_out["logits"], fake_out["logits"], real_t, fake_t)}
             if self.gradient_penalty:
-                eps = keras.random.uniform((batch_size, 1, 1, 1), seed=self.seed_generator)
+                eps = self.random_uniform((batch_size, 1, 1, 1))
                 mixed = eps * real + (1.0 - eps) * fake
                 terms["gp"] = self.gradient_penalty * losses.gradient_penalty_from_gradients(
                     self._input_gradients(mixed, labels))
@@ -225,10 +308,10 @@ class GAN(keras.Model):
                 terms["r1"] = self.r1 * losses.r1_penalty_from_gradients(self._input_gradients(real, labels))
             terms.update(self.extra_d_losses(real_out, fake_out, labels))
             d_loss = ops.sum(ops.stack(list(terms.values())))
-            scaled_loss = d_loss * self._loss_scale()
+            scaled_loss = _scale_loss(self.d_optimizer, d_loss * self._loss_scale())
         grads = tape.gradient(scaled_loss, self.discriminator.trainable_variables)
-        ok = self._all_finite(d_loss, grads)
-        tf.cond(ok, lambda: self._apply(self.d_optimizer, grads, self.discriminator), tf.no_op)
+        ok = self._all_finite(d_loss, grads, self.d_optimizer)
+        ok = self._apply_if(ok, self.d_optimizer, grads, self.discriminator)
         if self.clip_value:
             for w in self.discriminator.trainable_variables:
                 w.assign(ops.clip(w, -self.clip_value, self.clip_value))
@@ -260,10 +343,10 @@ class GAN(keras.Model):
                     real_features, fake_features)
             terms.update(self.extra_g_losses(real, fake, fake_out, fake_labels))
             g_loss = ops.sum(ops.stack(list(terms.values())))
-            scaled_loss = g_loss * self._loss_scale()
+            scaled_loss = _scale_loss(self.g_optimizer, g_loss * self._loss_scale())
         grads = tape.gradient(scaled_loss, self.generator.trainable_variables)
-        ok = tf.logical_and(self._all_finite(g_loss, grads), d_ok)
-        tf.cond(ok, lambda: self._apply(self.g_optimizer, grads, self.generator), tf.no_op)
+        ok = tf.logical_and(self._all_finite(g_loss, grads, self.g_optimizer), d_ok)
+        ok = self._apply_if(ok, self.g_optimizer, grads, self.generator)
         logs = {"g_loss": g_loss}
         if "feature_matching" in terms:
             logs["feature_matching"] = terms["feature_matching"]
@@ -273,11 +356,12 @@ class GAN(keras.Model):
         return [images, labels] if self.num_classes else images
 
     @staticmethod
-    def _all_finite(loss, grads):
+    def _all_finite(loss, grads, optimizer=None):
         """The loss and every gradient are finite. A finite loss alone is not enough: a NaN input can vanish
-        in the forward pass (fused MatMul+ReLU on CPU maps NaN to 0) yet still poison the weight gradients."""
+        in the forward pass (fused MatMul+ReLU on CPU maps NaN to 0) yet still poison the weight gradients.
+        With a LossScaleOptimizer only the loss is checked: overflowing (scaled) gradients are its job."""
         checks = [tf.math.is_finite(loss)]
-        for g in grads:
+        for g in ([] if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) else grads):
             if g is not None:
                 values = g.values if isinstance(g, tf.IndexedSlices) else g
                 checks.append(tf.reduce_all(tf.math.is_finite(values)))
@@ -288,6 +372,49 @@ class GAN(keras.Model):
         optimizer.apply_gradients(zip(grads, network.trainable_variables))
         return tf.no_op()
 
+    def _apply_if(self, ok, optimizer, grads, network):
+        """Apply `grads` when `ok`, consistently on every replica; returns the replica-consistent `ok`.
+
+        `optimizer.apply_gradients` calls `merge_call` under MirroredStrategy, which is not allowed inside a
+        `tf.cond` in replica context ("merge_call called while defining a new graph"), so this follows
+        keras' `LossScaleOptimizer._tf_apply`: all-reduce `ok` (SUM of the failures) so that all replicas agree, then the
+        `cond` runs in replica context when the strategy needs no merge_call, else in cross-replica context.
+        A LossScaleOptimizer is always called (when the loss is finite): it skips non-finite gradients
+        itself and must see them to lower its scale."""
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            ok_all = self._replicas_agree(ok)
+            self._apply(optimizer, grads, network)  # skips (and lowers the scale) on non-finite gradients
+            return ok_all
+        if not tf.distribute.has_strategy():
+            tf.cond(ok, lambda: self._apply(optimizer, grads, network), tf.no_op)
+            return ok
+        ok = self._replicas_agree(ok)
+        if tf.__internal__.distribute.strategy_supports_no_merge_call():
+            tf.cond(ok, lambda: self._apply(optimizer, grads, network), tf.no_op)
+            return ok
+
+        def cross_replica(distribution, ok, grads):
+            ok = distribution.experimental_local_results(ok)[0]  # the same on every replica (all-reduced)
+
+            def apply_fn():
+                distribution.extended.call_for_each_replica(lambda g: self._apply(optimizer, g, network),
+                                                            args=(grads,))
+                return tf.no_op()
+
+            tf.cond(ok, apply_fn, tf.no_op)
+
+        tf.distribute.get_replica_context().merge_call(cross_replica, args=(ok, grads))
+        return ok
+
+    @staticmethod
+    def _replicas_agree(ok):
+        if not tf.distribute.has_strategy():
+            return ok
+        ctx = tf.distribute.get_replica_context()
+        # ReduceOp has no MIN: sum the "not ok" flags instead (all agree iff no replica failed).
+        failed = ctx.all_reduce(tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(ok, "float32"))
+        return tf.equal(failed, 0.0)
+
     # ----- EMA ----------------------------------------------------------------------------------------------
     def _make_ema_generator(self) -> keras.Model:
         clone = keras.models.clone_model(self.generator)
@@ -297,11 +424,15 @@ class GAN(keras.Model):
         return clone
 
     def _update_ema(self):
-        """w_ema <- d * w_ema + (1 - d) * w for weights; batchnorm statistics are copied as they are."""
+        """w_ema <- d * w_ema + (1 - d) * w for weights; batchnorm statistics are copied as they are.
+
+        d = ema_decay(ema, t) warms up from 0.1, so early samples are not dominated by the random init.
+        """
+        decay = ema_decay(self.ema, ops.cast(self.g_optimizer.iterations, "float32") - 1.0)
         trainable = {id(v) for v in self.generator.trainable_variables}
         for ema_w, w in zip(self.ema_generator.weights, self.generator.weights):
             if id(w) in trainable:
-                ema_w.assign(self.ema * ema_w + (1.0 - self.ema) * w)
+                ema_w.assign(decay * ema_w + (1.0 - decay) * w)
             else:
                 ema_w.assign(w)
         return tf.no_op()
@@ -310,3 +441,36 @@ class GAN(keras.Model):
         """Copy the generator into the EMA generator (after a divergence restore, for example)."""
         if self.ema_generator is not None:
             self.ema_generator.set_weights(self.generator.get_weights())
+
+
+def ema_decay(ema, step):
+    """The EMA decay used after generator update number `step` (0-based): min(ema, (1 + t) / (10 + t)).
+
+    The warm-up is tf.train.ExponentialMovingAverage's `num_updates` rule: with a fixed 0.999 the
+    average would need thousands of steps to forget the random initialization.
+    """
+    return ops.minimum(ema, (1.0 + step) / (10.0 + step))
+
+
+def _replica_id():
+    ctx = tf.distribute.get_replica_context()
+    return 0 if ctx is None else ctx.replica_id_in_sync_group
+
+
+def _num_replicas():
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _loss_scaled(optimizer):
+    """Under a float16 global policy, wrap an optimizer in a LossScaleOptimizer (Keras only does that for
+    `self.optimizer`, and a GAN has two)."""
+    if (keras.mixed_precision.global_policy().compute_dtype == "float16"
+            and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def _scale_loss(optimizer, loss):
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer.scale_loss(loss)
+    return loss

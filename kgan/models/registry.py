@@ -27,10 +27,22 @@ class ModelSpec:
     norm: str = "batch"
     requires: dict = field(default_factory=dict)  # train key -> (predicate, message)
     model_class: Callable | None = None
+    # (cfg, spec, image_shape, norm) -> (generator, discriminator, extra model kwargs): conditioning,
+    # auxiliary heads and discriminator tricks (kgan.models.conditional); also used for any model whose
+    # config sets model.options
+    customize: Callable | None = None
 
 
 def _positive(v):
     return v > 0
+
+
+def _conditional(attr):
+    """A lazy reference into kgan.models.conditional (which imports keras)."""
+    def call(*args, **kwargs):
+        from kgan.models import conditional
+        return getattr(conditional, attr)(*args, **kwargs)
+    return call
 
 
 _SPECS = {s.name: s for s in [
@@ -47,6 +59,18 @@ _SPECS = {s.name: s for s in [
               "instead of batchnorm in the critic", nets="dcgan", loss="wasserstein", norm="layer",
               requires={"gradient_penalty": (_positive,
                                              "wgan_gp needs train.gradient_penalty > 0 (paper: lambda = 10)")}),
+    ModelSpec("cgan", "Mirza & Osindero 2014: the class label fed to G and D (model.options.conditioning = "
+              "concat | embedding | projection; model.options.nets = mlp | dcgan); needs model.num_classes",
+              nets="dcgan", loss="non_saturating", model_class=_conditional("CGAN"),
+              customize=_conditional("customize")),
+    ModelSpec("acgan", "Odena et al. 2017: class-conditional G; D with an auxiliary classifier head "
+              "(cross-entropy on real and fake, model.options.aux_weight); needs model.num_classes",
+              nets="dcgan", loss="non_saturating", model_class=_conditional("ACGAN"),
+              customize=_conditional("customize")),
+    ModelSpec("infogan", "Chen et al. 2016: categorical + continuous latent codes, a Q head on D maximizing "
+              "the mutual-information bound (model.options.categorical/continuous); no labels",
+              nets="dcgan", loss="non_saturating", model_class=_conditional("InfoGAN"),
+              customize=_conditional("customize")),
 ]}
 
 
@@ -85,15 +109,20 @@ def build_gan(cfg, image_shape=None):
     module, g_name, d_name = _NETS[spec.nets]
     nets = importlib.import_module(module)
     classes = cfg.model.num_classes
-    generator = getattr(nets, g_name)(cfg.model.latent_dim, image_shape, num_classes=classes, width=cfg.model.width)
-    d_kwargs = {"norm": norm} if spec.nets != "mlp" else {}
-    discriminator = getattr(nets, d_name)(image_shape, num_classes=classes, width=cfg.model.width, **d_kwargs)
+    extra = {}
+    if spec.customize is not None or cfg.model.options:  # conditioning, auxiliary heads, D tricks
+        generator, discriminator, extra = (spec.customize or _conditional("customize"))(cfg, spec, image_shape, norm)
+    else:
+        generator = getattr(nets, g_name)(cfg.model.latent_dim, image_shape, num_classes=classes,
+                                          width=cfg.model.width)
+        d_kwargs = {"norm": norm} if spec.nets != "mlp" else {}
+        discriminator = getattr(nets, d_name)(image_shape, num_classes=classes, width=cfg.model.width, **d_kwargs)
     t = cfg.train
     cls = spec.model_class or GAN
     return cls(generator, discriminator, latent_dim=cfg.model.latent_dim, image_shape=image_shape,
                num_classes=classes, loss=loss, n_critic=t.n_critic, gradient_penalty=t.gradient_penalty,
                r1=t.r1, clip_value=t.clip_value, label_smoothing=t.label_smoothing, label_noise=t.label_noise,
-               feature_matching=t.feature_matching, ema=t.ema, seed=cfg.seed, name=cfg.model.name)
+               feature_matching=t.feature_matching, ema=t.ema, seed=cfg.seed, name=cfg.model.name, **extra)
 
 
 def build_optimizers(cfg, lr_scale: float = 1.0):

@@ -1,0 +1,73 @@
+"""`kgan pipeline CONFIG`: run the whole Luigi DAG for an experiment and print where everything is."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("pipeline", help="prepare, train, export, evaluate and render one experiment",
+                              description="Runs tasks.Pipeline with luigi.build; finished stages are skipped.")
+    p.add_argument("config", help="experiment TOML file (see pipelines/)")
+    p.add_argument("--root", default="runs", help="directory for pipeline outputs (default: runs)")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--scheduler-url", help="central luigid scheduler, e.g. http://127.0.0.1:8082 "
+                                           "(default: a local scheduler)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import luigi
+    from luigi.execution_summary import LuigiStatusCode
+
+    from kgan.config import load_config
+
+    cfg = load_config(args.config)  # fail on a bad config before Luigi starts anything
+    check_source(cfg.data.source, args.config)
+    import tasks
+
+    shipped_cfg = Path(tasks.__file__).with_name("luigi.cfg")  # retcodes, resources, check_complete_on_run
+    if shipped_cfg.exists():
+        luigi.configuration.LuigiConfigParser.add_config_path(str(shipped_cfg))
+
+    top = tasks.Pipeline(config=str(args.config), root=args.root)
+    scheduler = {"scheduler_url": args.scheduler_url} if args.scheduler_url else {"local_scheduler": True}
+    result = luigi.build([top], workers=args.workers, detailed_summary=True, **scheduler)
+    # luigi.build returns True even when tasks failed: the detailed status is what tells.
+    if result.status not in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):
+        print(f"kgan pipeline: failed ({result.status.name}); see the Luigi summary above", file=sys.stderr)
+        return 1
+    summary = json.loads(Path(top.output().path).read_text())
+    print("\nkgan pipeline finished:")
+    for key in ("dataset_card", "run_dir", "saved_model", "metrics_report", "gallery"):
+        print(f"  {key:15s} {summary[key]}")
+    from kgan.metrics import format_table
+
+    print("\n" + format_table(json.loads(Path(summary["metrics_report"]).read_text())))
+    return 0
+
+
+def check_source(source: str, config) -> None:
+    """Reject a `data.source` that cannot work before Luigi starts (PrepareDataset would fail only later).
+
+    Checks the scheme and that a path exists, nothing more: opening the source creates TensorFlow
+    tensors, which would start the TensorFlow runtime in this process before `--workers N` forks it.
+    A malformed file is still reported by PrepareDataset.
+    """
+    from kgan.data import sources
+    from kgan.errors import ConfigError
+
+    scheme, sep, rest = source.partition(":")
+    if source == "mnist":
+        path, problem = sources.data_root() / "mnist", "not found; set KGAN_DATA_DIR to a folder holding mnist/"
+    elif sep and rest and scheme in sources.PATH_OPENERS:
+        path, problem = Path(rest).expanduser(), "does not exist"
+    elif sep and rest and scheme == "tfds":
+        return  # TFDS availability needs tensorflow_datasets; PrepareDataset reports it
+    else:
+        raise ConfigError(f"{config}: data.source: {source!r} is not a data source; "
+                          f"use one of {', '.join(sources.SCHEMES)}")
+    if not path.exists():
+        raise ConfigError(f"{config}: data.source: {path} {problem}")

@@ -1,0 +1,29 @@
+"""Evaluation suite: feature extractors, GAN metrics and `evaluate` reports.
+
+One module per metric (`frechet`, `inception_score`, `kid`, `precision_recall`, `coverage`,
+`ms_ssim`, `swd`, `ppl`), shared feature statistics in `stats`, extractors in `features`,
+`classifier` and `inception`, sample sources in `sources`, reference points in `baselines` and
+the report in `report`. Heavy imports (TensorFlow) happen inside the functions that need them.
+"""
+
+from kgan.metrics.classifier import ClassifierExtractor, train_classifier
+from kgan.metrics.coverage import class_coverage
+from kgan.metrics.features import FeatureExtractor, get_extractor
+from kgan.metrics.frechet import fid, frechet_distance
+from kgan.metrics.inception_score import inception_score
+from kgan.metrics.kid import kernel_inception_distance
+from kgan.metrics.ms_ssim import ms_ssim
+from kgan.metrics.ppl import perceptual_path_length
+from kgan.metrics.precision_recall import precision_recall
+from kgan.metrics.report import ALL_METRICS, evaluate, format_table
+from kgan.metrics.sources import Generator, from_gan, generator_from_path, quantize
+from kgan.metrics.stats import RunningStats
+from kgan.metrics.swd import swd
+
+__all__ = [
+    "ALL_METRICS", "ClassifierExtractor", "FeatureExtractor", "Generator", "RunningStats",
+    "class_coverage", "evaluate", "fid", "format_table", "frechet_distance", "from_gan",
+    "generator_from_path", "get_extractor", "inception_score", "kernel_inception_distance",
+    "ms_ssim", "perceptual_path_length", "precision_recall", "quantize", "swd",
+    "train_classifier",
+]

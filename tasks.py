@@ -1,0 +1,261 @@
+"""Luigi pipeline: PrepareDataset -> TrainClassifier -> TrainGAN -> ExportModel -> Evaluate -> RenderGallery.
+
+    luigi --module tasks Pipeline --config pipelines/mnist_dcgan.toml --local-scheduler
+    kgan pipeline pipelines/mnist_dcgan.toml
+
+Tasks are thin: parameters, targets and ordering; the work is done by plain functions in `kgan`.
+Identity: every stage gets the whole (canonical, key-sorted) config as an insignificant parameter
+and, as its only significant parameter besides the root, a digest of the config sections that
+matter to it. Changing a training value therefore reruns training and what follows, never data
+preparation; renaming the config file changes nothing.
+TensorFlow is imported inside `run()` only: `--workers N` forks, and a forked TensorFlow is unsafe.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import luigi
+
+# Which config sections (or dotted keys) each stage depends on.
+SECTIONS = {
+    "PrepareDataset": ("data",),
+    "TrainClassifier": ("data", "eval.classifier_epochs"),
+    "TrainGAN": ("name", "data", "model", "train"),
+    "ExportModel": ("name", "data", "model", "train", "export"),
+    "Evaluate": ("name", "data", "model", "train", "export", "eval"),
+    "RenderGallery": ("name", "data", "model", "train", "export", "eval"),
+}
+
+
+def _config(experiment: str):
+    from kgan.config import from_dict
+
+    return from_dict(json.loads(experiment))
+
+
+class Stage(luigi.Task):
+    """A pipeline stage: the experiment config (canonical JSON) plus the digest that names the stage."""
+
+    experiment = luigi.Parameter(significant=False, description="canonical JSON of the experiment config")
+    root = luigi.Parameter(default="runs", description="where pipeline outputs live")
+    digest = luigi.Parameter(description="hash of the config sections this stage depends on")
+
+    @classmethod
+    def for_config(cls, cfg, root: str):
+        experiment = json.dumps(cfg.to_dict(), sort_keys=True, separators=(",", ":"))
+        return cls(experiment=experiment, root=root, digest=cfg.section_hash(*SECTIONS[cls.__name__]))
+
+    @property
+    def cfg(self):
+        return _config(self.experiment)
+
+    def stage(self, cls):
+        return cls.for_config(self.cfg, self.root)
+
+    @property
+    def experiment_dir(self) -> Path:
+        return Path(self.root) / self.cfg.name
+
+    def progress(self, percent: float, message: str) -> None:
+        self.set_progress_percentage(round(percent, 1))
+        self.set_status_message(message)
+
+
+class PrepareDataset(Stage):
+    """Source -> model-ready uint8 shard + dataset card (counts, shape, histogram, checksum)."""
+
+    def output(self):
+        return luigi.LocalTarget(str(Path(self.root) / "datasets" / self.digest / "card.json"))
+
+    def run(self):
+        from kgan.prepare import prepare_dataset
+
+        self.progress(0, f"decoding {self.cfg.data.source}")
+        card = prepare_dataset(self.cfg.data, Path(self.output().path).parent)
+        self.progress(100, f"{card['count']} images {card['shape']}")
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.output().path).parent
+
+
+class TrainClassifier(Stage):
+    """The evaluation feature extractor for data sets where Inception does not fit (MNIST-sized)."""
+
+    resources = {"gpu": 1}
+
+    def requires(self):
+        return self.stage(PrepareDataset)
+
+    def output(self):
+        return luigi.LocalTarget(str(Path(self.root) / "classifiers" / self.digest / "classifier.keras"))
+
+    def run(self):
+        import numpy as np
+
+        from kgan.metrics import train_classifier
+
+        shard = np.load(self.requires().data_dir / "data.npz")
+        self.progress(0, f"training the evaluation classifier on {len(shard['x'])} images")
+        train_classifier(shard["x"], shard["y"], epochs=self.cfg.eval.classifier_epochs,
+                         out_path=self.output().path, seed=self.cfg.seed)
+        self.progress(100, "classifier trained")
+
+
+class TrainGAN(Stage):
+    """Resumable training: a failed or killed run resumes from its last checkpoint when rerun."""
+
+    resources = {"gpu": 1}
+
+    def requires(self):
+        return self.stage(PrepareDataset)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.experiment_dir / f"train-{self.digest}"
+
+    def output(self):
+        return luigi.LocalTarget(str(self.run_dir / "train_complete.json"))
+
+    def run(self):
+        import dataclasses
+
+        from kgan import io
+        from kgan.prepare import prepared_data_config
+        from kgan.training import LuigiProgress, read_run_info, train
+
+        cfg = self.cfg
+        cfg = dataclasses.replace(cfg, data=prepared_data_config(cfg.data, self.requires().data_dir))
+        train(cfg, self.run_dir, resume=True, callbacks=[LuigiProgress(self, cfg.train.steps)])
+        io.write_json(self.output().path, read_run_info(self.run_dir))
+
+
+class ExportModel(Stage):
+    """saved_models/NAME/VERSION; the marker records which version this config produced."""
+
+    def requires(self):
+        return self.stage(TrainGAN)
+
+    def output(self):
+        return luigi.LocalTarget(str(self.experiment_dir / f"export-{self.digest}.json"))
+
+    def run(self):
+        from kgan import io
+        from kgan.export import export_run
+
+        export = self.cfg.export
+        version_dir = export_run(self.requires().run_dir, export.name or self.cfg.name, base=export.base)
+        io.write_json(self.output().path, {"saved_model": str(version_dir)})
+
+    @property
+    def saved_model(self) -> str:
+        return json.loads(Path(self.output().path).read_text())["saved_model"]
+
+
+class Evaluate(Stage):
+    """Scores the exported model (what is served) against the prepared data; metrics JSON."""
+
+    resources = {"gpu": 1}
+
+    def requires(self):
+        reqs = {"data": self.stage(PrepareDataset), "export": self.stage(ExportModel)}
+        if self.cfg.eval.features == "classifier":
+            reqs["classifier"] = self.stage(TrainClassifier)
+        return reqs
+
+    def output(self):
+        return luigi.LocalTarget(str(self.experiment_dir / f"eval-{self.digest}" / "report.json"))
+
+    def run(self):
+        import numpy as np
+
+        from kgan import io
+        from kgan.metrics import evaluate, generator_from_path
+
+        cfg, reqs = self.cfg, self.requires()
+        if cfg.eval.features == "classifier":
+            extractor = f"classifier:{reqs['classifier'].output().path}"
+        else:
+            extractor = f"inception:{cfg.eval.inception_handle}"
+        reference = np.load(reqs["data"].data_dir / "data.npz")["x"]
+        self.progress(0, f"scoring {cfg.eval.num_samples} samples with {extractor}")
+        report = evaluate(generator_from_path(reqs["export"].saved_model), reference, extractor,
+                          metrics=cfg.eval.metrics, n=cfg.eval.num_samples, seed=cfg.seed,
+                          cache_dir=Path(self.root) / "feature_cache", reference_name=reqs["data"].digest)
+        io.write_json(self.output().path, report)
+        self.progress(100, "evaluated")
+
+
+class RenderGallery(Stage):
+    """Static HTML gallery of the run: samples, progression, latent walks, losses, metrics."""
+
+    def requires(self):
+        return {"train": self.stage(TrainGAN), "eval": self.stage(Evaluate), "data": self.stage(PrepareDataset)}
+
+    def output(self):
+        return luigi.LocalTarget(str(self.experiment_dir / f"gallery-{self.digest}" / "index.html"))
+
+    def run(self):
+        from kgan.gallery import render_gallery
+
+        reqs = self.requires()
+        classifier = reqs["eval"].requires().get("classifier")
+        render_gallery(reqs["train"].run_dir, Path(self.output().path).parent,
+                       data=f"npz:{reqs['data'].data_dir / 'data.npz'}", report=reqs["eval"].output().path,
+                       classifier=classifier.output().path if classifier else None)
+
+
+class Pipeline(luigi.Task):
+    """Everything for one experiment config; writes a summary of where each output is."""
+
+    config = luigi.Parameter(description="experiment TOML file")
+    root = luigi.Parameter(default="runs")
+
+    @property
+    def cfg(self):
+        from kgan.config import load_config
+
+        return load_config(self.config)
+
+    def requires(self):
+        cfg = self.cfg
+        return {name: cls.for_config(cfg, self.root) for name, cls in
+                (("data", PrepareDataset), ("train", TrainGAN), ("export", ExportModel),
+                 ("eval", Evaluate), ("gallery", RenderGallery))}
+
+    def complete(self):
+        """Complete only while every stage's output still exists (deleting the gallery reruns it)."""
+        return super().complete() and all(task.complete() for task in self.requires().values())
+
+    def output(self):
+        cfg = self.cfg
+        digest = cfg.section_hash(*SECTIONS["RenderGallery"])
+        return luigi.LocalTarget(str(Path(self.root) / cfg.name / f"pipeline-{digest}.json"))
+
+    def run(self):
+        from kgan import io
+
+        io.write_json(self.output().path, summarize(self.requires()))
+
+
+def summarize(reqs: dict) -> dict:
+    return {
+        "dataset_card": reqs["data"].output().path,
+        "run_dir": str(reqs["train"].run_dir),
+        "saved_model": reqs["export"].saved_model,
+        "metrics_report": reqs["eval"].output().path,
+        "gallery": reqs["gallery"].output().path,
+    }
+
+
+def main() -> int:  # pragma: no cover - `python tasks.py CONFIG` convenience
+    from kgan.cli import main as kgan_main
+
+    return kgan_main(["pipeline", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

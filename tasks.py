@@ -8,7 +8,8 @@ Identity: every stage gets the whole (canonical, key-sorted) config as an insign
 and, as its only significant parameter besides the root, a digest of the config sections that
 matter to it. Changing a training value therefore reruns training and what follows, never data
 preparation; renaming the config file changes nothing.
-TensorFlow is imported inside `run()` only: `--workers N` forks, and a forked TensorFlow is unsafe.
+TensorFlow is imported inside `run()` only (config validation and `requires()` import neither TensorFlow nor
+Keras): `--workers N` forks, and a forked TensorFlow is unsafe.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import luigi
 SECTIONS = {
     "PrepareDataset": ("data",),
     "TrainClassifier": ("data", "eval.classifier_epochs"),
-    "TrainGAN": ("name", "data", "model", "train"),
+    "TrainGAN": ("name", "data", "model", "train", "eval.features", "eval.inception_handle",
+                 "eval.classifier_epochs", "eval.history_every", "eval.history_samples"),
     "ExportModel": ("name", "data", "model", "train", "export"),
     "Evaluate": ("name", "data", "model", "train", "export", "eval"),
     "RenderGallery": ("name", "data", "model", "train", "export", "eval"),
@@ -111,7 +113,10 @@ class TrainGAN(Stage):
     resources = {"gpu": 1}
 
     def requires(self):
-        return self.stage(PrepareDataset)
+        reqs = {"data": self.stage(PrepareDataset)}
+        if self.cfg.eval.history_every and self.cfg.eval.features == "classifier":
+            reqs["classifier"] = self.stage(TrainClassifier)
+        return reqs
 
     @property
     def run_dir(self) -> Path:
@@ -127,10 +132,26 @@ class TrainGAN(Stage):
         from kgan.prepare import prepared_data_config
         from kgan.training import LuigiProgress, read_run_info, train
 
-        cfg = self.cfg
-        cfg = dataclasses.replace(cfg, data=prepared_data_config(cfg.data, self.requires().data_dir))
-        train(cfg, self.run_dir, resume=True, callbacks=[LuigiProgress(self, cfg.train.steps)])
+        cfg, reqs = self.cfg, self.requires()
+        cfg = dataclasses.replace(cfg, data=prepared_data_config(cfg.data, reqs["data"].data_dir))
+        callbacks = [LuigiProgress(self, cfg.train.steps)]
+        if cfg.eval.history_every:
+            callbacks.append(self.metric_history(cfg, reqs))
+        train(cfg, self.run_dir, resume=True, callbacks=callbacks)
         io.write_json(self.output().path, read_run_info(self.run_dir))
+
+    def metric_history(self, cfg, reqs):
+        """FID/IS every `eval.history_every` steps on a few samples: the gallery's metric-history plot."""
+        import numpy as np
+
+        from kgan.metrics.history import MetricHistory
+
+        extractor = (f"classifier:{reqs['classifier'].output().path}" if "classifier" in reqs
+                     else f"inception:{cfg.eval.inception_handle}")
+        reference = np.load(reqs["data"].data_dir / "data.npz")["x"]
+        return MetricHistory(self.run_dir, extractor, reference, every=cfg.eval.history_every,
+                             n=min(cfg.eval.history_samples, len(reference)), seed=cfg.seed,
+                             cache_dir=Path(self.root) / "feature_cache", reference_name=reqs["data"].digest)
 
 
 class ExportModel(Stage):

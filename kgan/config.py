@@ -94,6 +94,8 @@ class EvalConfig:
                           choices=("fid", "is", "kid", "pr", "coverage", "ms_ssim", "ppl", "swd"),
                           doc="pr = improved precision/recall; coverage = class-histogram mode coverage")
     classifier_epochs: int = _opt(3, min=1)
+    history_every: int = _opt(1000, min=0, doc="steps between metric-history points during training (0 = off)")
+    history_samples: int = _opt(1000, min=10, doc="samples per metric-history point (a trend, not the score)")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import io
+from kgan import distribute, io
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
 from kgan.errors import CheckpointError
@@ -30,7 +30,12 @@ FIXED_SAMPLES = 64
 
 
 def _checkpoint(gan) -> tf.train.Checkpoint:
-    return tf.train.Checkpoint(gan=gan, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer,
+    # A LossScaleOptimizer (mixed_float16) is checkpointed as its inner optimizer, so that checkpoints stay
+    # interchangeable between precision policies (the loss scale re-calibrates in a few steps).
+    def plain(opt):
+        return getattr(opt, "inner_optimizer", opt)
+
+    return tf.train.Checkpoint(gan=gan, d_optimizer=plain(gan.d_optimizer), g_optimizer=plain(gan.g_optimizer),
                                seed_state=gan.seed_generator.state)
 
 
@@ -120,12 +125,14 @@ class RunLogger(keras.callbacks.Callback):
         step, t = self.step, self.cfg.train
         if self.guard_divergence():
             return
-        if step // t.checkpoint_every > self.last_checkpoint_step // t.checkpoint_every and step:
-            self.checkpoint()
-        if step // t.snapshot_every > self.last_snapshot_step // t.snapshot_every and step:
-            self.snapshot()
+        # Checkpoint last: everything written for this step must be on disk before a resume point
+        # covers it, or a kill between the two would lose the step's log row for good.
         if step // t.log_every > self.last_log_step // t.log_every and step:
             self.log(logs or {})
+        if step // t.snapshot_every > self.last_snapshot_step // t.snapshot_every and step:
+            self.snapshot()
+        if step // t.checkpoint_every > self.last_checkpoint_step // t.checkpoint_every and step:
+            self.checkpoint()
 
     def on_train_end(self, logs=None):
         if self.step != self.last_checkpoint_step:
@@ -172,7 +179,8 @@ class RunLogger(keras.callbacks.Callback):
         if bad < self.cfg.train.nan_patience:
             return False
         factor = self.cfg.train.divergence_lr_factor
-        latest = self.manager.latest_checkpoint
+        # (a non-chief worker's own manager is empty until its first save: fall back to what the run resumed from)
+        latest = self.manager.latest_checkpoint or getattr(self, "resumed_from", None)
         if latest:
             _checkpoint(self.model).restore(latest).expect_partial()
         for opt in (self.model.d_optimizer, self.model.g_optimizer):
@@ -198,6 +206,8 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, ve
     from kgan.data import make_dataset
 
     run_dir = Path(run_dir)
+    # First, before other TensorFlow work (MultiWorkerMirroredStrategy configures collectives at startup).
+    strategy = choose_strategy(cfg.train.strategy)
     ckpt_dir = run_dir / "checkpoints"
     has_checkpoint = tf.train.latest_checkpoint(str(ckpt_dir)) is not None
     if has_checkpoint and not resume:
@@ -207,16 +217,29 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, ve
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
     run_dir.mkdir(parents=True, exist_ok=True)
-    io.write_text(run_dir / "config.toml", dump_toml(cfg))
+    chief = distribute.is_chief(strategy)
+    # Only the chief writes to run_dir; other workers write checkpoints/snapshots/logs to a temporary
+    # sibling (CheckpointManager.save is still called on every worker: it is a collective under MWMS).
+    out_dir = distribute.worker_dir(strategy, run_dir)
+    if chief:
+        io.write_text(run_dir / "config.toml", dump_toml(cfg))
+    else:
+        distribute.cleanup_worker_dir(strategy, run_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
 
-    strategy = choose_strategy(cfg.train.strategy)
+    previous_policy = keras.mixed_precision.global_policy()
+    distribute.set_precision_policy(cfg.train.mixed_precision)  # before building: layers take the policy
     with strategy.scope():
         gan = build_compiled(cfg)
-    manager = tf.train.CheckpointManager(_checkpoint(gan), str(ckpt_dir), max_to_keep=cfg.train.keep_checkpoints)
-    logger = RunLogger(cfg, run_dir, manager, cfg.train.steps, verbose)
+    manager = tf.train.CheckpointManager(_checkpoint(gan), str(out_dir / "checkpoints"),
+                                         max_to_keep=cfg.train.keep_checkpoints)
+    logger = RunLogger(cfg, out_dir, manager, cfg.train.steps, verbose and chief)
     if has_checkpoint:
-        _checkpoint(gan).restore(manager.latest_checkpoint).expect_partial()
-        logger.event(f"resumed from {manager.latest_checkpoint}", step=current_step(gan))
+        # Every worker restores the chief's latest checkpoint (run_dir must be shared, see docs/distributed.md).
+        latest = tf.train.latest_checkpoint(str(ckpt_dir))
+        _checkpoint(gan).restore(latest).expect_partial()
+        logger.resumed_from = latest
+        logger.event(f"resumed from {latest}", step=current_step(gan))
         _truncate_history(logger.history_path, current_step(gan))
 
     if dataset is None:
@@ -232,11 +255,14 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, ve
         epochs = math.ceil(remaining / window)
         gan.fit(dataset, epochs=epochs, steps_per_epoch=window, verbose=0, shuffle=False,
                 callbacks=[logger, _StopAt(cfg.train.steps), *callbacks])
-    io.write_json(run_dir / "run.json", {
-        "model": cfg.model.name, "latent_dim": gan.latent_dim, "image_shape": list(gan.image_shape),
-        "num_classes": gan.num_classes, "step": current_step(gan), "ema": gan.ema_generator is not None,
-        "train_seconds_last_session": round(time.time() - started, 2)})
-    _save_keras_model(gan, run_dir / "model.keras")
+    if chief:
+        io.write_json(run_dir / "run.json", {
+            "model": cfg.model.name, "latent_dim": gan.latent_dim, "image_shape": list(gan.image_shape),
+            "num_classes": gan.num_classes, "step": current_step(gan), "ema": gan.ema_generator is not None,
+            "train_seconds_last_session": round(time.time() - started, 2)})
+        _save_keras_model(gan, run_dir / "model.keras")
+    distribute.cleanup_worker_dir(strategy, run_dir)
+    keras.mixed_precision.set_global_policy(previous_policy)
     return gan
 
 

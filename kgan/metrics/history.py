@@ -1,0 +1,54 @@
+"""Metric history during training: a callback that scores the sampler every N steps.
+
+Writes `RUN/reports/step_XXXXXXX.json` (the same report format as `evaluate`, with a `step`), which
+the gallery plots against the step; a regression (FID rising while the losses look calm) is then
+visible without re-running anything. Uses few samples by design: it tracks a trend, the final
+evaluation gives the number to quote.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from kgan import io
+from kgan.metrics.features import get_extractor
+from kgan.metrics.report import evaluate
+
+
+class MetricHistory(keras.callbacks.Callback):
+    def __init__(self, run_dir: str | Path, extractor: str, reference_images: np.ndarray, *, every: int,
+                 n: int = 2000, metrics=("fid", "is"), seed: int = 0, cache_dir: str | Path | None = None,
+                 reference_name: str = ""):
+        super().__init__()
+        self.reports = Path(run_dir) / "reports"
+        self.extractor = get_extractor(extractor)  # loaded once, not at every evaluation
+        self.reference = reference_images
+        self.every, self.n, self.metrics, self.seed = every, n, list(metrics), seed
+        self.cache_dir, self.reference_name = cache_dir, reference_name
+        self._last = -1
+
+    def _step(self) -> int:
+        return int(self.model.g_optimizer.iterations.numpy())
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self._step()
+        if step // self.every > self._last // self.every and step:
+            self.score(step)
+
+    def on_train_begin(self, logs=None):
+        self._last = self._step()
+
+    def on_train_end(self, logs=None):
+        if self._step() != self._last:
+            self.score(self._step())
+
+    def score(self, step: int) -> None:
+        report = evaluate(self.model, self.reference, self.extractor, metrics=self.metrics, n=self.n,
+                          seed=self.seed, cache_dir=self.cache_dir, reference_name=self.reference_name,
+                          progress=False)
+        report["step"] = step
+        io.write_json(self.reports / f"step_{step:07d}.json", report)
+        self._last = step

@@ -81,6 +81,7 @@ class TrainConfig:
     log_every: int = _opt(50, min=1)
     nan_patience: int = _opt(3, min=1, doc="non-finite steps before restoring a checkpoint")
     divergence_lr_factor: float = _opt(0.5, min=0.0, max=1.0, doc="lr multiplier after a restore")
+    max_restores: int = _opt(5, min=0, doc="divergence restores before training stops with an error")
     mixed_precision: str = _opt("", choices=("", "mixed_float16", "mixed_bfloat16"))
     strategy: str = _opt("auto", choices=("auto", "default", "mirrored", "multi_worker"))
 

@@ -24,3 +24,7 @@ class CheckpointError(KganError):
 
 class ExportError(KganError):
     """An export could not be written (bad name, unwritable base path, ...)."""
+
+
+class TrainingDivergedError(KganError):
+    """Training kept producing non-finite losses after the configured number of restores."""

@@ -23,7 +23,7 @@ import tensorflow as tf
 from kgan import distribute, io
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
-from kgan.errors import CheckpointError
+from kgan.errors import CheckpointError, TrainingDivergedError
 from kgan.models import build_gan, build_optimizers
 
 FIXED_SAMPLES = 64
@@ -101,6 +101,8 @@ class RunLogger(keras.callbacks.Callback):
         self.t0 = time.time()
         self.last_checkpoint_step = self.last_snapshot_step = self.last_log_step = 0
         self._window_start = (time.time(), 0)
+        self.restores = 0
+        self.tensorboard = tf.summary.create_file_writer(str(run_dir / "logs" / "tensorboard"))
 
     @property
     def step(self) -> int:
@@ -165,6 +167,11 @@ class RunLogger(keras.callbacks.Callback):
             if new_file:
                 writer.writeheader()
             writer.writerow(row)
+        with self.tensorboard.as_default(step=step):
+            for name, value in row.items():
+                if name != "step":
+                    tf.summary.scalar(name, value)
+        self.tensorboard.flush()
         self.last_log_step = step
         if self.verbose:
             eta = (self.total_steps - step) / max(rate / self.cfg.data.batch_size, 1e-9)
@@ -178,6 +185,11 @@ class RunLogger(keras.callbacks.Callback):
         bad = int(self.model.nonfinite_steps.numpy())
         if bad < self.cfg.train.nan_patience:
             return False
+        self.restores += 1
+        if self.restores > self.cfg.train.max_restores:
+            self.model.stop_training = True
+            self.event(f"divergence: {bad} non-finite steps after {self.cfg.train.max_restores} restores; stopping")
+            return True
         factor = self.cfg.train.divergence_lr_factor
         # (a non-chief worker's own manager is empty until its first save: fall back to what the run resumed from)
         latest = self.manager.latest_checkpoint or getattr(self, "resumed_from", None)
@@ -203,8 +215,6 @@ def _check_resumable(cfg: ExperimentConfig, run_dir: Path) -> None:
 def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, verbose: bool = True,
           dataset: tf.data.Dataset | None = None, callbacks=()) -> keras.Model:
     """Train (or resume) a run until `cfg.train.steps` generator updates; returns the GAN."""
-    from kgan.data import make_dataset
-
     run_dir = Path(run_dir)
     # First, before other TensorFlow work (MultiWorkerMirroredStrategy configures collectives at startup).
     strategy = choose_strategy(cfg.train.strategy)
@@ -229,14 +239,26 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, ve
 
     previous_policy = keras.mixed_precision.global_policy()
     distribute.set_precision_policy(cfg.train.mixed_precision)  # before building: layers take the policy
+    try:
+        gan = _fit(cfg, run_dir, strategy, out_dir, has_checkpoint, verbose and chief, dataset, callbacks)
+    finally:
+        distribute.cleanup_worker_dir(strategy, run_dir)
+        keras.mixed_precision.set_global_policy(previous_policy)
+    return gan
+
+
+def _fit(cfg, run_dir, strategy, out_dir, has_checkpoint, verbose, dataset, callbacks):
+    from kgan.data import make_dataset
+
+    chief = distribute.is_chief(strategy)
     with strategy.scope():
         gan = build_compiled(cfg)
     manager = tf.train.CheckpointManager(_checkpoint(gan), str(out_dir / "checkpoints"),
                                          max_to_keep=cfg.train.keep_checkpoints)
-    logger = RunLogger(cfg, out_dir, manager, cfg.train.steps, verbose and chief)
+    logger = RunLogger(cfg, out_dir, manager, cfg.train.steps, verbose)
     if has_checkpoint:
         # Every worker restores the chief's latest checkpoint (run_dir must be shared, see docs/distributed.md).
-        latest = tf.train.latest_checkpoint(str(ckpt_dir))
+        latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
         _checkpoint(gan).restore(latest).expect_partial()
         logger.resumed_from = latest
         logger.event(f"resumed from {latest}", step=current_step(gan))
@@ -245,24 +267,26 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, ve
     if dataset is None:
         data_cfg = dataclasses.replace(cfg.data, batch_size=cfg.data.batch_size * cfg.train.n_critic)
         # Skip the batches already consumed so a resumed run sees the same data stream as an uninterrupted one.
-        dataset = make_dataset(data_cfg, seed=cfg.seed, repeat=True).skip(current_step(gan))
-    remaining = cfg.train.steps - current_step(gan)
+        dataset = make_dataset(data_cfg, seed=cfg.seed, repeat=True).skip(int(gan.batches_seen.numpy()))
     started = time.time()
-    if remaining > 0:
+    if current_step(gan) < cfg.train.steps:
         # One fit() "epoch" per log window keeps Keras' metric means per window, not over the whole run.
+        # Skipped (non-finite) and rewound (restored) steps do not advance the step counter, so the epoch
+        # count is open-ended and `_StopAt` ends training at exactly `train.steps`.
         spe = cfg.train.steps_per_execution
         window = math.ceil(cfg.train.log_every / spe) * spe
-        epochs = math.ceil(remaining / window)
-        gan.fit(dataset, epochs=epochs, steps_per_epoch=window, verbose=0, shuffle=False,
+        gan.fit(dataset, epochs=2**31 - 1, steps_per_epoch=window, verbose=0, shuffle=False,
                 callbacks=[logger, _StopAt(cfg.train.steps), *callbacks])
+    if logger.restores > cfg.train.max_restores:
+        raise TrainingDivergedError(
+            f"{run_dir}: training diverged (non-finite losses) again after {cfg.train.max_restores} restores "
+            f"at step {current_step(gan)}; lower train.g_lr / train.d_lr (see logs/events.log)")
     if chief:
         io.write_json(run_dir / "run.json", {
             "model": cfg.model.name, "latent_dim": gan.latent_dim, "image_shape": list(gan.image_shape),
             "num_classes": gan.num_classes, "step": current_step(gan), "ema": gan.ema_generator is not None,
             "train_seconds_last_session": round(time.time() - started, 2)})
         _save_keras_model(gan, run_dir / "model.keras")
-    distribute.cleanup_worker_dir(strategy, run_dir)
-    keras.mixed_precision.set_global_policy(previous_policy)
     return gan
 
 

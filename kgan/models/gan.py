@@ -1,7 +1,8 @@
 """The training engine: one `keras.Model` whose `train_step` serves the whole GAN family.
 
 A step = `n_critic` discriminator updates (each on its own slice of the real batch, as in WGAN's
-Algorithm 1) followed by one generator update. Adversarial loss and regularizers are plug-ins
+Algorithm 1) followed by one generator update, which reuses the last critic update's fakes (one
+generator forward pass per step, as PyTorch's DCGAN example does). Adversarial loss and regularizers are plug-ins
 chosen by constructor arguments; variants override small hooks and never copy the loop:
 
 - conditional models (CGAN): `num_classes > 0`; `generator_inputs` / `discriminate` pass labels,
@@ -15,8 +16,9 @@ chosen by constructor arguments; variants override small hooks and never copy th
 - pix2pix / super-resolution / DeblurGAN: the real batch is a (source, target) pair;
   `generator_inputs` returns the source image, `discriminate` sees (source, image) pairs and
   `extra_g_losses` adds the L1 / perceptual term.
-- CycleGAN: a subclass holding two generator/discriminator pairs overrides `generator_step` to sum
-  both adversarial losses and the cycle-consistency loss; the discriminator step runs per pair.
+- CycleGAN: a subclass holding two generator/discriminator pairs overrides `generate_fakes` (both
+  directions) and `generator_loss` to sum both adversarial losses and the cycle-consistency loss; the
+  discriminator step runs per pair.
 - AAE / WAE: the "generator" is the encoder, the discriminator judges codes instead of images and
   `extra_g_losses` adds the reconstruction loss.
 
@@ -39,6 +41,7 @@ Distribution (docs/distributed.md):
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import keras
@@ -87,6 +90,10 @@ class GAN(keras.Model):
         # Consecutive steps whose losses were not finite (updates skipped); read by the divergence guard.
         self.nonfinite_steps = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
                                                name="nonfinite_steps")
+        # Batches consumed by train_step (a step can be skipped or rewound, so this is not the step count):
+        # a resumed run skips exactly these to see the same data stream as an uninterrupted one.
+        self.batches_seen = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
+                                            name="batches_seen")
         self._trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names()}
         self.built = True  # both nets are functional models, already built; lets fit() run under a strategy
 
@@ -211,11 +218,21 @@ class GAN(keras.Model):
         state = self.discriminator.non_trainable_variables + self.generator.non_trainable_variables
         saved = [tf.identity(v.value) for v in state]
         finite = tf.constant(True)
-        for real_chunk, label_chunk in zip(real_chunks, label_chunks):
-            d_logs, d_ok = self.discriminator_step(real_chunk, label_chunk)
-            finite = tf.logical_and(finite, d_ok)
-        g_logs, g_ok = self.generator_step(real_chunks[-1], label_chunks[-1], d_ok=finite)
+        last = self.n_critic - 1
+        # One generator forward pass per step: the last critic update's fakes also feed the generator update
+        # (the tape records them; the critic's own work is kept off it). The generator loss is taken after
+        # the critic update, through the updated critic, as in the alternating algorithm.
+        with tf.GradientTape() as g_tape:
+            for i, (real_chunk, label_chunk) in enumerate(zip(real_chunks, label_chunks)):
+                with contextlib.nullcontext() if i == last else g_tape.stop_recording():
+                    fake, fake_labels = self.generate_fakes(ops.shape(real_chunk)[0], label_chunk)
+                with g_tape.stop_recording():
+                    d_logs, d_ok = self.discriminator_step(real_chunk, label_chunk, fake, fake_labels)
+                finite = tf.logical_and(finite, d_ok)
+            g_loss, g_logs = self.generator_loss(real_chunks[-1], label_chunks[-1], fake, fake_labels)
+        g_ok = self.generator_update(g_tape, g_loss, d_ok=finite)
         finite = tf.logical_and(finite, g_ok)
+        self.batches_seen.assign_add(1)
         self.nonfinite_steps.assign(tf.where(finite, tf.zeros((), "int64"), self.nonfinite_steps + 1))
         tf.cond(finite, tf.no_op, lambda: self._restore(state, saved))
         self._sync_state(state)
@@ -289,11 +306,16 @@ class GAN(keras.Model):
             logits = self.discriminate(images, labels, training=True)["logits"]
         return tape.gradient(logits, images)
 
-    def discriminator_step(self, real, labels):
-        batch_size = ops.shape(real)[0]
+    def generate_fakes(self, batch_size, real_labels):
+        """(fake images, their labels/codes) for one critic update, from fresh noise."""
         z = self.sample_latent(batch_size)
-        fake_labels = self.sample_labels(batch_size, labels)
-        fake = self.generator(self.generator_inputs(z, fake_labels), training=True)
+        fake_labels = self.sample_labels(batch_size, real_labels)
+        return self.generator(self.generator_inputs(z, fake_labels), training=True), fake_labels
+
+    def discriminator_step(self, real, labels, fake, fake_labels):
+        """One critic update on a real slice and fakes; skipped (on every replica) when not finite."""
+        batch_size = ops.shape(real)[0]
+        fake = tf.stop_gradient(fake)
         real_t, fake_t = self._targets(batch_size)
         with tf.GradientTape() as tape:
             real_out = self.discriminate(real, labels, training=True)
@@ -327,30 +349,28 @@ class GAN(keras.Model):
             logs["w_distance"] = ops.mean(real_logits) - ops.mean(fake_logits)
         return logs
 
-    def generator_step(self, real, labels, d_ok=True):
-        """One G update; skipped when its loss or the preceding critic steps (`d_ok`) were not finite."""
-        batch_size = ops.shape(real)[0]
-        z = self.sample_latent(batch_size)
-        fake_labels = self.sample_labels(batch_size, labels)
-        with tf.GradientTape() as tape:
-            fake = self.generator(self.generator_inputs(z, fake_labels), training=True)
-            fake_out = self.discriminate(fake, fake_labels, training=True)
-            terms = {"adv": losses.generator_loss(self.loss, fake_out["logits"])}
-            if self.feature_matching:
-                real_features = self.feature_model(self._d_inputs(real, labels), training=True)
-                fake_features = self.feature_model(self._d_inputs(fake, fake_labels), training=True)
-                terms["feature_matching"] = self.feature_matching * losses.feature_matching_loss(
-                    real_features, fake_features)
-            terms.update(self.extra_g_losses(real, fake, fake_out, fake_labels))
-            g_loss = ops.sum(ops.stack(list(terms.values())))
-            scaled_loss = _scale_loss(self.g_optimizer, g_loss * self._loss_scale())
-        grads = tape.gradient(scaled_loss, self.generator.trainable_variables)
-        ok = tf.logical_and(self._all_finite(g_loss, grads, self.g_optimizer), d_ok)
-        ok = self._apply_if(ok, self.g_optimizer, grads, self.generator)
+    def generator_loss(self, real, labels, fake, fake_labels):
+        """(G's total loss, its logs) for fakes produced under the caller's gradient tape."""
+        fake_out = self.discriminate(fake, fake_labels, training=True)
+        terms = {"adv": losses.generator_loss(self.loss, fake_out["logits"])}
+        if self.feature_matching:
+            real_features = self.feature_model(self._d_inputs(real, labels), training=True)
+            fake_features = self.feature_model(self._d_inputs(fake, fake_labels), training=True)
+            terms["feature_matching"] = self.feature_matching * losses.feature_matching_loss(real_features, fake_features)
+        terms.update(self.extra_g_losses(real, fake, fake_out, fake_labels))
+        g_loss = ops.sum(ops.stack(list(terms.values())))
         logs = {"g_loss": g_loss}
         if "feature_matching" in terms:
             logs["feature_matching"] = terms["feature_matching"]
-        return logs, ok
+        return g_loss, logs
+
+    def generator_update(self, tape, g_loss, d_ok=True):
+        """One G update from `tape`; skipped when its loss/gradients or the critic steps (`d_ok`) were not finite."""
+        with tape:  # resume recording: the (loss-scaled) loss must be on the tape
+            scaled_loss = _scale_loss(self.g_optimizer, g_loss * self._loss_scale())
+        grads = tape.gradient(scaled_loss, self.generator.trainable_variables)
+        ok = tf.logical_and(self._all_finite(g_loss, grads, self.g_optimizer), d_ok)
+        return self._apply_if(ok, self.g_optimizer, grads, self.generator)
 
     def _d_inputs(self, images, labels):
         return [images, labels] if self.num_classes else images

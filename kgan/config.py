@@ -61,6 +61,9 @@ class ModelConfig:
 class TrainConfig:
     steps: int = _opt(2000, min=1, doc="generator updates")
     n_critic: int = _opt(1, min=1, max=100, doc="discriminator updates per generator update")
+    update: str = _opt("alternating", choices=("alternating", "simultaneous"),
+                       doc="alternating: G's loss through the updated D; simultaneous: through D's pre-update "
+                           "pass (the TF DCGAN tutorial's scheme, one D pass fewer; needs n_critic = 1)")
     optimizer: str = _opt("adam", choices=("adam", "rmsprop"))
     g_lr: float = _opt(2e-4, min=0.0, max=1.0)
     d_lr: float = _opt(2e-4, min=0.0, max=1.0)

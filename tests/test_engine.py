@@ -289,7 +289,9 @@ def test_nonfinite_batch_skips_every_update(name):
     assert int(gan.nonfinite_steps.numpy()) == 1
     # no weight moved: not D, not G (its step is skipped too), not the EMA, not batchnorm statistics
     for b, v in zip(before, gan.weights):
-        if v is not gan.nonfinite_steps:
+        if v is gan.batches_seen:  # the batch was consumed, even though nothing learned from it
+            assert v.numpy() == b + 1
+        elif v is not gan.nonfinite_steps:
             np.testing.assert_array_equal(v.numpy(), b, err_msg=f"{v.path} changed on a non-finite step")
     assert_all_equal(d_opt, gan.d_optimizer.variables, "d_optimizer")
     assert_all_equal(g_opt, gan.g_optimizer.variables, "g_optimizer")
@@ -410,3 +412,49 @@ def test_conditional_dcgan_nets_take_labels():
     assert out.shape == (2,) + shape
     assert not np.allclose(out[0], out[1])  # same z, different label -> different image
     assert np.asarray(d([out, labels], training=False)).shape == (2, 1)
+
+
+# ----- 11. the step's arithmetic against a hand-written two-tape step ------------------------------------------
+
+def _reference_step(gan, real, z, simultaneous):
+    """One GAN step written out by hand on copies of the nets (non-saturating loss, plain Adam)."""
+    g = keras.models.clone_model(gan.generator)
+    d = keras.models.clone_model(gan.discriminator)
+    g.set_weights(gan.generator.get_weights())
+    d.set_weights(gan.discriminator.get_weights())
+    g_opt, d_opt = kgan.models.build_optimizers(make_cfg("gan"))
+    with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+        fake = g(z, training=True)
+        real_logits, fake_logits = d(real, training=True), d(fake, training=True)
+        d_loss = tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
+        g_loss_before_update = tf.reduce_mean(tf.nn.softplus(-fake_logits))
+    d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d.trainable_variables), d.trainable_variables))
+    if simultaneous:
+        g_grads = g_tape.gradient(g_loss_before_update, g.trainable_variables)
+    else:  # alternating: the same fakes, judged by the updated critic
+        with tf.GradientTape() as tape:
+            g_loss = tf.reduce_mean(tf.nn.softplus(-d(g(z, training=True), training=True)))
+        g_grads = tape.gradient(g_loss, g.trainable_variables)
+    g_opt.apply_gradients(zip(g_grads, g.trainable_variables))
+    return g, d
+
+
+@pytest.mark.parametrize("update", ["alternating", "simultaneous"])
+def test_one_step_matches_the_hand_written_two_tape_step(update):
+    """The engine's step equals the textbook computation for the same z: D update, then G update (through the
+    updated D when alternating, through D's pre-update pass when simultaneous) — one generator forward."""
+    cfg = make_cfg("gan", update=update)
+    gan = build(cfg)
+    real = images(BATCH)
+    z = np.random.default_rng(1).standard_normal((BATCH, LATENT)).astype("float32")
+    g_ref, d_ref = _reference_step(gan, real, z, update == "simultaneous")
+    gan.fixed_latent = z
+    gan.train_on_batch(real, np.zeros(BATCH, "int32"))
+    for ours, ref in ((gan.discriminator, d_ref), (gan.generator, g_ref)):
+        for a, b in zip(ours.trainable_variables, ref.trainable_variables):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
+
+
+def test_simultaneous_updates_need_one_critic_step():
+    with pytest.raises(ConfigError, match="train.update"):
+        build(make_cfg("gan", update="simultaneous", n_critic=2))

@@ -51,7 +51,8 @@ from keras import ops
 from kgan import losses
 
 _SAVEABLE_HPARAMS = ("latent_dim", "image_shape", "num_classes", "loss", "n_critic", "gradient_penalty", "r1",
-                     "clip_value", "label_smoothing", "label_noise", "feature_matching", "ema", "seed")
+                     "clip_value", "label_smoothing", "label_noise", "feature_matching", "ema", "seed",
+                     "simultaneous")
 
 
 @keras.saving.register_keras_serializable(package="kgan")
@@ -62,10 +63,12 @@ class GAN(keras.Model):
                  image_shape, num_classes: int = 0, loss: str = "non_saturating", n_critic: int = 1,
                  gradient_penalty: float = 0.0, r1: float = 0.0, clip_value: float = 0.0,
                  label_smoothing: float = 0.0, label_noise: float = 0.0, feature_matching: float = 0.0,
-                 ema: float = 0.0, seed: int | None = None, **kwargs):
+                 ema: float = 0.0, seed: int | None = None, simultaneous: bool = False, **kwargs):
         super().__init__(**kwargs)
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose from {losses.LOSSES}")
+        if simultaneous and n_critic != 1:
+            raise ValueError("simultaneous updates need n_critic = 1")
         if (label_smoothing or label_noise) and loss not in losses.TARGET_LOSSES:
             raise ValueError(f"label smoothing/noise need a target-based loss {losses.TARGET_LOSSES}, not {loss!r}")
         self.generator = generator
@@ -83,6 +86,7 @@ class GAN(keras.Model):
         self.feature_matching = float(feature_matching)
         self.ema = float(ema)
         self.seed = seed
+        self.simultaneous = bool(simultaneous)
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
         self.ema_generator = self._make_ema_generator() if self.ema > 0 else None
         self.feature_model = (keras.Model(discriminator.inputs, discriminator.get_layer("features").output,
@@ -220,16 +224,18 @@ class GAN(keras.Model):
         finite = tf.constant(True)
         last = self.n_critic - 1
         # One generator forward pass per step: the last critic update's fakes also feed the generator update
-        # (the tape records them; the critic's own work is kept off it). The generator loss is taken after
-        # the critic update, through the updated critic, as in the alternating algorithm.
+        # (the tape records them; the critic's own work is kept off it). Alternating (default): the generator
+        # loss goes through the updated critic. Simultaneous (the TF DCGAN tutorial's scheme): it reuses the
+        # critic's forward pass on the fakes, computed before the critic update.
         with tf.GradientTape() as g_tape:
             for i, (real_chunk, label_chunk) in enumerate(zip(real_chunks, label_chunks)):
                 with contextlib.nullcontext() if i == last else g_tape.stop_recording():
                     fake, fake_labels = self.generate_fakes(ops.shape(real_chunk)[0], label_chunk)
-                with g_tape.stop_recording():
-                    d_logs, d_ok = self.discriminator_step(real_chunk, label_chunk, fake, fake_labels)
+                with contextlib.nullcontext() if self.simultaneous else g_tape.stop_recording():
+                    d_logs, d_ok, fake_out = self.discriminator_step(real_chunk, label_chunk, fake, fake_labels)
                 finite = tf.logical_and(finite, d_ok)
-            g_loss, g_logs = self.generator_loss(real_chunks[-1], label_chunks[-1], fake, fake_labels)
+            g_loss, g_logs = self.generator_loss(real_chunks[-1], label_chunks[-1], fake, fake_labels,
+                                                 fake_out if self.simultaneous else None)
         g_ok = self.generator_update(g_tape, g_loss, d_ok=finite)
         finite = tf.logical_and(finite, g_ok)
         self.batches_seen.assign_add(1)
@@ -313,9 +319,10 @@ class GAN(keras.Model):
         return self.generator(self.generator_inputs(z, fake_labels), training=True), fake_labels
 
     def discriminator_step(self, real, labels, fake, fake_labels):
-        """One critic update on a real slice and fakes; skipped (on every replica) when not finite."""
+        """One critic update on a real slice and fakes; skipped (on every replica) when not finite.
+
+        Returns (logs, ok, the critic's outputs on the fakes)."""
         batch_size = ops.shape(real)[0]
-        fake = tf.stop_gradient(fake)
         real_t, fake_t = self._targets(batch_size)
         with tf.GradientTape() as tape:
             real_out = self.discriminate(real, labels, training=True)
@@ -339,7 +346,7 @@ class GAN(keras.Model):
                 w.assign(ops.clip(w, -self.clip_value, self.clip_value))
         logs = {"d_loss": d_loss, **self._d_output_logs(real_out["logits"], fake_out["logits"])}
         logs.update({k: v for k, v in terms.items() if k in ("gp", "r1")})
-        return logs, ok
+        return logs, ok, fake_out
 
     def _d_output_logs(self, real_logits, fake_logits):
         """D(x), D(G(z)) as probabilities for sigmoid losses, raw scores otherwise; W-distance estimate."""
@@ -349,9 +356,11 @@ class GAN(keras.Model):
             logs["w_distance"] = ops.mean(real_logits) - ops.mean(fake_logits)
         return logs
 
-    def generator_loss(self, real, labels, fake, fake_labels):
-        """(G's total loss, its logs) for fakes produced under the caller's gradient tape."""
-        fake_out = self.discriminate(fake, fake_labels, training=True)
+    def generator_loss(self, real, labels, fake, fake_labels, fake_out=None):
+        """(G's total loss, its logs) for fakes produced under the caller's gradient tape; `fake_out` reuses
+        a critic pass already taken on them (simultaneous updates)."""
+        if fake_out is None:
+            fake_out = self.discriminate(fake, fake_labels, training=True)
         terms = {"adv": losses.generator_loss(self.loss, fake_out["logits"])}
         if self.feature_matching:
             real_features = self.feature_model(self._d_inputs(real, labels), training=True)

@@ -90,6 +90,8 @@ def resolve(cfg) -> tuple[ModelSpec, str, str]:
     for key, (ok, message) in spec.requires.items():
         if not ok(getattr(cfg.train, key)):
             raise ConfigError(f"train.{key}: {message}")
+    if cfg.train.update == "simultaneous" and cfg.train.n_critic != 1:
+        raise ConfigError("train.update: 'simultaneous' needs train.n_critic = 1")
     loss = spec.loss if cfg.model.loss == "auto" else cfg.model.loss
     norm = spec.norm if cfg.model.norm == "auto" else cfg.model.norm
     if loss == "wasserstein" and norm == "batch" and cfg.train.gradient_penalty:
@@ -122,7 +124,8 @@ def build_gan(cfg, image_shape=None):
     return cls(generator, discriminator, latent_dim=cfg.model.latent_dim, image_shape=image_shape,
                num_classes=classes, loss=loss, n_critic=t.n_critic, gradient_penalty=t.gradient_penalty,
                r1=t.r1, clip_value=t.clip_value, label_smoothing=t.label_smoothing, label_noise=t.label_noise,
-               feature_matching=t.feature_matching, ema=t.ema, seed=cfg.seed, name=cfg.model.name, **extra)
+               feature_matching=t.feature_matching, ema=t.ema, seed=cfg.seed,
+               simultaneous=t.update == "simultaneous", name=cfg.model.name, **extra)
 
 
 def build_optimizers(cfg, lr_scale: float = 1.0):

@@ -62,6 +62,8 @@ def test_models_train_with_finite_losses(name, k, options):
     logs = fit(gan, cfg)
     assert all(np.isfinite(v) for v in logs.values()), logs
     assert logs["nonfinite"] == 0
+    own_terms = {"acgan": ["d_aux", "g_aux"], "infogan": ["d_info_cat", "g_info_cat"]}.get(name, [])
+    assert all(logs[t] > 0 for t in own_terms), logs  # the variant's loss terms are logged on their own
     assert any(not np.allclose(a, b) for a, b in zip(g0, weights(gan.generator)))
     assert any(not np.allclose(a, b) for a, b in zip(d0, weights(gan.discriminator)))
 

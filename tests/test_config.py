@@ -1,5 +1,7 @@
 """kgan.config: strict TOML validation naming the key, overrides, hashing, round-trips; the CLI."""
 
+from pathlib import Path
+
 import pytest
 
 from conftest import run_cli
@@ -97,3 +99,11 @@ def test_cli_bad_config_exits_2_naming_the_key(tmp_path):
     assert result.returncode == 2
     assert f"kgan config: error: {path}: train.stepz: unknown key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parent.parent / "pipelines").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_every_shipped_pipeline_config_is_valid(path):
+    """A shipped config that fails validation would only be noticed when a user runs it."""
+    cfg = load_config(path)
+    assert cfg.name == path.stem

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from kgan.data.progress import Progress
+from kgan.progress import Progress
 from kgan.data.source import Shape, Source
 from kgan.errors import DataError
 
@@ -47,7 +47,7 @@ def _decode(contents: tf.Tensor, channels: int = 0) -> tf.Tensor:
 
 def scan(files: list[Path]) -> list[tuple[int, int, int]]:
     """Decode each file once; a file TensorFlow cannot decode raises a DataError naming it."""
-    shapes, progress = [], Progress("checking images", len(files))
+    shapes, progress = [], Progress("checking images", len(files), delay=1.0)
     for path in files:
         try:
             shapes.append(tuple(_decode(tf.io.read_file(str(path))).shape))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from kgan.data.progress import Progress
+from kgan.progress import Progress
 from kgan.data.sources import open_source
 
 
 def _scan(ds: tf.data.Dataset, count: int) -> tuple[np.ndarray, set]:
     """Labels and distinct shapes by reading every example (only when not known up front)."""
-    labels, shapes, progress = [], set(), Progress("scanning", count)
+    labels, shapes, progress = [], set(), Progress("scanning", count, delay=1.0)
     for shape, label in ds.map(lambda x, y: (tf.shape(x), y)).batch(1024).as_numpy_iterator():
         labels.append(label)
         shapes.update(map(tuple, shape.tolist()))

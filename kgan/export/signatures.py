@@ -29,27 +29,20 @@ METADATA_ASSET = "kgan_metadata.json"
 
 
 def input_specs(gan) -> dict[str, tf.TensorSpec]:
-    """Inputs of `serving_default`, in order. Hook: image-to-image models add an `image` input.
+    """Inputs of `serving_default`, in order.
 
-    A model whose generator is conditioned on an image (pix2pix, super-resolution, ...) declares
-    `gan.input_image_shape = (H, W, C)`; it then gets an `image float32 [None, H, W, C]` input in
-    [-1, 1] and `generator_call` passes it through `gan.generator_inputs`-compatible wiring.
+    Image-to-image models (pix2pix, super-resolution; not in kgan yet) would add an `image float32
+    [None, H, W, C]` input here and a `sample` rule for drawing source images.
     """
     specs = {"z": tf.TensorSpec([None, gan.latent_dim], tf.float32, name="z")}
     if gan.num_classes:
         specs["label"] = tf.TensorSpec([None], tf.int32, name="label")
     specs.update(gan.code_specs() if hasattr(gan, "code_specs") else {})  # InfoGAN: code_cat, code_cont
-    image_shape = getattr(gan, "input_image_shape", None)
-    if image_shape:
-        specs["image"] = tf.TensorSpec([None, *image_shape], tf.float32, name="image")
     return specs
 
 
 def generator_call(sampler, inputs: dict):
     """Feed the signature inputs to the sampler the way the engine does (`GAN.generator_inputs`)."""
-    if "image" in inputs:  # image-to-image hook: the generator sees the source image (and z, labels if any)
-        extra = [inputs[k] for k in ("z", "label") if k in inputs]
-        return sampler([inputs["image"], *extra], training=False)
     if "code_cat" in inputs:  # latent codes (InfoGAN): the generator's inputs carry the signature's names
         return sampler(dict(inputs), training=False)
     if "label" in inputs:
@@ -74,9 +67,6 @@ class GeneratorModule(tf.Module):
         self._num_classes = int(gan.num_classes)
         self._specs = input_specs(gan)
         self._code_sampler = gan.code_sampler() if hasattr(gan, "code_sampler") else None
-        if "image" in self._specs:
-            raise NotImplementedError("export of image-to-image models needs a `sample` rule for the source "
-                                      "image; only the serving_default hook exists so far")
         self._metadata = dict(metadata)
         self._metadata_json = json.dumps(metadata, sort_keys=True)
         if metadata_file is not None:

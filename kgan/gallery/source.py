@@ -9,6 +9,8 @@ their signatures only (`serving_default`: `z` [+ `label`] -> `images` uint8 / `i
 
 from __future__ import annotations
 
+import abc
+
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +47,7 @@ def classify(path: str | Path) -> str:
 
 
 @dataclass
-class ModelSource:
+class ModelSource(abc.ABC):
     """Common surface; `generate` returns uint8 NHWC."""
 
     kind: str
@@ -63,8 +65,9 @@ class ModelSource:
     def available(self) -> bool:
         return not self.unavailable
 
+    @abc.abstractmethod
     def generate(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        raise NotImplementedError
+        """uint8 NHWC samples for latents `z` (and class labels)."""
 
     def truncated(self, n: int, seed: int, psi: float, labels=None) -> np.ndarray:
         """n samples with truncation psi; the same (n, seed) gives the same underlying z."""

@@ -8,12 +8,14 @@ report carries `FeatureExtractor.details`.
 
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 
 from kgan.errors import ConfigError, DataError
 
 
-class FeatureExtractor:
+class FeatureExtractor(abc.ABC):
     """Maps images to features `[N,D]` and (when it has classes) class probabilities `[N,K]`.
 
     Inputs are NHWC uint8, or float in [0, 255] (PPL feeds unquantized images because an
@@ -25,16 +27,17 @@ class FeatureExtractor:
     batch_size = 250
 
     @property
+    @abc.abstractmethod
     def details(self) -> dict:
         """JSON-serializable description: name, source, input handling (incl. `resize`)."""
-        raise NotImplementedError
 
     @property
     def cache_key(self) -> str:
         return repr(sorted(self.details.items()))
 
+    @abc.abstractmethod
     def _forward(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        raise NotImplementedError
+        """(features, probabilities or None) of one batch."""
 
     def run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Features and probabilities (or None) of any number of images, in batches."""

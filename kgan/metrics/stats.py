@@ -9,14 +9,13 @@ the textbook `E[xx^T] - mu mu^T` formula cancels catastrophically.
 from __future__ import annotations
 
 import hashlib
-import sys
-import time
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
 from kgan.io import atomic_path
+from kgan.progress import Progress
 
 
 class RunningStats:
@@ -48,24 +47,6 @@ class RunningStats:
         return self._m2 / max(self.n - 1, 1)
 
 
-class Progress:
-    """A dependency-free `label: done/total` counter on stderr (one line, rewritten in place)."""
-
-    def __init__(self, label: str, total: int, enabled: bool = True):
-        self.label, self.total, self.enabled = label, total, enabled
-        self.done, self._last, self._start = 0, 0.0, time.monotonic()
-
-    def add(self, k: int) -> None:
-        self.done += k
-        now = time.monotonic()
-        if self.enabled and (now - self._last > 0.5 or self.done >= self.total):
-            self._last = now
-            end = "\n" if self.done >= self.total else ""
-            rate = self.done / max(now - self._start, 1e-9)
-            print(f"\r{self.label}: {self.done}/{self.total} ({rate:.0f} img/s)", end=end,
-                  file=sys.stderr, flush=True)
-
-
 def extract(extractor, batches: Iterable[np.ndarray], total: int, *, keep_features: bool = True,
             keep_images: int = 0, label: str = "features", progress: bool = True) -> dict:
     """One pass of `extractor` over uint8 batches.
@@ -74,7 +55,7 @@ def extract(extractor, batches: Iterable[np.ndarray], total: int, *, keep_featur
     `images` (the first `keep_images` images, for pixel-space metrics) and `n`.
     """
     stats, feats, probs, kept = RunningStats(), [], [], []
-    bar = Progress(label, total, progress)
+    bar = Progress(label, total, enabled=progress)
     n_kept = 0
     for batch in batches:
         f, p = extractor.run(batch)
@@ -86,7 +67,7 @@ def extract(extractor, batches: Iterable[np.ndarray], total: int, *, keep_featur
         if n_kept < keep_images:
             kept.append(batch[: keep_images - n_kept])
             n_kept += len(kept[-1])
-        bar.add(len(batch))
+        bar.update(len(batch))
     return {
         "n": stats.n,
         "stats": stats,

@@ -41,12 +41,11 @@ from keras import layers, ops
 from kgan import layers as klayers
 from kgan.errors import ConfigError, DataError
 from kgan.models.gan import GAN
+from kgan.models.registry import NETS
 
 TRICKS = ("minibatch_discrimination", "minibatch_stddev", "virtual_batch_norm", "spectral_norm",
           "self_attention")
 CONDITIONING = ("concat", "embedding", "projection")
-NETS = {"mlp": ("kgan.nets.mlp", "mlp_generator", "mlp_discriminator"),
-        "dcgan": ("kgan.nets.dcgan", "dcgan_generator", "dcgan_discriminator")}
 
 _COMMON_OPTIONS = {"tricks": [], "nets": None, "mbd_kernels": 100, "mbd_dims": 5, "stddev_group": 4,
                    "vbn_reference_size": None}
@@ -351,6 +350,9 @@ class ACGAN(CGAN):
     def _d_inputs(self, images, labels):
         return images
 
+    def extra_metric_names(self) -> list[str]:
+        return ["d_aux", "g_aux"]
+
     def extra_d_losses(self, real_out, fake_out, labels) -> dict:
         aux = _sparse_ce(labels, real_out["class_logits"]) + _sparse_ce(fake_out["labels"], fake_out["class_logits"])
         return {"aux": self.aux_weight * aux}
@@ -461,6 +463,10 @@ class InfoGAN(GAN):
                 nll = ops.sum(log_std + 0.5 * ops.square((c - mean) * ops.exp(-log_std)), axis=-1)
             terms["info_cont"] = self.cont_weight * ops.mean(nll)
         return terms
+
+    def extra_metric_names(self) -> list[str]:
+        terms = ["info_cat"] + (["info_cont"] if self.continuous else [])
+        return [f"{side}_{t}" for side in ("d", "g") for t in terms]
 
     def extra_d_losses(self, real_out, fake_out, labels) -> dict:
         return self.info_loss(fake_out)

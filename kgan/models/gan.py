@@ -98,7 +98,7 @@ class GAN(keras.Model):
         # a resumed run skips exactly these to see the same data stream as an uninterrupted one.
         self.batches_seen = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
                                             name="batches_seen")
-        self._trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names()}
+        self._trackers = {}  # created in compile(), when subclasses have set what `metric_names` reads
         self.built = True  # both nets are functional models, already built; lets fit() run under a strategy
 
     # ----- public surface -------------------------------------------------------------------------------
@@ -120,7 +120,11 @@ class GAN(keras.Model):
             names.append("w_distance")
         names += [n for n, on in (("gp", self.gradient_penalty), ("r1", self.r1),
                                   ("feature_matching", self.feature_matching)) if on]
-        return names + ["nonfinite"]
+        return names + self.extra_metric_names() + ["nonfinite"]
+
+    def extra_metric_names(self) -> list[str]:
+        """Variants' own loss terms, logged as `d_<term>` / `g_<term>` (from `extra_d_losses` / `extra_g_losses`)."""
+        return []
 
     # Test hook: a float32 [global_batch, latent_dim] array; when set, `sample_latent` returns the
     # calling replica's slice of it (replica r gets rows r*b .. (r+1)*b-1, matching how a global batch is split).
@@ -182,6 +186,7 @@ class GAN(keras.Model):
         Building them lazily inside the first distributed step breaks (keras-team/keras#23085).
         """
         super().compile(optimizer=None, **kwargs)
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names()}
         self.d_optimizer = _loss_scaled(keras.optimizers.get(d_optimizer))
         self.g_optimizer = _loss_scaled(keras.optimizers.get(g_optimizer))
         self.d_optimizer.build(self.discriminator.trainable_variables)
@@ -294,9 +299,6 @@ class GAN(keras.Model):
             v.assign(value)
         return tf.no_op()
 
-    def _loss_scale(self):
-        return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
-
     def _targets(self, batch_size):
         """(real, fake) targets: one-sided smoothing lowers only the real target; noise jitters both."""
         real_t = tf.fill((batch_size, 1), 1.0 - self.label_smoothing)
@@ -337,7 +339,7 @@ class GAN(keras.Model):
                 terms["r1"] = self.r1 * losses.r1_penalty_from_gradients(self._input_gradients(real, labels))
             terms.update(self.extra_d_losses(real_out, fake_out, labels))
             d_loss = ops.sum(ops.stack(list(terms.values())))
-            scaled_loss = _scale_loss(self.d_optimizer, d_loss * self._loss_scale())
+            scaled_loss = _scale_loss(self.d_optimizer, d_loss / _num_replicas())
         grads = tape.gradient(scaled_loss, self.discriminator.trainable_variables)
         ok = self._all_finite(d_loss, grads, self.d_optimizer)
         ok = self._apply_if(ok, self.d_optimizer, grads, self.discriminator)
@@ -346,6 +348,7 @@ class GAN(keras.Model):
                 w.assign(ops.clip(w, -self.clip_value, self.clip_value))
         logs = {"d_loss": d_loss, **self._d_output_logs(real_out["logits"], fake_out["logits"])}
         logs.update({k: v for k, v in terms.items() if k in ("gp", "r1")})
+        logs.update({f"d_{k}": v for k, v in terms.items() if f"d_{k}" in self._trackers})
         return logs, ok, fake_out
 
     def _d_output_logs(self, real_logits, fake_logits):
@@ -371,12 +374,13 @@ class GAN(keras.Model):
         logs = {"g_loss": g_loss}
         if "feature_matching" in terms:
             logs["feature_matching"] = terms["feature_matching"]
+        logs.update({f"g_{k}": v for k, v in terms.items() if f"g_{k}" in self._trackers})
         return g_loss, logs
 
     def generator_update(self, tape, g_loss, d_ok=True):
         """One G update from `tape`; skipped when its loss/gradients or the critic steps (`d_ok`) were not finite."""
         with tape:  # resume recording: the (loss-scaled) loss must be on the tape
-            scaled_loss = _scale_loss(self.g_optimizer, g_loss * self._loss_scale())
+            scaled_loss = _scale_loss(self.g_optimizer, g_loss / _num_replicas())
         grads = tape.gradient(scaled_loss, self.generator.trainable_variables)
         ok = tf.logical_and(self._all_finite(g_loss, grads, self.g_optimizer), d_ok)
         return self._apply_if(ok, self.g_optimizer, grads, self.generator)
@@ -465,11 +469,6 @@ class GAN(keras.Model):
             else:
                 ema_w.assign(w)
         return tf.no_op()
-
-    def reset_ema(self):
-        """Copy the generator into the EMA generator (after a divergence restore, for example)."""
-        if self.ema_generator is not None:
-            self.ema_generator.set_weights(self.generator.get_weights())
 
 
 def ema_decay(ema, step):

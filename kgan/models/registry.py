@@ -12,7 +12,7 @@ from typing import Callable
 
 from kgan.errors import ConfigError
 
-_NETS = {
+NETS = {  # nets family -> (module, generator builder, discriminator builder)
     "mlp": ("kgan.nets.mlp", "mlp_generator", "mlp_discriminator"),
     "dcgan": ("kgan.nets.dcgan", "dcgan_generator", "dcgan_discriminator"),
 }
@@ -108,7 +108,7 @@ def build_gan(cfg, image_shape=None):
 
     spec, loss, norm = resolve(cfg)
     image_shape = tuple(image_shape or (cfg.data.resolution, cfg.data.resolution, cfg.data.channels))
-    module, g_name, d_name = _NETS[spec.nets]
+    module, g_name, d_name = NETS[spec.nets]
     nets = importlib.import_module(module)
     classes = cfg.model.num_classes
     extra = {}

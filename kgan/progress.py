@@ -1,0 +1,35 @@
+"""One progress line on stderr (`label: done/total (rate/s)`), rewritten in place.
+
+Long scans and feature passes use it so they never look hung; it shows only after `delay` seconds,
+so quick ones stay quiet. Dependency-free on purpose: it runs inside Luigi workers and CI logs.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class Progress:
+    def __init__(self, label: str, total: int, *, enabled: bool = True, delay: float = 0.0, unit: str = "img"):
+        self.label, self.total, self.enabled, self.delay, self.unit = label, total, enabled, delay, unit
+        self.done = 0
+        self._start = self._last = time.monotonic()
+        self._shown = False
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.enabled and now - self._start >= self.delay and (now - self._last >= 0.5 or self.done >= self.total):
+            self._last, self._shown = now, True
+            self._show(end="\n" if self.done >= self.total else "")
+
+    def close(self) -> None:
+        """End the line if one was shown and the total was not reached."""
+        if self._shown and self.done < self.total:
+            self._show(end="\n")
+
+    def _show(self, end: str) -> None:
+        rate = self.done / max(time.monotonic() - self._start, 1e-9)
+        print(f"\r{self.label}: {self.done}/{self.total} ({rate:.0f} {self.unit}/s)", end=end, file=sys.stderr,
+              flush=True)

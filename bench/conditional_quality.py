@@ -7,11 +7,12 @@ in chunks of `fit` steps until the budget is spent; then
   infogan  code purity: G(z, c_cat = k, c_cont ~ U(-1, 1)) classified for k = 0..9; best one-to-one matching
            accuracy between code value and class (Hungarian, scipy.optimize.linear_sum_assignment), and the
            looser majority purity (each code -> its most frequent class).
-Nets: the registry's DCGAN (width 32, latent 62 for InfoGAN as in the paper's MNIST setup, 64 for ACGAN),
-batch 64, Adam 2e-4 / beta1 0.5, no EMA. Chance level is 0.10 for both figures.
+Models, options and optimizer settings come from the shipped `pipelines/mnist_<model>.toml` (the same budget
+and settings as the default DCGAN; samples from the EMA generator). Chance level is 0.10 for both figures.
 
 Usage:  python bench/conditional_quality.py [--minutes 2] [--models acgan,infogan] [--per-class 200]
-        [--classifier-epochs 2] [--limit 0] [--threads 0]
+        [--classifier-epochs 2] [--limit 0] [--threads 0] [--out artifacts/bench_conditional]
+Writes one sample grid per model: a row per class (ACGAN) or per categorical code value (InfoGAN).
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ def parse():
     p.add_argument("--classifier-epochs", type=int, default=2)
     p.add_argument("--limit", type=int, default=0, help="use only the first N MNIST images (0 = all)")
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--width", type=int, default=32)
     p.add_argument("--chunk", type=int, default=50, help="steps per fit call between budget checks")
     p.add_argument("--threads", type=int, default=0, help="TF intra/inter op threads (0 = TF default)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="artifacts/bench_conditional", help="where the sample grids go")
     return p.parse_args()
 
 
@@ -55,6 +56,20 @@ def main():
     from kgan.metrics.conditional import code_purity, conditional_report
     from kgan.models import build_gan, build_optimizers
 
+    from kgan.imageio import write_grid_png
+    from kgan.training import to_uint8
+
+    def class_rows(gan, name, seed):
+        """10 x 10: row k = class k (ACGAN) or categorical code k with the continuous codes at 0 (InfoGAN)."""
+        z = np.tile(np.random.default_rng(seed).standard_normal((10, gan.latent_dim)).astype("float32"), (10, 1))
+        k = np.repeat(np.arange(10), 10).astype("int32")
+        if name == "infogan":
+            codes = {"code_cat": k, "code_cont": np.zeros((100, gan.continuous), "float32")}
+            return to_uint8(gan.generate(z, codes))
+        return to_uint8(gan.generate(z, k))
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     images, labels = load_arrays("mnist", limit=args.limit)
     print(f"MNIST: {images.shape} uint8, {len(set(labels.tolist()))} classes", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="kgan-bench-cond-"))
@@ -71,14 +86,9 @@ def main():
           .batch(args.batch, drop_remainder=True).repeat().prefetch(2))
     rows = []
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
-        model = {"name": name, "width": args.width, "latent_dim": 62 if name == "infogan" else 64}
-        if name == "acgan":
-            model["num_classes"] = 10
-        if name == "infogan":
-            model["options"] = {"categorical": 10, "continuous": 2}
-        cfg = kgan.config.from_dict({"seed": args.seed, "model": model,
-                                     "data": {"resolution": 28, "channels": 1, "batch_size": args.batch},
-                                     "train": {"ema": 0.0}})
+        # The shipped pipeline config's model and optimizer settings: the benchmark measures what users run.
+        cfg = kgan.config.load_config(Path(__file__).resolve().parent.parent / "pipelines" / f"mnist_{name}.toml")
+        cfg = cfg.replace(**{"seed": args.seed, "data.batch_size": args.batch})
         keras.utils.set_random_seed(args.seed)
         gan = build_gan(cfg)
         gan.compile(*build_optimizers(cfg))
@@ -91,6 +101,10 @@ def main():
         train_s = time.perf_counter() - start
         print(f"{name}: {steps} steps in {train_s:.0f} s; last logs "
               + ", ".join(f"{k} {v:.3f}" for k, v in logs.items()), flush=True)
+        grid = out / f"{name}_rows.png"
+        write_grid_png(class_rows(gan, name, args.seed), grid, cols=10, scale=2)
+        print(f"  grid (one row per {'code value' if name == 'infogan' else 'class'}, z fixed per column): {grid}",
+              flush=True)
         if name == "infogan":
             res = code_purity(gan, extractor, n_per_code=args.per_class, seed=args.seed)
             rows.append((name, steps, train_s, "code purity (Hungarian)", res["purity"]))

@@ -392,13 +392,15 @@ class GAN(keras.Model):
     def _all_finite(loss, grads, optimizer=None):
         """The loss and every gradient are finite. A finite loss alone is not enough: a NaN input can vanish
         in the forward pass (fused MatMul+ReLU on CPU maps NaN to 0) yet still poison the weight gradients.
-        With a LossScaleOptimizer only the loss is checked: overflowing (scaled) gradients are its job."""
-        checks = [tf.math.is_finite(loss)]
+        With a LossScaleOptimizer only the loss is checked: overflowing (scaled) gradients are its job.
+        One fused pass: the loss plus every gradient's sum of squares is finite iff all of them are (a finite
+        total that overflows only flags a step with gradients beyond 1e19, which is diverging anyway)."""
+        total = [tf.cast(loss, "float32")]
         for g in ([] if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) else grads):
             if g is not None:
                 values = g.values if isinstance(g, tf.IndexedSlices) else g
-                checks.append(tf.reduce_all(tf.math.is_finite(values)))
-        return tf.reduce_all(tf.stack(checks))
+                total.append(tf.reduce_sum(tf.square(tf.cast(values, "float32"))))
+        return tf.math.is_finite(tf.add_n(total))
 
     @staticmethod
     def _apply(optimizer, grads, network):

@@ -1,6 +1,6 @@
 """Metric history during training: a callback that scores the sampler every N steps.
 
-Writes `RUN/reports/step_XXXXXXX.json` (the same report format as `evaluate`, with a `step`), which
+Writes `RUN/reports/step_<step>.json` (the same report format as `evaluate`, with a `step`), which
 the gallery plots against the step; a regression (FID rising while the losses look calm) is then
 visible without re-running anything. Uses few samples by design: it tracks a trend, the final
 evaluation gives the number to quote.

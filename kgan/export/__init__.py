@@ -65,6 +65,8 @@ def build_metadata(cfg, gan, step: int, name: str, source: str) -> dict:
         "training_steps": int(step),
         "ema": gan.ema_generator is not None,
         "signatures": list(_signatures()),
+        **({"code_categories": int(gan.categorical), "code_continuous": int(gan.continuous)}
+           if hasattr(gan, "code_specs") else {}),  # InfoGAN's latent codes (serving inputs code_cat, code_cont)
         "source": source,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -145,6 +147,23 @@ def _build(gan, metadata: dict, tmp: Path, warmup_count: int) -> Path:
         raise ExportError(f"{tmp.parent}: writing the SavedModel failed ({getattr(e, 'strerror', None) or e})") \
             from None
     return built
+
+
+def serving_inputs(spec: dict, metadata: dict, z, labels=None, rng=None) -> dict:
+    """Tensors for an export's serving_default: `z`, `label` when the model takes one, and InfoGAN codes drawn
+    as `GAN.generate` draws them (categorical code cycling 0..K-1, continuous codes ~ U(-1, 1))."""
+    import tensorflow as tf
+
+    n = len(z)
+    feed = {"z": tf.constant(np.asarray(z), tf.float32)}
+    if "label" in spec:
+        feed["label"] = tf.constant(np.asarray(labels), tf.int32)
+    if "code_cat" in spec:
+        feed["code_cat"] = tf.constant(np.arange(n) % metadata["code_categories"], tf.int32)
+    if "code_cont" in spec:
+        rng = rng or np.random.default_rng(0)
+        feed["code_cont"] = tf.constant(rng.uniform(-1, 1, (n, metadata["code_continuous"])), tf.float32)
+    return feed
 
 
 def read_metadata(path: str | Path, version: int | None = None) -> dict:

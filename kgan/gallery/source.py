@@ -172,13 +172,11 @@ class ExportSource(ModelSource):
         return to_uint8(outputs["images_float"].numpy())
 
     def generate(self, z, labels=None):
-        import tensorflow as tf
+        from kgan.export import serving_inputs
 
-        kwargs = {"z": tf.constant(np.asarray(z), self._spec["z"].dtype)}
-        if "label" in self._spec:
-            labels = self.cycle_labels(len(z)) if labels is None else labels
-            kwargs["label"] = tf.constant(np.asarray(labels), self._spec["label"].dtype)
-        return self._images(self.serving(**kwargs))
+        if "label" in self._spec and labels is None:
+            labels = self.cycle_labels(len(z))
+        return self._images(self.serving(**serving_inputs(self._spec, self.info, z, labels)))
 
     def truncated(self, n, seed, psi, labels=None):
         """Through the export's own `sample` signature when it has one (truncation in-graph)."""

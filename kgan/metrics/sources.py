@@ -66,17 +66,30 @@ def generator_from_path(path: str | Path) -> Generator:
             raise CheckpointError(f"{path}: serving_default must take 'z' and return "
                                   f"'images_float' (has {sorted(spec)} -> "
                                   f"{sorted(sig.structured_outputs)})")
-        if "label" in spec:
-            raise CheckpointError(f"{path}: conditional exports (a 'label' input) are not "
-                                  "supported yet; pass the run directory instead")
-        return Generator(lambda z: sig(z=tf.constant(z))["images_float"].numpy(),
-                         int(spec["z"].shape[-1]))
+        return _export_generator(path, sig, spec)
     if path.is_dir():
         from kgan.training import load_run  # late: heavy, and owned by the training module
 
         _, gan, _ = load_run(path)
         return from_gan(gan)
     raise CheckpointError(f"{path}: neither a SavedModel export nor a run directory")
+
+
+def _export_generator(path: Path, sig, spec) -> Generator:
+    """Any SavedModel with `z` -> `images_float`; labels and InfoGAN codes need kgan's export metadata."""
+    from kgan.errors import ExportError
+    from kgan.export import read_metadata, serving_inputs
+
+    try:
+        meta = read_metadata(path)
+    except ExportError:
+        if set(spec) - {"z"}:
+            raise CheckpointError(f"{path}: serving_default takes {sorted(spec)}, but without kgan's "
+                                  "assets/kgan_metadata.json the class count and code sizes are unknown") from None
+        meta = {}
+    rng = np.random.default_rng(0)
+    return Generator(lambda z, labels=None: sig(**serving_inputs(spec, meta, z, labels, rng))["images_float"].numpy(),
+                     int(spec["z"].shape[-1]), int(meta.get("num_classes", 0)))
 
 
 def source_batches(source: str, n: int, batch_size: int,

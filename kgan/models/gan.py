@@ -108,7 +108,9 @@ class GAN(keras.Model):
         return self.ema_generator if self.ema_generator is not None else self.generator
 
     def generate(self, z, labels=None, training: bool = False):
-        return self.sampler(self.generator_inputs(z, labels), training=training)
+        # Keras refuses a call mixing numpy arrays and tensors (numpy z, tensor codes): make them all tensors.
+        inputs = keras.tree.map_structure(ops.convert_to_tensor, self.generator_inputs(z, labels))
+        return self.sampler(inputs, training=training)
 
     def call(self, inputs, training=False):
         z, labels = (inputs if isinstance(inputs, (list, tuple)) else (inputs, None))

@@ -56,8 +56,7 @@ def main():
     from kgan.metrics.conditional import code_purity, conditional_report
     from kgan.models import build_gan, build_optimizers
 
-    from kgan.imageio import write_grid_png
-    from kgan.training import to_uint8
+    from kgan.imageio import to_uint8, write_grid_png
 
     def class_rows(gan, name, seed):
         """10 x 10: row k = class k (ACGAN) or categorical code k with the continuous codes at 0 (InfoGAN)."""

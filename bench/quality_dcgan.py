@@ -24,9 +24,9 @@ import numpy as np  # noqa: E402
 
 from kgan.config import load_config  # noqa: E402
 from kgan.data import load_arrays  # noqa: E402
-from kgan.imageio import write_grid_png  # noqa: E402
+from kgan.imageio import to_uint8, write_grid_png  # noqa: E402
 from kgan.metrics import evaluate, format_table, train_classifier  # noqa: E402
-from kgan.training import current_step, to_uint8, train  # noqa: E402
+from kgan.training import current_step, train  # noqa: E402
 
 
 class BudgetMarks(keras.callbacks.Callback):

@@ -1,4 +1,4 @@
-"""Image grids as PNG files (dataset inspection, sample snapshots, galleries)."""
+"""Images as uint8 and as PNG grids (dataset inspection, sample snapshots, galleries, metrics)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,15 @@ import numpy as np
 from PIL import Image
 
 from kgan.io import atomic_path
+
+
+def to_uint8(images) -> np.ndarray:
+    """[-1, 1] floats -> uint8 by rounding (half to even) in float32, clipping outside values.
+
+    The one quantization kgan uses: snapshots, metrics (generated images are scored as uint8, like real
+    ones) and the exported signatures' `images` output (computed the same way in TensorFlow).
+    """
+    return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def tile(images: np.ndarray, cols: int | None = None) -> np.ndarray:

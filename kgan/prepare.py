@@ -23,7 +23,7 @@ CARD = "card.json"
 def preprocess_to_uint8(data_cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     """All examples of the source, resized/padded to the configured resolution and channels, uint8."""
     from kgan.data import make_dataset
-    from kgan.training import to_uint8
+    from kgan.imageio import to_uint8
 
     one_pass = dataclasses.replace(data_cfg, batch_size=1, shuffle_buffer=0, cache=False)
     ds = make_dataset(one_pass, repeat=False).unbatch().batch(1024)

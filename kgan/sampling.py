@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from kgan.errors import CheckpointError
+from kgan.export.versions import is_export
 
 
 def _split_checkpoint(path: Path):
@@ -18,10 +19,11 @@ def _split_checkpoint(path: Path):
 
 def sample_images(source: str | Path, n: int, seed: int = 0, version: int | None = None) -> np.ndarray:
     """n uint8 NHWC samples; z ~ N(0, I) from `seed`, class labels cycling for conditional models."""
-    from kgan.training import load_run, to_uint8
+    from kgan.imageio import to_uint8
+    from kgan.training import load_run
 
     path = Path(source)
-    if (path / "saved_model.pb").exists() or (path.is_dir() and any(p.name.isdigit() for p in path.iterdir())):
+    if is_export(path):
         from kgan.export import sample_from_export
 
         return sample_from_export(path, n, seed=seed, version=version)

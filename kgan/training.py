@@ -24,6 +24,7 @@ from kgan import distribute, io
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
 from kgan.errors import CheckpointError, TrainingDivergedError
+from kgan.imageio import to_uint8
 from kgan.models import build_gan, build_optimizers
 
 FIXED_SAMPLES = 64
@@ -41,6 +42,12 @@ def _checkpoint(gan) -> tf.train.Checkpoint:
 
 def current_step(gan) -> int:
     return int(gan.g_optimizer.iterations.numpy())
+
+
+def crossed_multiple(last: int, step: int, every: int) -> bool:
+    """Whether a multiple of `every` lies in (last, step]: with steps_per_execution > 1 (or after a restore)
+    callbacks see the step jump, so "step % every == 0" would miss points."""
+    return step > 0 and step // every > last // every
 
 
 def build_compiled(cfg: ExperimentConfig, lr_scale: float = 1.0):
@@ -80,11 +87,6 @@ def fixed_latents(cfg: ExperimentConfig, run_dir: Path):
     z = np.load(z_path)
     labels = (np.arange(len(z)) % cfg.model.num_classes).astype("int32") if cfg.model.num_classes else None
     return z, labels
-
-
-def to_uint8(images) -> np.ndarray:
-    """[-1, 1] floats -> uint8, the quantization every export and metric uses."""
-    return np.clip(np.round((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 class RunLogger(keras.callbacks.Callback):
@@ -129,11 +131,11 @@ class RunLogger(keras.callbacks.Callback):
             return
         # Checkpoint last: everything written for this step must be on disk before a resume point
         # covers it, or a kill between the two would lose the step's log row for good.
-        if step // t.log_every > self.last_log_step // t.log_every and step:
+        if crossed_multiple(self.last_log_step, step, t.log_every):
             self.log(logs or {})
-        if step // t.snapshot_every > self.last_snapshot_step // t.snapshot_every and step:
+        if crossed_multiple(self.last_snapshot_step, step, t.snapshot_every):
             self.snapshot()
-        if step // t.checkpoint_every > self.last_checkpoint_step // t.checkpoint_every and step:
+        if crossed_multiple(self.last_checkpoint_step, step, t.checkpoint_every):
             self.checkpoint()
 
     def on_train_end(self, logs=None):
@@ -331,11 +333,13 @@ class LuigiProgress(keras.callbacks.Callback):
     def __init__(self, task, total_steps: int, every: int = 25):
         super().__init__()
         self.task, self.total_steps, self.every = task, total_steps, every
+        self.last = 0
 
     def on_train_batch_end(self, batch, logs=None):
         step = current_step(self.model)
-        if step % self.every and step < self.total_steps:
+        if not (crossed_multiple(self.last, step, self.every) or step >= self.total_steps):
             return
+        self.last = step
         terms = " ".join(f"{k}={float(v):.3f}" for k, v in (logs or {}).items() if k in ("d_loss", "g_loss"))
         self.task.set_progress_percentage(round(100 * step / self.total_steps, 1))
         self.task.set_status_message(f"step {step}/{self.total_steps} {terms}")

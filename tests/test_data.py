@@ -264,7 +264,7 @@ def test_empty_sources(tmp_path):
     with pytest.raises(DataError, match="empty: the dataset is empty"):
         load_source(f"folder:{tmp_path / 'empty'}")
     np.savez(tmp_path / "e.npz", x=np.zeros((0, 8, 8), np.uint8))
-    with pytest.raises(DataError, match=rf"e.npz: the dataset is empty \(image array shape "
+    with pytest.raises(DataError, match=r"e.npz: the dataset is empty \(image array shape "
                                         r"\(0, 8, 8, 1\)\)"):
         load_source(f"npz:{tmp_path / 'e.npz'}")
 

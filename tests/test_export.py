@@ -88,7 +88,8 @@ LOADER = textwrap.dedent("""
 
 
 def test_export_loads_and_matches_in_a_process_without_kgan_or_keras(runs, exported, tmp_path):
-    from kgan.training import load_run, to_uint8
+    from kgan.imageio import to_uint8
+    from kgan.training import load_run
 
     args, expected = [], {}
     for key in ("plain", "cond"):

@@ -23,6 +23,7 @@ import kgan.models
 import kgan.errors
 import kgan.training
 from kgan.errors import CheckpointError
+from kgan.imageio import to_uint8
 
 from conftest import REPO, run_cli
 
@@ -115,7 +116,7 @@ def test_run_directory_layout(straight_run):
             assert npz["images"].shape == (64, RES, RES, 1)
             assert int(npz["step"]) == int(name[5:12])
     with np.load(run_dir / "snapshots" / "step_0000020.npz") as npz:
-        np.testing.assert_array_equal(npz["images"], kgan.training.to_uint8(gan.generate(z)))
+        np.testing.assert_array_equal(npz["images"], to_uint8(gan.generate(z)))
 
     assert history_steps(run_dir) == [5, 10, 15, 20]
     with open(run_dir / "logs" / "history.csv", newline="") as f:

@@ -39,7 +39,7 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 def run(args) -> int:
     from kgan.config import load_config
-    from kgan.training import train
+    from kgan.training import current_step, train
 
     cfg = load_config(args.config)
     overrides = parse_overrides(args.set)
@@ -49,5 +49,5 @@ def run(args) -> int:
         cfg = cfg.replace(**overrides)
     out = Path(args.out or Path("runs") / cfg.name)
     gan = train(cfg, out, resume=args.resume)
-    print(f"run: {out} (step {int(gan.g_optimizer.iterations.numpy())})")
+    print(f"run: {out} (step {current_step(gan)})")
     return 0

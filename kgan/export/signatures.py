@@ -52,7 +52,7 @@ def generator_call(sampler, inputs: dict):
 
 def _outputs(images):
     images = tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0)
-    # Same quantization as kgan.training.to_uint8: round-half-to-even of (x + 1) * 127.5.
+    # Same quantization as kgan.imageio.to_uint8: round-half-to-even of (x + 1) * 127.5.
     as_uint8 = tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
     return {"images": as_uint8, "images_float": images}
 

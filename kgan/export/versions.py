@@ -60,6 +60,13 @@ def existing_versions(model_dir: Path) -> list[int]:
     return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
 
 
+def is_export(path: str | Path) -> bool:
+    """A SavedModel version directory, or `BASE/NAME` holding at least one exported version."""
+    path = Path(path)
+    return (path / "saved_model.pb").is_file() or any(
+        (path / str(v) / "saved_model.pb").is_file() for v in existing_versions(path))
+
+
 def next_version(model_dir: Path) -> int:
     versions = existing_versions(model_dir)
     return versions[-1] + 1 if versions else 1

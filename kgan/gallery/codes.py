@@ -31,7 +31,7 @@ def applies(src) -> bool:
 
 def traversal_grids(gan, seed: int = 0, rows: int = ROWS, steps: int = STEPS) -> dict:
     """{name: (uint8 images [rows * cols, H, W, C], cols)} for the categorical code and each continuous code."""
-    from kgan.training import to_uint8
+    from kgan.imageio import to_uint8
 
     k, n = gan.categorical, gan.continuous
     rng = np.random.default_rng(seed)

@@ -17,20 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kgan.errors import CheckpointError
+from kgan.errors import CheckpointError, ExportError
+from kgan.export.versions import is_export, resolve_version_dir
 
 METADATA_ASSET = Path("assets") / "kgan_metadata.json"
-
-
-def _is_saved_model(path: Path) -> bool:
-    return (path / "saved_model.pb").is_file()
-
-
-def _export_versions(path: Path) -> list[Path]:
-    if not path.is_dir():
-        return []
-    return sorted((p for p in path.iterdir() if p.name.isdigit() and _is_saved_model(p)),
-                  key=lambda p: int(p.name))
 
 
 def classify(path: str | Path) -> str:
@@ -38,7 +28,7 @@ def classify(path: str | Path) -> str:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such run directory or SavedModel export")
-    if _is_saved_model(path) or _export_versions(path):
+    if is_export(path):
         return "export"
     if (path / "config.toml").is_file():
         return "run"
@@ -108,7 +98,7 @@ class RunSource(ModelSource):
         self.image_shape = tuple(int(d) for d in self.gan.image_shape)
 
     def generate(self, z, labels=None):
-        from kgan.training import to_uint8
+        from kgan.imageio import to_uint8
 
         if labels is None and self.num_classes:
             labels = self.cycle_labels(len(z))
@@ -124,15 +114,10 @@ class ExportSource(ModelSource):
         super().__init__(kind="export", path=path)
         import tensorflow as tf
 
-        if _is_saved_model(path):
-            version_dir = path
-        else:
-            versions = _export_versions(path)
-            if version is not None:
-                versions = [v for v in versions if int(v.name) == version]
-                if not versions:
-                    raise CheckpointError(f"{path}: no export version {version}")
-            version_dir = versions[-1]
+        try:
+            version_dir = resolve_version_dir(path, version)
+        except ExportError as e:
+            raise CheckpointError(str(e)) from None
         self.version_dir = version_dir
         self.name = (version_dir.parent.name if version_dir.name.isdigit() else version_dir.name)
         try:
@@ -167,7 +152,7 @@ class ExportSource(ModelSource):
     def _images(outputs: dict) -> np.ndarray:
         if "images" in outputs:
             return np.asarray(outputs["images"].numpy(), np.uint8)
-        from kgan.training import to_uint8
+        from kgan.imageio import to_uint8
 
         return to_uint8(outputs["images_float"].numpy())
 

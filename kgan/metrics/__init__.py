@@ -16,7 +16,7 @@ from kgan.metrics.ms_ssim import ms_ssim
 from kgan.metrics.ppl import perceptual_path_length
 from kgan.metrics.precision_recall import precision_recall
 from kgan.metrics.report import ALL_METRICS, evaluate, format_table
-from kgan.metrics.sources import Generator, from_gan, generator_from_path, quantize
+from kgan.metrics.sources import Generator, from_gan, generator_from_path
 from kgan.metrics.stats import RunningStats
 from kgan.metrics.swd import swd
 
@@ -24,6 +24,6 @@ __all__ = [
     "ALL_METRICS", "ClassifierExtractor", "FeatureExtractor", "Generator", "RunningStats",
     "class_coverage", "evaluate", "fid", "format_table", "frechet_distance", "from_gan",
     "generator_from_path", "get_extractor", "inception_score", "kernel_inception_distance",
-    "ms_ssim", "perceptual_path_length", "precision_recall", "quantize", "swd",
+    "ms_ssim", "perceptual_path_length", "precision_recall", "swd",
     "train_classifier",
 ]

@@ -21,7 +21,8 @@ import numpy as np
 
 from kgan.errors import ConfigError
 from kgan.metrics.frechet import fid
-from kgan.metrics.sources import as_generator, quantize
+from kgan.imageio import to_uint8
+from kgan.metrics.sources import as_generator
 from kgan.metrics.stats import RunningStats
 
 
@@ -33,7 +34,7 @@ def _class_samples(generator, num_classes: int, n_per_class: int, seed: int, bat
         chunks = []
         for start in range(0, n_per_class, batch_size):
             zb = z[start:start + batch_size]
-            chunks.append(quantize(generator.images(zb, np.full(len(zb), y, np.int32))))
+            chunks.append(to_uint8(generator.images(zb, np.full(len(zb), y, np.int32))))
         yield y, np.concatenate(chunks)
 
 
@@ -98,7 +99,6 @@ def matching_accuracy(confusion) -> tuple[float, list]:
 
 def code_purity(gan, extractor, n_per_code: int = 200, seed: int = 0, batch_size: int = 250) -> dict:
     """InfoGAN: classify G(z, c_cat = k, c_cont ~ U(-1, 1)) for every k; Hungarian-matched purity."""
-    from kgan.training import to_uint8
 
     k, n = gan.categorical, gan.continuous
     rng = np.random.default_rng(seed)

@@ -16,6 +16,7 @@ import numpy as np
 from kgan import io
 from kgan.metrics.features import get_extractor
 from kgan.metrics.report import evaluate
+from kgan.training import crossed_multiple, current_step
 
 
 class MetricHistory(keras.callbacks.Callback):
@@ -30,20 +31,17 @@ class MetricHistory(keras.callbacks.Callback):
         self.cache_dir, self.reference_name = cache_dir, reference_name
         self._last = -1
 
-    def _step(self) -> int:
-        return int(self.model.g_optimizer.iterations.numpy())
-
     def on_train_batch_end(self, batch, logs=None):
-        step = self._step()
-        if step // self.every > self._last // self.every and step:
+        step = current_step(self.model)
+        if crossed_multiple(self._last, step, self.every):
             self.score(step)
 
     def on_train_begin(self, logs=None):
-        self._last = self._step()
+        self._last = current_step(self.model)
 
     def on_train_end(self, logs=None):
-        if self._step() != self._last:
-            self.score(self._step())
+        if current_step(self.model) != self._last:
+            self.score(current_step(self.model))
 
     def score(self, step: int) -> None:
         report = evaluate(self.model, self.reference, self.extractor, metrics=self.metrics, n=self.n,

@@ -53,7 +53,7 @@ def _checked(batches, shape):
     for batch in batches:
         if batch.dtype != np.uint8:
             raise DataError(f"sample images must be uint8 (quantize [-1, 1] floats with "
-                            f"kgan.metrics.quantize), got {batch.dtype}")
+                            f"kgan.imageio.to_uint8), got {batch.dtype}")
         if tuple(batch.shape[1:]) != shape:
             raise DataError(f"sample images are {tuple(batch.shape[1:])}, reference images are "
                             f"{shape}; both sets must have one shape")

@@ -1,7 +1,7 @@
 """Where samples come from: arrays, iterables of batches, `kgan.data` sources, or a generator.
 
 Everything is turned into an iterator of uint8 NHWC batches. Generated float images in [-1, 1]
-are quantized exactly like stored real images (`quantize`), so neither side gets a precision
+are quantized exactly like stored real images (`kgan.imageio.to_uint8`), so neither side gets a precision
 advantage in feature space.
 """
 
@@ -14,11 +14,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from kgan.errors import CheckpointError, DataError
-
-
-def quantize(images: np.ndarray) -> np.ndarray:
-    """Float [-1, 1] -> uint8 [0, 255] by rounding (values outside are clipped)."""
-    return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+from kgan.imageio import to_uint8
 
 
 @dataclass
@@ -42,7 +38,7 @@ class Generator:
         rng = np.random.default_rng(seed)
         for start in range(0, n, batch_size):
             z, labels = self.sample_latents(rng, min(batch_size, n - start))
-            yield quantize(self.images(z, labels))
+            yield to_uint8(self.images(z, labels))
 
 
 def from_gan(gan) -> Generator:
@@ -139,7 +135,7 @@ def _rechunk(batches: Iterable[np.ndarray], n: int, batch_size: int) -> Iterator
         batch = np.asarray(batch)
         if batch.dtype != np.uint8:
             raise DataError(f"sample batches must be uint8 NHWC, got {batch.dtype}; "
-                            "use kgan.metrics.sources.quantize on [-1, 1] floats")
+                            "use kgan.imageio.to_uint8 on [-1, 1] floats")
         batch = batch[: n - seen]
         for i in range(0, len(batch), batch_size):
             yield batch[i:i + batch_size]

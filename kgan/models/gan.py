@@ -48,7 +48,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from kgan import losses
+from kgan import distribute, losses
 
 _SAVEABLE_HPARAMS = ("latent_dim", "image_shape", "num_classes", "loss", "n_critic", "gradient_penalty", "r1",
                      "clip_value", "label_smoothing", "label_noise", "feature_matching", "ema", "seed",
@@ -274,9 +274,7 @@ class GAN(keras.Model):
         KGAN_MWMS_METRICS_WORKAROUND=0 disables it (the test proves the bug is still there without it)."""
         if os.environ.get("KGAN_MWMS_METRICS_WORKAROUND", "1") == "0" or not tf.distribute.has_strategy():
             return logs
-        strategy = tf.distribute.get_strategy()
-        if not (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-                and strategy.extended._in_multi_worker_mode()):
+        if not distribute.is_multi_worker(tf.distribute.get_strategy()):
             return logs
         return {name: ops.reshape(value, (1,)) for name, value in logs.items()}
 

@@ -30,7 +30,6 @@ they belong, heads on the `features` layer. Without options this reproduces the 
 
 from __future__ import annotations
 
-import functools
 import importlib
 
 import keras
@@ -40,6 +39,7 @@ from keras import layers, ops
 
 from kgan import layers as klayers
 from kgan.errors import ConfigError, DataError
+from kgan.models import surface
 from kgan.models.gan import GAN
 from kgan.models.registry import NETS
 
@@ -364,17 +364,6 @@ class ACGAN(CGAN):
         return {**super().get_config(), "aux_weight": self.aux_weight}
 
 
-def sample_codes(n, seed, categorical: int, continuous: int) -> dict:
-    """Stateless codes for the export's `sample` signature: c_cat ~ Cat(K), c_cont ~ U(-1, 1)^n."""
-    s = tf.stack([seed, 1])
-    out = {"code_cat": tf.random.stateless_uniform(tf.stack([n]), seed=s, minval=0, maxval=categorical,
-                                                   dtype=tf.int32, alg="philox")}
-    if continuous:
-        out["code_cont"] = tf.random.stateless_uniform(tf.stack([n, continuous]), seed=tf.stack([seed, 2]),
-                                                       minval=-1.0, maxval=1.0, dtype=tf.float32, alg="philox")
-    return out
-
-
 @keras.saving.register_keras_serializable(package="kgan")
 class InfoGAN(GAN):
     """G(z, c_cat, c_cont); Q (heads on D's body) maximizes the mutual-information lower bound."""
@@ -474,15 +463,12 @@ class InfoGAN(GAN):
     def extra_g_losses(self, real_images, fake_images, fake_out, labels) -> dict:
         return self.info_loss(fake_out)
 
-    # ----- export hooks (kgan.export.signatures)
-    def code_specs(self) -> dict:
-        specs = {"code_cat": tf.TensorSpec([None], tf.int32, name="code_cat")}
+    def inference_inputs(self):
+        """z, the categorical code c_cat (cycling in fixed rows) and the continuous codes c_cont ~ U(-1, 1)."""
+        specs = super().inference_inputs() + [surface.InputSpec("code_cat", "categorical", classes=self.categorical)]
         if self.continuous:
-            specs["code_cont"] = tf.TensorSpec([None, self.continuous], tf.float32, name="code_cont")
+            specs.append(surface.InputSpec("code_cont", "uniform", (self.continuous,), low=-1.0, high=1.0))
         return specs
-
-    def code_sampler(self):
-        return functools.partial(sample_codes, categorical=self.categorical, continuous=self.continuous)
 
     def get_config(self):
         return {**super().get_config(), "categorical": self.categorical, "continuous": self.continuous,
@@ -501,4 +487,4 @@ def predicted_codes(gan, images, batch_size: int = 256) -> dict:
 
 
 __all__ = ["ACGAN", "CGAN", "InfoGAN", "TRICKS", "CONDITIONING", "build_discriminator", "build_generator",
-           "check_labels", "customize", "parse_options", "predicted_codes", "sample_codes"]
+           "check_labels", "customize", "parse_options", "predicted_codes"]

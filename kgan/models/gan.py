@@ -49,6 +49,7 @@ import tensorflow as tf
 from keras import ops
 
 from kgan import distribute, losses
+from kgan.models import surface
 
 _SAVEABLE_HPARAMS = ("latent_dim", "image_shape", "num_classes", "loss", "n_critic", "gradient_penalty", "r1",
                      "clip_value", "label_smoothing", "label_noise", "feature_matching", "ema", "seed",
@@ -111,6 +112,29 @@ class GAN(keras.Model):
         # Keras refuses a call mixing numpy arrays and tensors (numpy z, tensor codes): make them all tensors.
         inputs = keras.tree.map_structure(ops.convert_to_tensor, self.generator_inputs(z, labels))
         return self.sampler(inputs, training=training)
+
+    # ----- the declared inference surface (kgan.models.surface) --------------------------------------
+    #: the data feature a served output should match (paired metrics); None for generators from noise
+    target_feature = None
+
+    def inference_inputs(self) -> list[surface.InputSpec]:
+        """z ~ N(0, I) (+ the class label for conditional models)."""
+        specs = [surface.InputSpec("z", "normal", (self.latent_dim,))]
+        if self.num_classes:
+            specs.append(surface.InputSpec("label", "categorical", classes=self.num_classes))
+        return specs
+
+    def inference_network(self) -> keras.Model:
+        """The functional network that serves: its `keras.Input`s are named like `inference_inputs()`."""
+        return self.sampler
+
+    def infer(self, inputs: dict, training: bool = False):
+        """Images float32 [B, H, W, C] in [-1, 1] for named inputs (checked eagerly: names, shapes, ranges)."""
+        specs = self.inference_inputs()
+        if _is_eager(*inputs.values()):
+            inputs = surface.check_inputs(specs, inputs)
+        tensors = {k: ops.convert_to_tensor(v) for k, v in inputs.items()}
+        return surface.call_network(self.inference_network(), tensors, training=training)
 
     def call(self, inputs, training=False):
         z, labels = (inputs if isinstance(inputs, (list, tuple)) else (inputs, None))
@@ -480,6 +504,10 @@ def ema_decay(ema, step):
     average would need thousands of steps to forget the random initialization.
     """
     return ops.minimum(ema, (1.0 + step) / (10.0 + step))
+
+
+def _is_eager(*tensors) -> bool:
+    return tf.executing_eagerly() and not any(isinstance(t, keras.KerasTensor) for t in tensors)
 
 
 def _replica_id():

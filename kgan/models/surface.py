@@ -1,0 +1,197 @@
+"""The declared inference surface: the named inputs a model serves, and how each one is drawn.
+
+Every consumer of a trained model (export signatures and warm-up requests, evaluation, the gallery,
+training snapshots, `kgan sample`) reads a model through this declaration instead of asking what
+kind of model it is. A model lists its inputs as `InputSpec`s; the output is always an image batch
+float32 [B, H, W, C] in [-1, 1].
+
+Draws:
+- `normal`: N(0, I) (truncation scales it toward 0); `uniform`: U(low, high);
+- `categorical`: ints in [0, classes); fixed rows (snapshots, galleries, the `sample` signature)
+  cycle 0, 1, ..., classes-1, 0, ... so that every class shows up in any grid of `classes` columns;
+- `image`: a float32 image from the data feature `feature` (an image-to-image model's source);
+- `string`: a text from the data feature `feature`.
+`image` and `string` inputs cannot be drawn from a seed: they come from data.
+
+This module imports no TensorFlow at load time (the registry and config validation use it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from kgan.errors import DataError
+
+DRAWS = ("normal", "uniform", "categorical", "image", "string")
+_DTYPES = {"normal": "float32", "uniform": "float32", "categorical": "int32", "image": "float32",
+           "string": "string"}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One named serving input: per-example `shape` (the batch dimension is implied) and its draw."""
+
+    name: str
+    draw: str
+    shape: tuple = ()
+    classes: int = 0  # categorical
+    low: float = -1.0  # uniform
+    high: float = 1.0
+    feature: str = ""  # image / string: the data feature that supplies it
+
+    def __post_init__(self):
+        if self.draw not in DRAWS:
+            raise ValueError(f"input {self.name!r}: unknown draw {self.draw!r}; choose from {DRAWS}")
+        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        if self.draw == "categorical" and self.classes < 1:
+            raise ValueError(f"input {self.name!r}: a categorical input needs classes >= 1")
+        if self.draw in ("image", "string") and not self.feature:
+            raise ValueError(f"input {self.name!r}: an {self.draw} input names the data feature it comes from")
+
+    @property
+    def dtype(self) -> str:
+        return _DTYPES[self.draw]
+
+    @property
+    def drawable(self) -> bool:
+        """Whether a seed alone can produce this input (else it comes from data)."""
+        return self.draw in ("normal", "uniform", "categorical")
+
+    def to_json(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "InputSpec":
+        return cls(**{**d, "shape": tuple(d.get("shape", ()))})
+
+    def tensor_spec(self):
+        import tensorflow as tf
+
+        return tf.TensorSpec([None, *self.shape], tf.dtypes.as_dtype(self.dtype), name=self.name)
+
+
+def specs_to_json(specs) -> list[dict]:
+    return [s.to_json() for s in specs]
+
+
+def specs_from_json(items) -> list[InputSpec]:
+    return [InputSpec.from_json(d) for d in items]
+
+
+def latent_spec(specs) -> InputSpec | None:
+    """The first `normal` input (the latent vector walks, truncation and PPL act on), if any."""
+    return next((s for s in specs if s.draw == "normal"), None)
+
+
+def categorical_spec(specs, name: str | None = None) -> InputSpec | None:
+    return next((s for s in specs if s.draw == "categorical" and (name is None or s.name == name)), None)
+
+
+def data_features(specs) -> list[str]:
+    """The data features an inference batch needs (image/string inputs)."""
+    return [s.feature for s in specs if not s.drawable]
+
+
+# ----- drawing -------------------------------------------------------------------------------------------------
+def draw_numpy(specs, n: int, rng: np.random.Generator, *, truncation: float = 1.0, cycle: bool = False,
+               data: dict | None = None) -> dict:
+    """Inputs for `n` examples; categorical inputs cycle when `cycle`, else are uniform random. Image and
+    string inputs are taken from `data` (a dict of data features, at least `n` rows)."""
+    out = {}
+    for s in specs:
+        if s.draw == "normal":
+            out[s.name] = (truncation * rng.standard_normal((n, *s.shape))).astype(np.float32)
+        elif s.draw == "uniform":
+            out[s.name] = rng.uniform(s.low, s.high, (n, *s.shape)).astype(np.float32)
+        elif s.draw == "categorical":
+            values = np.arange(n) % s.classes if cycle else rng.integers(0, s.classes, n)
+            out[s.name] = np.broadcast_to(values.reshape((n,) + (1,) * len(s.shape)), (n, *s.shape)).astype(np.int32)
+        else:
+            if data is None or s.feature not in data:
+                raise DataError(f"input {s.name!r}: comes from the data feature {s.feature!r}; "
+                                "pass data that has it")
+            values = np.asarray(data[s.feature])[:n]
+            if len(values) < n:
+                raise DataError(f"input {s.name!r}: need {n} rows of {s.feature!r}, got {len(values)}")
+            out[s.name] = values if s.draw == "string" else values.astype(np.float32)
+    return out
+
+
+def fixed_inputs(specs, n: int, seed: int, data: dict | None = None) -> dict:
+    """The reproducible rows shown in snapshots and galleries: seeded draws, categorical inputs cycling."""
+    return draw_numpy(specs, n, np.random.default_rng(seed), cycle=True, data=data)
+
+
+def draw_graph(specs, n, seed, truncation):
+    """In-graph stateless draws for a TF Serving `sample` signature: input i uses the Philox seed [seed, i],
+    so the same seed gives the same inputs on every run, process and device. Categorical inputs cycle."""
+    import tensorflow as tf
+
+    out = {}
+    for i, s in enumerate(specs):
+        shape = tf.concat([[n], tf.constant(s.shape, tf.int32)], axis=0)
+        key = tf.stack([seed, i])
+        if s.draw == "normal":
+            out[s.name] = truncation * tf.random.stateless_normal(shape, seed=key, dtype=tf.float32, alg="philox")
+        elif s.draw == "uniform":
+            out[s.name] = tf.random.stateless_uniform(shape, seed=key, minval=s.low, maxval=s.high,
+                                                      dtype=tf.float32, alg="philox")
+        elif s.draw == "categorical":
+            values = tf.math.floormod(tf.range(n, dtype=tf.int32), s.classes)
+            out[s.name] = tf.broadcast_to(tf.reshape(values, tf.concat([[n], tf.ones([len(s.shape)], tf.int32)], 0)),
+                                          shape)
+        else:
+            raise ValueError(f"input {s.name!r} ({s.draw}) cannot be drawn from a seed")
+    return out
+
+
+def zeros(specs, n: int = 1) -> dict:
+    """Neutral inputs (warm-up requests): zeros, class 0, empty strings."""
+    out = {}
+    for s in specs:
+        if s.draw == "string":
+            out[s.name] = np.array([b""] * n, dtype=object)
+        else:
+            out[s.name] = np.zeros((n, *s.shape), dtype=s.dtype)
+    return out
+
+
+def check_inputs(specs, inputs: dict) -> dict:
+    """Validate user-supplied inputs eagerly (names, shapes, integer ranges); one error line naming the input."""
+    missing = [s.name for s in specs if s.name not in inputs]
+    unknown = sorted(set(inputs) - {s.name for s in specs})
+    if missing or unknown:
+        raise DataError(f"inputs: expected {[s.name for s in specs]}, "
+                        + (f"missing {missing}" if missing else f"unknown {unknown}"))
+    out, batch = {}, None
+    for s in specs:
+        value = inputs[s.name]
+        arr = np.asarray(value) if s.draw != "string" else np.asarray(value, dtype=object)
+        if tuple(arr.shape[1:]) != s.shape or arr.ndim != 1 + len(s.shape):
+            raise DataError(f"{s.name}: expected shape [B, {', '.join(map(str, s.shape))}]".replace(", ]", "]")
+                            + f", got {list(arr.shape)}")
+        batch = len(arr) if batch is None else batch
+        if len(arr) != batch:
+            raise DataError(f"{s.name}: {len(arr)} rows, but the other inputs have {batch}")
+        if s.draw == "categorical":
+            if arr.size and not np.issubdtype(arr.dtype, np.integer):
+                if not np.all(np.isfinite(arr)) or not np.all(np.equal(np.mod(arr, 1), 0)):
+                    raise DataError(f"{s.name}: expected integers in [0, {s.classes}), got {arr.dtype}")
+            if arr.size and (arr.min() < 0 or arr.max() >= s.classes):
+                bad = arr[(arr < 0) | (arr >= s.classes)].flat[0]
+                raise DataError(f"{s.name}: {bad} is out of range; expected integers in [0, {s.classes})")
+            arr = arr.astype(np.int32)
+        elif s.draw != "string":
+            arr = arr.astype(np.float32)
+        out[s.name] = arr
+    return out
+
+
+def call_network(network, inputs: dict, training: bool = False):
+    """Call a functional network whose `keras.Input`s are named like the specs, with a dict of inputs."""
+    if len(network.inputs) == 1:
+        (value,) = [inputs[network.inputs[0].name]] if network.inputs[0].name in inputs else list(inputs.values())
+        return network(value, training=training)
+    return network({t.name: inputs[t.name] for t in network.inputs}, training=training)

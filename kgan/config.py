@@ -42,6 +42,7 @@ class DataConfig:
     batch_size: int = _opt(64, min=1, max=65536, doc="global batch size")
     shuffle_buffer: int = _opt(10000, min=0, doc="0 disables shuffling")
     cache: bool = _opt(True, doc="cache decoded examples in memory")
+    transform: str = _opt("", doc="paired features from the images: mask | downsample:K (empty = none)")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class TrainConfig:
     beta2: float = _opt(0.999, min=0.0, max=1.0)
     gradient_penalty: float = _opt(0.0, min=0.0, doc="WGAN-GP lambda (10 in the paper)")
     r1: float = _opt(0.0, min=0.0, doc="R1 penalty gamma on real data")
+    r1_every: int = _opt(1, min=1, doc="lazy regularization: R1 every N steps, scaled by N (StyleGAN2: 16)")
     clip_value: float = _opt(0.0, min=0.0, doc="WGAN weight clipping c (0.01 in the paper)")
     label_smoothing: float = _opt(0.0, min=0.0, max=0.5, doc="one-sided: real target = 1 - s")
     label_noise: float = _opt(0.0, min=0.0, max=0.5, doc="uniform noise on both targets")
@@ -87,6 +89,8 @@ class TrainConfig:
     max_restores: int = _opt(5, min=0, doc="divergence restores before training stops with an error")
     mixed_precision: str = _opt("", choices=("", "mixed_float16", "mixed_bfloat16"))
     strategy: str = _opt("auto", choices=("auto", "default", "mirrored", "multi_worker"))
+    phases: list = _list((), doc="[[train.phases]] tables run in order: name, steps, g_lr, d_lr, "
+                                 "lr = {group = rate}, terms = {term = weight (0 = off)}, resolution")
 
 
 @dataclass(frozen=True)
@@ -202,13 +206,54 @@ def from_dict(raw: dict) -> ExperimentConfig:
     return cfg
 
 
-def _check_cross_fields(cfg: ExperimentConfig) -> None:
-    from kgan.models.registry import model_names  # late: the registry imports keras
+_PHASE_KEYS = {"name": str, "steps": int, "g_lr": float, "d_lr": float, "lr": dict, "terms": dict,
+               "resolution": int}
 
-    if cfg.model.name not in model_names():
-        raise ConfigError(f"model.name: unknown model {cfg.model.name!r}; choose from {model_names()}")
+
+def _check_phases(cfg: ExperimentConfig) -> None:
+    """Each phase table's keys and values; with phases, train.steps is their sum."""
+    phases = cfg.train.phases
+    for i, phase in enumerate(phases):
+        where = f"train.phases[{i}]"
+        if not isinstance(phase, dict):
+            raise ConfigError(f"{where}: expected a table ([[train.phases]]), got {type(phase).__name__}")
+        unknown = sorted(set(phase) - set(_PHASE_KEYS))
+        if unknown:
+            raise ConfigError(f"{where}.{unknown[0]}: unknown key; allowed keys are {sorted(_PHASE_KEYS)}")
+        if "steps" not in phase:
+            raise ConfigError(f"{where}.steps: required (the phase's number of steps)")
+        for key, value in phase.items():
+            tp = _PHASE_KEYS[key]
+            ok = isinstance(value, (int, float) if tp is float else tp) and not isinstance(value, bool)
+            if not ok:
+                raise ConfigError(f"{where}.{key}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
+        if phase["steps"] < 1 or phase.get("resolution", 4) < 4:
+            raise ConfigError(f"{where}: steps must be >= 1 and resolution >= 4")
+        rates = {**{k: phase[k] for k in ("g_lr", "d_lr") if k in phase}, **phase.get("lr", {})}
+        for key, rate in rates.items():
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+                raise ConfigError(f"{where}: learning rate {key} = {rate!r} must be a number in [0, 1]")
+        for term, weight in phase.get("terms", {}).items():
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+                raise ConfigError(f"{where}.terms.{term}: expected a weight >= 0 (0 switches it off), got {weight!r}")
+    total = sum(p["steps"] for p in phases)
+    if phases and total != cfg.train.steps:
+        raise ConfigError(f"train.steps: {cfg.train.steps}, but the phases add up to {total}; set train.steps = {total}")
+
+
+def _check_cross_fields(cfg: ExperimentConfig) -> None:
+    from kgan.data import transforms  # TensorFlow-free parts only
+    from kgan.models import registry  # TensorFlow-free
+
+    if not registry.is_plugin(cfg.model.name) and cfg.model.name not in registry.model_names():
+        raise ConfigError(f"model.name: unknown model {cfg.model.name!r}; choose from {registry.model_names()} "
+                          "or name your own class as package.module:ClassName")
     if cfg.eval.features == "inception" and not cfg.eval.inception_handle:
         raise ConfigError("eval.inception_handle: required when eval.features = 'inception'")
+    if cfg.data.transform:
+        transforms.parse(cfg.data.transform, cfg.data.resolution)
+    _check_phases(cfg)
+    registry.validate(cfg)
 
 
 def load_config(path: str | Path) -> ExperimentConfig:

@@ -20,28 +20,27 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import distribute, io
+from kgan import distribute, io, phases
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
 from kgan.errors import CheckpointError, TrainingDivergedError
 from kgan.imageio import to_uint8
-from kgan.models import build_gan, build_optimizers
+from kgan.models import build_gan, surface, updates
+from kgan.models.registry import learning_rates, optimizers_for
 
 FIXED_SAMPLES = 64
 
 
 def _checkpoint(gan) -> tf.train.Checkpoint:
-    # A LossScaleOptimizer (mixed_float16) is checkpointed as its inner optimizer, so that checkpoints stay
-    # interchangeable between precision policies (the loss scale re-calibrates in a few steps).
-    def plain(opt):
-        return getattr(opt, "inner_optimizer", opt)
-
-    return tf.train.Checkpoint(gan=gan, d_optimizer=plain(gan.d_optimizer), g_optimizer=plain(gan.g_optimizer),
-                               seed_state=gan.seed_generator.state)
+    """Every network (and EMA shadow) through the model, one optimizer per group, the seed-generator state.
+    A LossScaleOptimizer (mixed_float16) is checkpointed as its inner optimizer, so that checkpoints stay
+    interchangeable between precision policies (the loss scale re-calibrates in a few steps)."""
+    optimizers = {f"optimizer_{g}": updates.plain(o) for g, o in gan.group_optimizers.items()}
+    return tf.train.Checkpoint(gan=gan, seed_state=gan.seed_generator.state, **optimizers)
 
 
 def current_step(gan) -> int:
-    return int(gan.g_optimizer.iterations.numpy())
+    return int(gan.steps_done.numpy())
 
 
 def crossed_multiple(last: int, step: int, every: int) -> bool:
@@ -50,11 +49,23 @@ def crossed_multiple(last: int, step: int, every: int) -> bool:
     return step > 0 and step // every > last // every
 
 
-def build_compiled(cfg: ExperimentConfig, lr_scale: float = 1.0):
+def build_compiled(cfg: ExperimentConfig):
     gan = build_gan(cfg)
-    gan.compile(*build_optimizers(cfg, lr_scale), jit_compile=cfg.train.jit_compile,
+    gan.compile(optimizers=optimizers_for(cfg, gan), jit_compile=cfg.train.jit_compile,
                 steps_per_execution=cfg.train.steps_per_execution)
+    for phase in phases.plan(cfg):  # refuse unknown term or group names before any step runs
+        gan.set_phase(phase.terms)
+        phase.learning_rates(learning_rates(cfg, gan.GROUPS))
+    gan.set_phase(None)
     return gan
+
+
+def enter_phase(gan, cfg: ExperimentConfig, phase: phases.Phase) -> None:
+    """Term weights and learning rates of `phase` (rates scaled by the divergence backoff `lr_factor`)."""
+    gan.set_phase(phase.terms)
+    factor = float(gan.lr_factor.numpy())
+    for group, rate in phase.learning_rates(learning_rates(cfg, gan.GROUPS)).items():
+        gan.group_optimizers[group].learning_rate.assign(rate * factor)
 
 
 def load_run(run_dir: str | Path, checkpoint: str | None = None):
@@ -75,29 +86,38 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None):
     return cfg, gan, current_step(gan)
 
 
-def fixed_latents(cfg: ExperimentConfig, run_dir: Path):
-    """The fixed (z, labels) used for snapshots; created once per run so progress is comparable."""
-    snapshots = run_dir / "snapshots"
-    z_path = snapshots / "fixed_z.npy"
-    if not z_path.exists():
-        rng = np.random.default_rng(cfg.seed)
-        z = rng.standard_normal((FIXED_SAMPLES, cfg.model.latent_dim)).astype("float32")
-        with io.atomic_path(z_path) as tmp:
-            np.save(tmp, z, allow_pickle=False)
-    z = np.load(z_path)
-    labels = (np.arange(len(z)) % cfg.model.num_classes).astype("int32") if cfg.model.num_classes else None
-    return z, labels
+def fixed_inputs(cfg: ExperimentConfig, run_dir: Path, gan) -> dict:
+    """The fixed inputs used for snapshots (seeded draws, categorical inputs cycling; data inputs from the
+    first examples of the source); created once per run so progress is comparable."""
+    path = run_dir / "snapshots" / "fixed_inputs.npz"
+    if not path.exists():
+        specs = gan.inference_inputs()
+        data = None
+        if surface.data_features(specs):
+            from kgan.data.features import feature_dataset
+
+            n = min(FIXED_SAMPLES, cfg.data.batch_size)
+            unshuffled = dataclasses.replace(cfg.data, shuffle_buffer=0)
+            data = next(iter(feature_dataset(unshuffled, seed=cfg.seed, repeat=False, batch_size=n)))
+            data = {k: v.numpy() for k, v in data.items()}
+        n = FIXED_SAMPLES if data is None else len(data["image"])
+        inputs = surface.fixed_inputs(specs, n, cfg.seed, data=data)
+        with io.atomic_path(path) as tmp:
+            np.savez(tmp, allow_pickle=False, **inputs)
+    with np.load(path, allow_pickle=False) as saved:
+        return {k: saved[k] for k in saved.files}
 
 
 class RunLogger(keras.callbacks.Callback):
     """Checkpoints, fixed-z snapshots, CSV history, progress line and the divergence guard."""
 
     def __init__(self, cfg: ExperimentConfig, run_dir: Path, manager: tf.train.CheckpointManager,
-                 total_steps: int, verbose: bool = True):
+                 total_steps: int, fixed: dict, verbose: bool = True):
         super().__init__()
         self.cfg, self.run_dir, self.manager = cfg, run_dir, manager
         self.total_steps, self.verbose = total_steps, verbose
-        self.fixed_z, self.fixed_labels = fixed_latents(cfg, run_dir)
+        self.fixed = fixed
+        self.phase = phases.plan(cfg)[0]
         self.history_path = run_dir / "logs" / "history.csv"
         self.events_path = run_dir / "logs" / "events.log"
         self.t0 = time.time()
@@ -149,7 +169,7 @@ class RunLogger(keras.callbacks.Callback):
         self.last_checkpoint_step = self.step
 
     def snapshot(self):
-        images = to_uint8(self.model.generate(self.fixed_z, self.fixed_labels))
+        images = to_uint8(self.model.infer(self.fixed))
         with io.atomic_path(self.run_dir / "snapshots" / f"step_{self.step:07d}.npz") as tmp:
             np.savez_compressed(tmp, images=images, step=self.step)
         self.last_snapshot_step = self.step
@@ -183,7 +203,8 @@ class RunLogger(keras.callbacks.Callback):
                   f"{rate:.0f} img/s eta {eta:.0f}s", file=sys.stderr, flush=True)
 
     def guard_divergence(self) -> bool:
-        """After `nan_patience` consecutive non-finite steps: restore the last checkpoint, lower the lr."""
+        """After `nan_patience` consecutive non-finite steps: restore the last checkpoint and scale the learning
+        rates by `divergence_lr_factor`, compounding over restores (the factor lives in the checkpoint)."""
         bad = int(self.model.nonfinite_steps.numpy())
         if bad < self.cfg.train.nan_patience:
             return False
@@ -192,17 +213,17 @@ class RunLogger(keras.callbacks.Callback):
             self.model.stop_training = True
             self.event(f"divergence: {bad} non-finite steps after {self.cfg.train.max_restores} restores; stopping")
             return True
-        factor = self.cfg.train.divergence_lr_factor
+        factor = float(self.model.lr_factor.numpy()) * self.cfg.train.divergence_lr_factor
         # (a non-chief worker's own manager is empty until its first save: fall back to what the run resumed from)
         latest = self.manager.latest_checkpoint or getattr(self, "resumed_from", None)
         if latest:
             _checkpoint(self.model).restore(latest).expect_partial()
-        for opt in (self.model.d_optimizer, self.model.g_optimizer):
-            opt.learning_rate.assign(opt.learning_rate * factor)
+        self.model.lr_factor.assign(factor)
         self.model.nonfinite_steps.assign(0)
+        enter_phase(self.model, self.cfg, self.phase)
+        rates = ", ".join(f"{g} {float(o.learning_rate):.3g}" for g, o in self.model.group_optimizers.items())
         self.event(f"divergence: {bad} non-finite steps; restored {latest or 'nothing (no checkpoint yet)'}, "
-                   f"learning rates x{factor} -> d {float(self.model.d_optimizer.learning_rate):.3g}, "
-                   f"g {float(self.model.g_optimizer.learning_rate):.3g}")
+                   f"learning rates x{factor:.3g} of the phase's -> {rates}")
         return True
 
 
@@ -250,14 +271,14 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, ve
 
 
 def _fit(cfg, run_dir, strategy, out_dir, has_checkpoint, verbose, dataset, callbacks):
-    from kgan.data import make_dataset
+    from kgan.data.features import feature_dataset
 
     chief = distribute.is_chief(strategy)
     with strategy.scope():
         gan = build_compiled(cfg)
     manager = tf.train.CheckpointManager(_checkpoint(gan), str(out_dir / "checkpoints"),
                                          max_to_keep=cfg.train.keep_checkpoints)
-    logger = RunLogger(cfg, out_dir, manager, cfg.train.steps, verbose)
+    logger = RunLogger(cfg, out_dir, manager, cfg.train.steps, fixed_inputs(cfg, out_dir, gan), verbose)
     if has_checkpoint:
         # Every worker restores the chief's latest checkpoint (run_dir must be shared, see docs/distributed.md).
         latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
@@ -266,30 +287,59 @@ def _fit(cfg, run_dir, strategy, out_dir, has_checkpoint, verbose, dataset, call
         logger.event(f"resumed from {latest}", step=current_step(gan))
         _truncate_history(logger.history_path, current_step(gan))
 
-    if dataset is None:
-        data_cfg = dataclasses.replace(cfg.data, batch_size=cfg.data.batch_size * cfg.train.n_critic)
-        # Skip the batches already consumed so a resumed run sees the same data stream as an uninterrupted one.
-        dataset = make_dataset(data_cfg, seed=cfg.seed, repeat=True).skip(int(gan.batches_seen.numpy()))
     started = time.time()
-    if current_step(gan) < cfg.train.steps:
+    spe = cfg.train.steps_per_execution
+    window = math.ceil(cfg.train.log_every / spe) * spe
+    for phase in phases.plan(cfg):
+        if current_step(gan) >= phase.end:
+            continue
+        logger.phase = phase
+        enter_phase(gan, cfg, phase)
+        if cfg.train.phases:
+            logger.event(f"phase {phase.index + 1}/{len(cfg.train.phases)} {phase.name!r}: steps "
+                         f"{phase.start}-{phase.end}", step=current_step(gan))
+        if phase.resolution is not None:
+            gan.set_resolution(phase.resolution)
+        data = dataset
+        if data is None:
+            # Skip the batches already consumed so a resumed run sees the same data stream as an uninterrupted one.
+            data = feature_dataset(cfg.data, seed=cfg.seed, repeat=True,
+                                   batch_size=cfg.data.batch_size * cfg.train.n_critic,
+                                   resolution=phase.resolution).skip(int(gan.batches_seen.numpy()))
         # One fit() "epoch" per log window keeps Keras' metric means per window, not over the whole run.
         # Skipped (non-finite) and rewound (restored) steps do not advance the step counter, so the epoch
-        # count is open-ended and `_StopAt` ends training at exactly `train.steps`.
-        spe = cfg.train.steps_per_execution
-        window = math.ceil(cfg.train.log_every / spe) * spe
-        gan.fit(dataset, epochs=2**31 - 1, steps_per_epoch=window, verbose=0, shuffle=False,
-                callbacks=[logger, _StopAt(cfg.train.steps), *callbacks])
+        # count is open-ended and `_StopAt` ends the phase at exactly its last step.
+        gan.fit(data, epochs=2**31 - 1, steps_per_epoch=window, verbose=0, shuffle=False,
+                callbacks=[logger, _StopAt(phase.end), *callbacks])
+        if logger.restores > cfg.train.max_restores:
+            break
     if logger.restores > cfg.train.max_restores:
         raise TrainingDivergedError(
             f"{run_dir}: training diverged (non-finite losses) again after {cfg.train.max_restores} restores "
             f"at step {current_step(gan)}; lower train.g_lr / train.d_lr (see logs/events.log)")
     if chief:
-        io.write_json(run_dir / "run.json", {
-            "model": cfg.model.name, "latent_dim": gan.latent_dim, "image_shape": list(gan.image_shape),
-            "num_classes": gan.num_classes, "step": current_step(gan), "ema": gan.ema_generator is not None,
-            "train_seconds_last_session": round(time.time() - started, 2)})
+        io.write_json(run_dir / "run.json", run_info(cfg, gan, time.time() - started))
         _save_keras_model(gan, run_dir / "model.keras")
     return gan
+
+
+def run_info(cfg: ExperimentConfig, gan, seconds: float) -> dict:
+    """What `run.json` records: the model's networks, optimizer groups and surface, the step and phase."""
+    step = current_step(gan)
+    phase = phases.phase_at(phases.plan(cfg), step)
+    return {
+        "model": cfg.model.name, "step": step, "phase": {"index": phase.index, "name": phase.name},
+        "image_shape": [int(d) for d in gan.inference_network().output.shape[1:]],
+        "latent_dim": surface.latent_dim(gan.inference_inputs()),
+        "num_classes": surface.num_classes(gan.inference_inputs()),
+        "networks": {name: int(net.count_params()) for name, net in gan.networks().items()},
+        "ema": list(gan.ema_names),
+        "optimizers": {g: {"class": type(updates.plain(o)).__name__, "learning_rate": float(o.learning_rate)}
+                       for g, o in gan.group_optimizers.items()},
+        "features": list(gan.required_features()),
+        "inputs": surface.specs_to_json(gan.inference_inputs()),
+        "target_feature": gan.target_feature,
+        "train_seconds_last_session": round(seconds, 2)}
 
 
 class _StopAt(keras.callbacks.Callback):

@@ -38,75 +38,12 @@ import tensorflow as tf
 from keras import layers, ops
 
 from kgan import layers as klayers
-from kgan.errors import ConfigError, DataError
+from kgan.errors import DataError
 from kgan.models import surface
 from kgan.models.gan import GAN
+from kgan.models.terms import Term
+from kgan.models.options import CONDITIONING, TRICKS, parse_options
 from kgan.models.registry import NETS
-
-TRICKS = ("minibatch_discrimination", "minibatch_stddev", "virtual_batch_norm", "spectral_norm",
-          "self_attention")
-CONDITIONING = ("concat", "embedding", "projection")
-
-_COMMON_OPTIONS = {"tricks": [], "nets": None, "mbd_kernels": 100, "mbd_dims": 5, "stddev_group": 4,
-                   "vbn_reference_size": None}
-_FAMILY_OPTIONS = {
-    "cgan": {"conditioning": None},
-    "acgan": {"conditioning": None, "aux_weight": 1.0},
-    "infogan": {"categorical": 10, "continuous": 2, "cat_weight": 1.0, "cont_weight": 0.1,
-                "cont_loss": "gaussian"},
-}
-
-
-# ============================================================================ options
-def parse_options(cfg, family: str | None, default_nets: str) -> dict:
-    """`model.options` with defaults, validated; errors name the key (`model.options.tricks`)."""
-    allowed = {**_COMMON_OPTIONS, **_FAMILY_OPTIONS.get(family, {})}
-    raw = dict(cfg.model.options)
-    unknown = sorted(set(raw) - set(allowed))
-    if unknown:
-        raise ConfigError(f"model.options.{unknown[0]}: unknown option for model {cfg.model.name!r}; "
-                          f"allowed: {sorted(allowed)}")
-    opts = {**allowed, **raw}
-    tricks = opts["tricks"]
-    if isinstance(tricks, str):
-        tricks = [tricks]
-    if not isinstance(tricks, list) or not all(isinstance(t, str) for t in tricks):
-        raise ConfigError(f"model.options.tricks: expected a list of names from {list(TRICKS)}, got {tricks!r}")
-    for t in tricks:
-        if t == "feature_matching":
-            raise ConfigError("model.options.tricks: feature matching is the engine option "
-                              "train.feature_matching (its weight), not a discriminator trick")
-        if t not in TRICKS:
-            raise ConfigError(f"model.options.tricks: unknown trick {t!r}; choose from {list(TRICKS)}")
-    opts["tricks"] = list(dict.fromkeys(tricks))
-    opts["nets"] = opts["nets"] or default_nets
-    if opts["nets"] not in NETS:
-        raise ConfigError(f"model.options.nets: {opts['nets']!r} is not allowed; choose from {list(NETS)}")
-    if "conditioning" in opts:
-        opts["conditioning"] = opts["conditioning"] or ("concat" if opts["nets"] == "mlp" else "projection")
-        if opts["conditioning"] not in CONDITIONING:
-            raise ConfigError(f"model.options.conditioning: {opts['conditioning']!r} is not allowed; "
-                              f"choose from {list(CONDITIONING)}")
-    for key in ("mbd_kernels", "mbd_dims", "vbn_reference_size", "categorical"):
-        if key == "vbn_reference_size" and opts[key] is None:
-            continue
-        if key in opts and (not isinstance(opts[key], int) or isinstance(opts[key], bool) or opts[key] < 1):
-            raise ConfigError(f"model.options.{key}: expected an int >= 1, got {opts[key]!r}")
-    for key in ("stddev_group", "continuous"):
-        if key in opts and (not isinstance(opts[key], int) or isinstance(opts[key], bool) or opts[key] < 0):
-            raise ConfigError(f"model.options.{key}: expected an int >= 0, got {opts[key]!r}")
-    for key in ("aux_weight", "cat_weight", "cont_weight"):
-        if key in opts and (not isinstance(opts[key], (int, float)) or isinstance(opts[key], bool)
-                            or opts[key] < 0):
-            raise ConfigError(f"model.options.{key}: expected a number >= 0, got {opts[key]!r}")
-    if opts.get("cont_loss", "gaussian") not in ("gaussian", "mse"):
-        raise ConfigError(f"model.options.cont_loss: {opts['cont_loss']!r} is not allowed; "
-                          "choose from ['gaussian', 'mse']")
-    if opts["nets"] == "mlp" and "self_attention" in opts["tricks"]:
-        raise ConfigError("model.options.tricks: self_attention needs feature maps; use model.options.nets = "
-                          "'dcgan' (or a convolutional model)")
-    return opts
-
 
 # ============================================================================ re-wiring the plain nets
 def _chain(model) -> list:
@@ -258,22 +195,13 @@ def build_discriminator(kind, image_shape, width, norm, *, num_classes=0, condit
 # ============================================================================ registry entry point
 def customize(cfg, spec, image_shape, norm):
     """(generator, discriminator, extra model kwargs) for a registry spec; used by `registry.build_gan`."""
-    family = spec.name if spec.name in _FAMILY_OPTIONS else None
+    family = spec.name if spec.customize is not None else None
     opts = parse_options(cfg, family, spec.nets)
     k = cfg.model.num_classes
-    if family in ("cgan", "acgan") and k <= 0:
-        raise ConfigError(f"model.num_classes: {family} needs the number of classes (> 0; 10 for MNIST), "
-                          f"got {k}")
-    if family == "infogan" and k:
-        raise ConfigError("model.num_classes: infogan learns its codes without labels; set model.num_classes = 0 "
-                          "(the categorical code size is model.options.categorical)")
     kind, width, latent = opts["nets"], cfg.model.width, cfg.model.latent_dim
     trick_kw = {key: opts[key] for key in ("mbd_kernels", "mbd_dims", "stddev_group", "vbn_reference_size")}
     if trick_kw["vbn_reference_size"] is None:  # default: 32, at most one D batch
         trick_kw["vbn_reference_size"] = max(1, min(32, cfg.data.batch_size // cfg.train.n_critic))
-    elif "virtual_batch_norm" in opts["tricks"] and opts["vbn_reference_size"] > cfg.data.batch_size:
-        raise ConfigError(f"model.options.vbn_reference_size: {opts['vbn_reference_size']} is larger than "
-                          f"data.batch_size {cfg.data.batch_size}")
     conditioning = opts.get("conditioning") or "embedding"
     extra = {}
     if family == "acgan":
@@ -327,46 +255,45 @@ def _sparse_ce(labels, logits):
 class CGAN(GAN):
     """The engine with labels on both sides; `generate` checks labels eagerly (range and shape)."""
 
-    def generate(self, z, labels=None, training: bool = False):
+    def condition_inputs(self, z, labels) -> dict:
         if self.num_classes and _is_eager(z):
             if labels is None:
                 raise DataError(f"labels: this model is conditional (num_classes = {self.num_classes}); "
                                 "pass one label per latent vector")
             labels = check_labels(labels, int(np.shape(z)[0]), self.num_classes)
-        return super().generate(z, labels, training)
+        return super().condition_inputs(z, labels)
 
 
 @keras.saving.register_keras_serializable(package="kgan")
 class ACGAN(CGAN):
     """D = image only, with a `class_logits` head; auxiliary cross-entropy on real and fake."""
 
+    HPARAMS = CGAN.HPARAMS + ("aux_weight",)
+
     def __init__(self, generator, discriminator, *, aux_weight: float = 1.0, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
         self.aux_weight = float(aux_weight)
 
-    def discriminate(self, images, labels, training=True) -> dict:
-        return {**self.discriminator(images, training=training), "labels": labels}
+    def d_conditions(self) -> tuple:
+        return ()
 
-    def _d_inputs(self, images, labels):
-        return images
+    def extra_terms(self) -> list[Term]:
+        def d_aux(ctx):
+            return (_sparse_ce(ctx.batch["label"], self.d_real(ctx)["class_logits"])
+                    + _sparse_ce(ctx.out["label"], self.d_fake(ctx)["class_logits"]))
 
-    def extra_metric_names(self) -> list[str]:
-        return ["d_aux", "g_aux"]
+        def g_aux(ctx):
+            return _sparse_ce(ctx.out["label"], self.d_fake(ctx)["class_logits"])
 
-    def extra_d_losses(self, real_out, fake_out, labels) -> dict:
-        aux = _sparse_ce(labels, real_out["class_logits"]) + _sparse_ce(fake_out["labels"], fake_out["class_logits"])
-        return {"aux": self.aux_weight * aux}
-
-    def extra_g_losses(self, real_images, fake_images, fake_out, labels) -> dict:
-        return {"aux": self.aux_weight * _sparse_ce(labels, fake_out["class_logits"])}
-
-    def get_config(self):
-        return {**super().get_config(), "aux_weight": self.aux_weight}
+        return [Term("d_aux", "discriminator", d_aux, weight=self.aux_weight),
+                Term("g_aux", "generator", g_aux, weight=self.aux_weight)]
 
 
 @keras.saving.register_keras_serializable(package="kgan")
 class InfoGAN(GAN):
     """G(z, c_cat, c_cont); Q (heads on D's body) maximizes the mutual-information lower bound."""
+
+    HPARAMS = GAN.HPARAMS + ("categorical", "continuous", "cat_weight", "cont_weight", "cont_loss")
 
     def __init__(self, generator, discriminator, *, categorical: int = 10, continuous: int = 2,
                  cat_weight: float = 1.0, cont_weight: float = 0.1, cont_loss: str = "gaussian", **kwargs):
@@ -380,88 +307,8 @@ class InfoGAN(GAN):
         self.code_seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 1,
                                                               name="code_seed")
 
-    # ----- codes
-    def sample_codes(self, batch_size, seed_generator=None) -> dict:
-        if seed_generator is None and hasattr(self, "random_uniform"):  # the engine's replica-aware draws
-            uniform = self.random_uniform
-        else:
-            seed_generator = seed_generator or self.seed_generator
-
-            def uniform(shape, minval=0.0, maxval=1.0):
-                return keras.random.uniform(shape, minval, maxval, seed=seed_generator)
-        u = uniform((batch_size,))
-        codes = {"code_cat": ops.minimum(ops.cast(ops.floor(u * self.categorical), "int32"), self.categorical - 1)}
-        if self.continuous:
-            codes["code_cont"] = uniform((batch_size, self.continuous), -1.0, 1.0)
-        return codes
-
-    def sample_labels(self, batch_size, real_labels):
-        return self.sample_codes(batch_size)  # the codes play the labels' part; data labels are never used
-
-    def generator_inputs(self, z, labels):
-        codes = labels
-        if codes is None or not isinstance(codes, dict):
-            codes = self._default_codes(z, codes)
-        inputs = [z, codes["code_cat"]]
-        if self.continuous:
-            inputs.append(codes["code_cont"])
-        return inputs
-
-    def _default_codes(self, z, code_cat=None) -> dict:
-        """Codes for `generate(z)`: c_cat cycles 0..K-1 (or the given ints), c_cont ~ U(-1, 1)."""
-        b = ops.shape(z)[0]
-        if code_cat is None:
-            code_cat = ops.cast(ops.arange(b) % self.categorical, "int32")
-        elif _is_eager(z):
-            code_cat = check_labels(code_cat, int(np.shape(z)[0]), self.categorical, "code_cat")
-        codes = {"code_cat": code_cat}
-        if self.continuous:
-            codes["code_cont"] = keras.random.uniform((b, self.continuous), -1.0, 1.0, seed=self.code_seed_generator)
-        return codes
-
-    def generate(self, z, labels=None, training: bool = False):
-        """labels: None (cycling c_cat, random c_cont), ints (c_cat) or {"code_cat", "code_cont"}."""
-        if isinstance(labels, dict) and _is_eager(z):
-            b = int(np.shape(z)[0])
-            labels = dict(labels)
-            labels["code_cat"] = check_labels(labels["code_cat"], b, self.categorical, "code_cat")
-            if self.continuous:
-                cont = np.asarray(labels.get("code_cont"), np.float32)
-                if cont.shape != (b, self.continuous):
-                    raise DataError(f"code_cont: expected shape [{b}, {self.continuous}], got {list(cont.shape)}")
-                labels["code_cont"] = cont
-        return super().generate(z, labels, training)
-
-    def discriminate(self, images, labels, training=True) -> dict:
-        return {**self.discriminator(images, training=training), "codes": labels}
-
-    def _d_inputs(self, images, labels):
-        return images
-
-    # ----- mutual information
-    def info_loss(self, out: dict) -> dict:
-        codes = out["codes"]
-        terms = {"info_cat": self.cat_weight * _sparse_ce(codes["code_cat"], out["q_cat_logits"])}
-        if self.continuous:
-            c = ops.cast(codes["code_cont"], "float32")
-            mean = ops.cast(out["q_mean"], "float32")
-            if self.cont_loss == "mse":
-                nll = ops.sum(ops.square(c - mean), axis=-1)
-            else:  # factored Gaussian: -log N(c; mu, sigma^2) up to the constant 0.5 log(2 pi) per dim
-                log_std = ops.clip(ops.cast(out["q_log_std"], "float32"), -5.0, 5.0)
-                nll = ops.sum(log_std + 0.5 * ops.square((c - mean) * ops.exp(-log_std)), axis=-1)
-            terms["info_cont"] = self.cont_weight * ops.mean(nll)
-        return terms
-
-    def extra_metric_names(self) -> list[str]:
-        terms = ["info_cat"] + (["info_cont"] if self.continuous else [])
-        return [f"{side}_{t}" for side in ("d", "g") for t in terms]
-
-    def extra_d_losses(self, real_out, fake_out, labels) -> dict:
-        return self.info_loss(fake_out)
-
-    def extra_g_losses(self, real_images, fake_images, fake_out, labels) -> dict:
-        return self.info_loss(fake_out)
+    def required_features(self) -> tuple:
+        return ("image",)  # trained without labels
 
     def inference_inputs(self):
         """z, the categorical code c_cat (cycling in fixed rows) and the continuous codes c_cont ~ U(-1, 1)."""
@@ -470,9 +317,68 @@ class InfoGAN(GAN):
             specs.append(surface.InputSpec("code_cont", "uniform", (self.continuous,), low=-1.0, high=1.0))
         return specs
 
-    def get_config(self):
-        return {**super().get_config(), "categorical": self.categorical, "continuous": self.continuous,
-                "cat_weight": self.cat_weight, "cont_weight": self.cont_weight, "cont_loss": self.cont_loss}
+    # ----- codes
+    def sample_conditions(self, batch_size, batch: dict) -> dict:
+        """c_cat ~ Cat(K), c_cont ~ U(-1, 1)^n from the engine's replica-aware draws; data labels are unused."""
+        u = self.random_uniform((batch_size,))
+        codes = {"code_cat": ops.minimum(ops.cast(ops.floor(u * self.categorical), "int32"), self.categorical - 1)}
+        if self.continuous:
+            codes["code_cont"] = self.random_uniform((batch_size, self.continuous), -1.0, 1.0)
+        return codes
+
+    def d_conditions(self) -> tuple:
+        return ()
+
+    def condition_inputs(self, z, labels) -> dict:
+        """labels: None (c_cat cycling 0..K-1, random c_cont), ints (c_cat) or {"code_cat", "code_cont"}."""
+        b = ops.shape(z)[0]
+        if isinstance(labels, dict):
+            codes = dict(labels)
+            if _is_eager(z):
+                codes["code_cat"] = check_labels(codes["code_cat"], int(np.shape(z)[0]), self.categorical,
+                                                 "code_cat")
+                if self.continuous:
+                    cont = np.asarray(codes.get("code_cont"), np.float32)
+                    if cont.shape != (int(np.shape(z)[0]), self.continuous):
+                        raise DataError(f"code_cont: expected shape [{int(np.shape(z)[0])}, {self.continuous}], "
+                                        f"got {list(cont.shape)}")
+                    codes["code_cont"] = cont
+            return codes
+        if labels is None:
+            code_cat = ops.cast(ops.arange(b) % self.categorical, "int32")
+        elif _is_eager(z):
+            code_cat = check_labels(labels, int(np.shape(z)[0]), self.categorical, "code_cat")
+        else:
+            code_cat = labels
+        codes = {"code_cat": code_cat}
+        if self.continuous:
+            codes["code_cont"] = keras.random.uniform((b, self.continuous), -1.0, 1.0, seed=self.code_seed_generator)
+        return codes
+
+    # ----- mutual information
+    def info_loss(self, out: dict, codes: dict) -> dict:
+        terms = {"info_cat": _sparse_ce(codes["code_cat"], out["q_cat_logits"])}
+        if self.continuous:
+            c = ops.cast(codes["code_cont"], "float32")
+            mean = ops.cast(out["q_mean"], "float32")
+            if self.cont_loss == "mse":
+                nll = ops.sum(ops.square(c - mean), axis=-1)
+            else:  # factored Gaussian: -log N(c; mu, sigma^2) up to the constant 0.5 log(2 pi) per dim
+                log_std = ops.clip(ops.cast(out["q_log_std"], "float32"), -5.0, 5.0)
+                nll = ops.sum(log_std + 0.5 * ops.square((c - mean) * ops.exp(-log_std)), axis=-1)
+            terms["info_cont"] = ops.mean(nll)
+        return terms
+
+    def extra_terms(self) -> list[Term]:
+        """L_I added to the D(+Q) loss and to the G loss (eq. 6: min_{G,Q} max_D V - lambda L_I)."""
+        weights = {"info_cat": self.cat_weight, **({"info_cont": self.cont_weight} if self.continuous else {})}
+        terms = []
+        for side, group in (("d", "discriminator"), ("g", "generator")):
+            for part, weight in weights.items():
+                terms.append(Term(f"{side}_{part}", group,
+                                  lambda ctx, part=part: self.info_loss(self.d_fake(ctx), ctx.out)[part],
+                                  weight=weight))
+        return terms
 
 
 def predicted_codes(gan, images, batch_size: int = 256) -> dict:

@@ -82,6 +82,25 @@ def describe_models() -> list[tuple[str, str]]:
     return [(name, _SPECS[name].description) for name in model_names()]
 
 
+def is_plugin(name: str) -> bool:
+    """`package.module:ClassName` names a model class outside kgan (an `Engine` subclass with a
+    `from_experiment(cfg)` classmethod); importing it may import TensorFlow."""
+    return ":" in name
+
+
+def plugin_class(name: str):
+    import importlib
+
+    module_name, _, attr = name.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(f"model.name: cannot import the model class {name!r} ({e})") from None
+    if not hasattr(cls, "from_experiment"):
+        raise ConfigError(f"model.name: {name!r} has no from_experiment(cfg) classmethod")
+    return cls
+
+
 def resolve(cfg) -> tuple[ModelSpec, str, str]:
     """(spec, loss, norm) for a config, with the family's defaults filled in and its needs checked."""
     if cfg.model.name not in _SPECS:
@@ -100,12 +119,33 @@ def resolve(cfg) -> tuple[ModelSpec, str, str]:
     return spec, loss, norm
 
 
+def validate(cfg) -> None:
+    """Everything about the model that can be checked from the config alone, without TensorFlow: the name,
+    the family's required train keys, `model.options`, and phases that need a feature the model lacks."""
+    if is_plugin(cfg.model.name):
+        check = getattr(plugin_class(cfg.model.name), "validate_config", None)
+        if check is not None:
+            check(cfg)
+        return
+    spec, _, _ = resolve(cfg)
+    from kgan.models.options import parse_options
+
+    family = spec.name if spec.customize is not None else None
+    parse_options(cfg, family, spec.nets)
+    for i, phase in enumerate(cfg.train.phases):
+        if "resolution" in phase and phase["resolution"] != cfg.data.resolution:
+            raise ConfigError(f"train.phases[{i}].resolution: model {cfg.model.name!r} does not grow; "
+                              f"its phases run at data.resolution = {cfg.data.resolution}")
+
+
 def build_gan(cfg, image_shape=None):
-    """Build the (uncompiled) GAN for a config. `image_shape` defaults to the data section's."""
+    """Build the (uncompiled) model for a config. `image_shape` defaults to the data section's."""
     import importlib
 
     from kgan.models.gan import GAN
 
+    if is_plugin(cfg.model.name):
+        return plugin_class(cfg.model.name).from_experiment(cfg)
     spec, loss, norm = resolve(cfg)
     image_shape = tuple(image_shape or (cfg.data.resolution, cfg.data.resolution, cfg.data.channels))
     module, g_name, d_name = NETS[spec.nets]
@@ -123,20 +163,32 @@ def build_gan(cfg, image_shape=None):
     cls = spec.model_class or GAN
     return cls(generator, discriminator, latent_dim=cfg.model.latent_dim, image_shape=image_shape,
                num_classes=classes, loss=loss, n_critic=t.n_critic, gradient_penalty=t.gradient_penalty,
-               r1=t.r1, clip_value=t.clip_value, label_smoothing=t.label_smoothing, label_noise=t.label_noise,
+               r1=t.r1, r1_every=t.r1_every, clip_value=t.clip_value, label_smoothing=t.label_smoothing, label_noise=t.label_noise,
                feature_matching=t.feature_matching, ema=t.ema, seed=cfg.seed,
                simultaneous=t.update == "simultaneous", name=cfg.model.name, **extra)
 
 
-def build_optimizers(cfg, lr_scale: float = 1.0):
-    """(d_optimizer, g_optimizer) from the train section; separate learning rates give TTUR."""
+def learning_rates(cfg, groups) -> dict:
+    """Base learning rate per optimizer group: the last group (the generator side) takes train.g_lr, the critics
+    train.d_lr (separate rates give TTUR)."""
+    groups = list(groups)
+    return {g: (cfg.train.g_lr if i == len(groups) - 1 else cfg.train.d_lr) for i, g in enumerate(groups)}
+
+
+def make_optimizer(cfg, learning_rate: float):
     import keras
 
     t = cfg.train
+    if t.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=learning_rate)
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=t.beta1, beta_2=t.beta2)
 
-    def make(lr):
-        if t.optimizer == "rmsprop":
-            return keras.optimizers.RMSprop(learning_rate=lr * lr_scale)
-        return keras.optimizers.Adam(learning_rate=lr * lr_scale, beta_1=t.beta1, beta_2=t.beta2)
 
-    return make(t.d_lr), make(t.g_lr)
+def optimizers_for(cfg, model) -> dict:
+    """One optimizer per group of `model` (see `learning_rates`)."""
+    return {g: make_optimizer(cfg, lr) for g, lr in learning_rates(cfg, model.GROUPS).items()}
+
+
+def build_optimizers(cfg, lr_scale: float = 1.0):
+    """(d_optimizer, g_optimizer) for a two-group GAN."""
+    return make_optimizer(cfg, cfg.train.d_lr * lr_scale), make_optimizer(cfg, cfg.train.g_lr * lr_scale)

@@ -89,6 +89,18 @@ def categorical_spec(specs, name: str | None = None) -> InputSpec | None:
     return next((s for s in specs if s.draw == "categorical" and (name is None or s.name == name)), None)
 
 
+def latent_dim(specs) -> int:
+    """Size of the latent vector (0 when the model has none)."""
+    spec = latent_spec(specs)
+    return int(spec.shape[-1]) if spec else 0
+
+
+def num_classes(specs) -> int:
+    """Classes of the class-label input `label` (0 when the model takes none)."""
+    spec = categorical_spec(specs, "label")
+    return spec.classes if spec else 0
+
+
 def data_features(specs) -> list[str]:
     """The data features an inference batch needs (image/string inputs)."""
     return [s.feature for s in specs if not s.drawable]

@@ -1,0 +1,85 @@
+"""`model.options`: the per-model options schema and its validation, TensorFlow-free (run at config load).
+
+Common options (every model in the registry): `tricks` (discriminator tricks, `kgan.layers`), `nets`
+(mlp | dcgan), and the tricks' sizes. Families add their own (`_FAMILY_OPTIONS`). Errors name the key
+(`model.options.tricks`) and what is allowed.
+"""
+
+from __future__ import annotations
+
+from kgan.errors import ConfigError
+from kgan.models.registry import NETS
+
+TRICKS = ("minibatch_discrimination", "minibatch_stddev", "virtual_batch_norm", "spectral_norm",
+          "self_attention")
+CONDITIONING = ("concat", "embedding", "projection")
+
+_COMMON_OPTIONS = {"tricks": [], "nets": None, "mbd_kernels": 100, "mbd_dims": 5, "stddev_group": 4,
+                   "vbn_reference_size": None}
+_FAMILY_OPTIONS = {
+    "cgan": {"conditioning": None},
+    "acgan": {"conditioning": None, "aux_weight": 1.0},
+    "infogan": {"categorical": 10, "continuous": 2, "cat_weight": 1.0, "cont_weight": 0.1,
+                "cont_loss": "gaussian"},
+}
+
+
+def parse_options(cfg, family: str | None, default_nets: str) -> dict:
+    """`model.options` with defaults, validated; errors name the key (`model.options.tricks`)."""
+    k = cfg.model.num_classes
+    if family in ("cgan", "acgan") and k <= 0:
+        raise ConfigError(f"model.num_classes: {family} needs the number of classes (> 0; 10 for MNIST), "
+                          f"got {k}")
+    if family == "infogan" and k:
+        raise ConfigError("model.num_classes: infogan learns its codes without labels; set model.num_classes = 0 "
+                          "(the categorical code size is model.options.categorical)")
+    allowed = {**_COMMON_OPTIONS, **_FAMILY_OPTIONS.get(family, {})}
+    raw = dict(cfg.model.options)
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise ConfigError(f"model.options.{unknown[0]}: unknown option for model {cfg.model.name!r}; "
+                          f"allowed: {sorted(allowed)}")
+    opts = {**allowed, **raw}
+    tricks = opts["tricks"]
+    if isinstance(tricks, str):
+        tricks = [tricks]
+    if not isinstance(tricks, list) or not all(isinstance(t, str) for t in tricks):
+        raise ConfigError(f"model.options.tricks: expected a list of names from {list(TRICKS)}, got {tricks!r}")
+    for t in tricks:
+        if t == "feature_matching":
+            raise ConfigError("model.options.tricks: feature matching is the engine option "
+                              "train.feature_matching (its weight), not a discriminator trick")
+        if t not in TRICKS:
+            raise ConfigError(f"model.options.tricks: unknown trick {t!r}; choose from {list(TRICKS)}")
+    opts["tricks"] = list(dict.fromkeys(tricks))
+    opts["nets"] = opts["nets"] or default_nets
+    if opts["nets"] not in NETS:
+        raise ConfigError(f"model.options.nets: {opts['nets']!r} is not allowed; choose from {list(NETS)}")
+    if "conditioning" in opts:
+        opts["conditioning"] = opts["conditioning"] or ("concat" if opts["nets"] == "mlp" else "projection")
+        if opts["conditioning"] not in CONDITIONING:
+            raise ConfigError(f"model.options.conditioning: {opts['conditioning']!r} is not allowed; "
+                              f"choose from {list(CONDITIONING)}")
+    for key in ("mbd_kernels", "mbd_dims", "vbn_reference_size", "categorical"):
+        if key == "vbn_reference_size" and opts[key] is None:
+            continue
+        if key in opts and (not isinstance(opts[key], int) or isinstance(opts[key], bool) or opts[key] < 1):
+            raise ConfigError(f"model.options.{key}: expected an int >= 1, got {opts[key]!r}")
+    for key in ("stddev_group", "continuous"):
+        if key in opts and (not isinstance(opts[key], int) or isinstance(opts[key], bool) or opts[key] < 0):
+            raise ConfigError(f"model.options.{key}: expected an int >= 0, got {opts[key]!r}")
+    for key in ("aux_weight", "cat_weight", "cont_weight"):
+        if key in opts and (not isinstance(opts[key], (int, float)) or isinstance(opts[key], bool)
+                            or opts[key] < 0):
+            raise ConfigError(f"model.options.{key}: expected a number >= 0, got {opts[key]!r}")
+    if opts.get("cont_loss", "gaussian") not in ("gaussian", "mse"):
+        raise ConfigError(f"model.options.cont_loss: {opts['cont_loss']!r} is not allowed; "
+                          "choose from ['gaussian', 'mse']")
+    if opts["nets"] == "mlp" and "self_attention" in opts["tricks"]:
+        raise ConfigError("model.options.tricks: self_attention needs feature maps; use model.options.nets = "
+                          "'dcgan' (or a convolutional model)")
+    if ("virtual_batch_norm" in opts["tricks"] and opts["vbn_reference_size"]
+            and opts["vbn_reference_size"] > cfg.data.batch_size):
+        raise ConfigError(f"model.options.vbn_reference_size: {opts['vbn_reference_size']} is larger than "
+                          f"data.batch_size {cfg.data.batch_size}")
+    return opts

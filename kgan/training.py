@@ -23,7 +23,7 @@ import tensorflow as tf
 from kgan import distribute, io, phases
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
-from kgan.errors import CheckpointError, TrainingDivergedError
+from kgan.errors import CheckpointError, ConfigError, TrainingDivergedError
 from kgan.imageio import to_uint8
 from kgan.models import build_gan, surface, updates
 from kgan.models.registry import learning_rates, optimizers_for
@@ -58,6 +58,18 @@ def build_compiled(cfg: ExperimentConfig):
         phase.learning_rates(learning_rates(cfg, gan.GROUPS))
     gan.set_phase(None)
     return gan
+
+
+def check_features(cfg: ExperimentConfig, gan) -> None:
+    """Refuse, before any step, a model whose data features the data section does not provide."""
+    from kgan.data.features import available_features
+
+    available = available_features(cfg.data)
+    missing = [f for f in gan.required_features() if f not in available]
+    if missing:
+        raise ConfigError(f"data: model {cfg.model.name!r} needs the data features {list(gan.required_features())}; "
+                          f"data.source {cfg.data.source!r} with data.transform {cfg.data.transform!r} provides "
+                          f"{list(available)} (missing {missing}; see data.transform)")
 
 
 def enter_phase(gan, cfg: ExperimentConfig, phase: phases.Phase) -> None:
@@ -276,6 +288,8 @@ def _fit(cfg, run_dir, strategy, out_dir, has_checkpoint, verbose, dataset, call
     chief = distribute.is_chief(strategy)
     with strategy.scope():
         gan = build_compiled(cfg)
+    if dataset is None:
+        check_features(cfg, gan)
     manager = tf.train.CheckpointManager(_checkpoint(gan), str(out_dir / "checkpoints"),
                                          max_to_keep=cfg.train.keep_checkpoints)
     logger = RunLogger(cfg, out_dir, manager, cfg.train.steps, fixed_inputs(cfg, out_dir, gan), verbose)

@@ -5,7 +5,7 @@ generator Dense(7*7*256)-BN-LReLU-Reshape-ConvT(128,5,s1)-BN-LReLU-ConvT(64,5,s2
 discriminator Conv(64,5,s2)-LReLU-Drop(.3)-Conv(128,5,s2)-LReLU-Drop(.3)-Flatten-Dense(1), Adam(1e-4), batch 256.
 
 Configurations, measured in one process with trials alternating between them (so machine noise hits all alike):
-  kgan          kgan.models.GAN(..., ema=0).fit() on kgan's input pipeline (make_dataset: autotune off)
+  kgan          kgan.models.GAN(..., ema=0).fit() on kgan's input pipeline (feature_dataset: autotune off)
   plain         the tutorial's @tf.function train_step (one tape pair, simultaneous D/G update), kgan pipeline
   plain_alt     a @tf.function loop doing what kgan's default step does (D update, then the G update on the
                 same fakes through the updated D): separates the cost of the algorithm from the framework's
@@ -39,7 +39,8 @@ import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
 from kgan.config import DataConfig  # noqa: E402
-from kgan.data import load_arrays, make_dataset  # noqa: E402
+from kgan.data import load_arrays  # noqa: E402
+from kgan.data.features import feature_dataset  # noqa: E402
 from kgan.models import GAN  # noqa: E402
 
 NOISE_DIM = 100
@@ -73,7 +74,8 @@ def tutorial_discriminator() -> keras.Model:
 # ----- pipelines --------------------------------------------------------------------------------------------------
 
 def kgan_pipeline(batch: int) -> tf.data.Dataset:
-    return make_dataset(DataConfig(batch_size=batch), seed=0, repeat=True)
+    """What `kgan train` feeds the engine: named-feature batches ({"image", "label"})."""
+    return feature_dataset(DataConfig(batch_size=batch), seed=0, repeat=True)
 
 
 def tutorial_pipeline(batch: int) -> tf.data.Dataset:
@@ -196,7 +198,7 @@ class PlainRunner:
         for _ in range(steps):
             self._fresh = False
             batch = next(it)
-            x = batch[0] if isinstance(batch, tuple) else batch
+            x = batch["image"] if isinstance(batch, dict) else batch[0] if isinstance(batch, tuple) else batch
             float(self.step(x))  # host sync per step
             images += int(x.shape[0])
             now = time.perf_counter()

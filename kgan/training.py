@@ -12,6 +12,7 @@ import csv
 import dataclasses
 import json
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import distribute, io, phases
+from kgan import checkpoints, distribute, io, phases
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
 from kgan.errors import CheckpointError, ConfigError, TrainingDivergedError
@@ -88,7 +89,7 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None):
         raise CheckpointError(f"{run_dir}: not a kgan run directory (no config.toml)")
     cfg = load_config(config_path)
     gan = build_compiled(cfg)
-    path = checkpoint or tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    path = checkpoint or checkpoints.latest_valid(run_dir / "checkpoints")
     if not path:
         raise CheckpointError(f"{run_dir / 'checkpoints'}: no checkpoint to restore")
     try:
@@ -253,16 +254,18 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, ve
     run_dir = Path(run_dir)
     # First, before other TensorFlow work (MultiWorkerMirroredStrategy configures collectives at startup).
     strategy = choose_strategy(cfg.train.strategy)
-    ckpt_dir = run_dir / "checkpoints"
-    has_checkpoint = tf.train.latest_checkpoint(str(ckpt_dir)) is not None
-    if has_checkpoint and not resume:
+    chief = distribute.is_chief(strategy)
+    notes = []  # what was repaired on the way in, for logs/events.log
+    latest = checkpoints.latest_valid(run_dir / "checkpoints", repair=chief, report=notes.append)
+    if latest and not resume:
         raise CheckpointError(f"{run_dir}: already holds checkpoints; resume it or choose another --out")
-    if has_checkpoint:
+    if latest:
         _check_resumable(cfg, run_dir)
+    elif chief:
+        notes += _discard_unfinished_attempt(run_dir)
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
     run_dir.mkdir(parents=True, exist_ok=True)
-    chief = distribute.is_chief(strategy)
     # Only the chief writes to run_dir; other workers write checkpoints/snapshots/logs to a temporary
     # sibling (CheckpointManager.save is still called on every worker: it is a collective under MWMS).
     out_dir = distribute.worker_dir(strategy, run_dir)
@@ -275,14 +278,27 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, ve
     previous_policy = keras.mixed_precision.global_policy()
     distribute.set_precision_policy(cfg.train.mixed_precision)  # before building: layers take the policy
     try:
-        gan = _fit(cfg, run_dir, strategy, out_dir, has_checkpoint, verbose and chief, dataset, callbacks)
+        gan = _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose and chief, dataset, callbacks)
     finally:
         distribute.cleanup_worker_dir(strategy, run_dir)
         keras.mixed_precision.set_global_policy(previous_policy)
     return gan
 
 
-def _fit(cfg, run_dir, strategy, out_dir, has_checkpoint, verbose, dataset, callbacks):
+def _discard_unfinished_attempt(run_dir: Path) -> list[str]:
+    """A run directory without a readable checkpoint starts from step 0: what an earlier attempt left (history
+    rows, fixed inputs and snapshots made for a possibly different config) is removed, and said so."""
+    layout = [run_dir / "logs" / "history.csv", run_dir / "snapshots", run_dir / "reports"]
+    present = [p for p in layout if p.exists()]
+    for p in present:
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    if not present:
+        return []
+    return [f"no readable checkpoint: starting from step 0 and removing the earlier attempt's "
+            f"{', '.join(p.relative_to(run_dir).as_posix() for p in present)}"]
+
+
+def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callbacks):
     from kgan.data.features import feature_dataset
 
     chief = distribute.is_chief(strategy)
@@ -293,10 +309,12 @@ def _fit(cfg, run_dir, strategy, out_dir, has_checkpoint, verbose, dataset, call
     manager = tf.train.CheckpointManager(_checkpoint(gan), str(out_dir / "checkpoints"),
                                          max_to_keep=cfg.train.keep_checkpoints)
     logger = RunLogger(cfg, out_dir, manager, cfg.train.steps, fixed_inputs(cfg, out_dir, gan), verbose)
-    if has_checkpoint:
+    if latest:
         # Every worker restores the chief's latest checkpoint (run_dir must be shared, see docs/distributed.md).
-        latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
         _checkpoint(gan).restore(latest).expect_partial()
+    for note in notes:
+        logger.event(note, step=current_step(gan))
+    if latest:
         logger.resumed_from = latest
         logger.event(f"resumed from {latest}", step=current_step(gan))
         _truncate_history(logger.history_path, current_step(gan))

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import checkpoints, distribute, io, phases
+from kgan.collapse import CollapseDetector
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
 from kgan.errors import CheckpointError, ConfigError, TrainingDivergedError
@@ -137,6 +138,7 @@ class RunLogger(keras.callbacks.Callback):
         self.last_checkpoint_step = self.last_snapshot_step = self.last_log_step = 0
         self._window_start = (time.time(), 0)
         self.restores = 0
+        self.collapse = CollapseDetector()
         self.tensorboard = tf.summary.create_file_writer(str(run_dir / "logs" / "tensorboard"))
 
     @property
@@ -208,10 +210,15 @@ class RunLogger(keras.callbacks.Callback):
                     tf.summary.scalar(name, value)
         self.tensorboard.flush()
         self.last_log_step = step
+        *critics, main = [self.model.loss_log(g) for g in self.model.GROUPS]
+        if critics and critics[0] in logs and main in logs:
+            warning = self.collapse.update(float(logs[critics[0]]), float(logs[main]))
+            if warning:
+                self.event(warning, step)
         if self.verbose:
             eta = (self.total_steps - step) / max(rate / self.cfg.data.batch_size, 1e-9)
-            terms = " ".join(f"{k}={float(v):.3f}" for k, v in logs.items() if k in ("d_loss", "g_loss", "d_real",
-                                                                                       "d_fake", "w_distance"))
+            shown = [*critics, main, "d_real", "d_fake", "w_distance"]
+            terms = " ".join(f"{k}={float(logs[k]):.3f}" for k in shown if k in logs)
             print(f"step {step}/{self.total_steps} ({100 * step / self.total_steps:.0f}%) {terms} "
                   f"{rate:.0f} img/s eta {eta:.0f}s", file=sys.stderr, flush=True)
 

@@ -147,3 +147,22 @@ def test_random_sigkills_end_like_an_uninterrupted_run(tmp_path):
         np.testing.assert_array_equal(a, b)
     logged = history_steps(run_dir)
     assert logged == list(range(10, steps + 1, 10))
+
+
+def test_collapse_detector_fires_once_per_episode():
+    from kgan.collapse import CollapseDetector
+
+    detector = CollapseDetector(window=3)
+    healthy = [detector.update(0.6, 1.2 + 0.1 * i) for i in range(5)]
+    collapsed = [detector.update(1e-5, 9.2103) for _ in range(5)]
+    assert healthy == [None] * 5
+    assert collapsed[:2] == [None, None] and "collapse suspected" in collapsed[2] and collapsed[3:] == [None, None]
+    detector.update(0.7, 1.0)
+    assert [detector.update(0.0, 5.0) for _ in range(3)][-1] is not None  # a new episode is reported again
+
+
+def test_a_collapsing_run_says_so_in_the_event_log(tmp_path):
+    """Learning rate 1.0: finite losses, nothing learned (it used to pass silently)."""
+    cfg = make_cfg(steps=60, g_lr=1.0, d_lr=1.0, log_every=2, checkpoint_every=100, snapshot_every=100)
+    kgan.training.train(cfg, tmp_path / "run", verbose=False)
+    assert "collapse suspected" in (tmp_path / "run" / "logs" / "events.log").read_text()

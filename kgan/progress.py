@@ -33,3 +33,24 @@ class Progress:
         rate = self.done / max(time.monotonic() - self._start, 1e-9)
         print(f"\r{self.label}: {self.done}/{self.total} ({rate:.0f} {self.unit}/s)", end=end, file=sys.stderr,
               flush=True)
+
+
+def clock(seconds: float) -> str:
+    """h:mm:ss (or m:ss under an hour), as tqdm shows elapsed and remaining time."""
+    seconds = max(0, int(round(seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def training_line(step: int, total: int, elapsed: float, rate: float, batch_size: int, values: dict,
+                  width: int = 20) -> str:
+    """`step 1200/12000 [==>.......] 10% 0:35<5:15 1930 img/s d_loss=0.61 g_loss=1.32` (tqdm's conventions:
+    elapsed<remaining). `values` are shown in the order given."""
+    frac = min(1.0, step / max(total, 1))
+    filled = int(frac * width)
+    bar = "=" * filled + (">" if filled < width else "") + "." * max(0, width - filled - 1)
+    remaining = (total - step) / max(rate / max(batch_size, 1), 1e-9) if rate > 0 else 0.0
+    terms = " ".join(f"{k}={v:.3f}" for k, v in values.items())
+    return (f"step {step}/{total} [{bar}] {100 * frac:3.0f}% {clock(elapsed)}<{clock(remaining)} "
+            f"{rate:.0f} img/s {terms}").rstrip()

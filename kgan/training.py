@@ -20,15 +20,17 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorboard.plugins.hparams import api as hp
 
 from kgan import checkpoints, distribute, io, phases
 from kgan.collapse import CollapseDetector
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
 from kgan.errors import CheckpointError, ConfigError, TrainingDivergedError
-from kgan.imageio import to_uint8
+from kgan.imageio import tile, to_uint8
 from kgan.models import build_gan, surface, updates
 from kgan.models.registry import learning_rates, optimizers_for
+from kgan.progress import training_line
 
 FIXED_SAMPLES = 64
 
@@ -122,6 +124,17 @@ def fixed_inputs(cfg: ExperimentConfig, run_dir: Path, gan) -> dict:
         return {k: saved[k] for k in saved.files}
 
 
+def _hparams(cfg: ExperimentConfig) -> dict:
+    """The config's scalar keys (dotted) for TensorBoard's hparams dashboard."""
+    flat = {}
+    for section, values in cfg.to_dict().items():
+        for key, value in (values.items() if isinstance(values, dict) else [(None, values)]):
+            name = f"{section}.{key}" if key else section
+            if isinstance(value, (bool, int, float, str)):
+                flat[name] = value
+    return flat
+
+
 class RunLogger(keras.callbacks.Callback):
     """Checkpoints, fixed-z snapshots, CSV history, progress line and the divergence guard."""
 
@@ -154,6 +167,9 @@ class RunLogger(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         step = self.step
+        if step == 0:
+            with self.tensorboard.as_default():
+                hp.hparams(_hparams(self.cfg))
         self._window_start = (time.time(), step)
         self.last_log_step = self.last_checkpoint_step = step
         if step == 0:
@@ -187,6 +203,8 @@ class RunLogger(keras.callbacks.Callback):
         images = to_uint8(self.model.infer(self.fixed))
         with io.atomic_path(self.run_dir / "snapshots" / f"step_{self.step:07d}.npz") as tmp:
             np.savez_compressed(tmp, images=images, step=self.step)
+        with self.tensorboard.as_default(step=self.step):
+            tf.summary.image("snapshot", tile(images)[None], max_outputs=1)
         self.last_snapshot_step = self.step
 
     def log(self, logs: dict):
@@ -216,11 +234,10 @@ class RunLogger(keras.callbacks.Callback):
             if warning:
                 self.event(warning, step)
         if self.verbose:
-            eta = (self.total_steps - step) / max(rate / self.cfg.data.batch_size, 1e-9)
             shown = [*critics, main, "d_real", "d_fake", "w_distance"]
-            terms = " ".join(f"{k}={float(logs[k]):.3f}" for k in shown if k in logs)
-            print(f"step {step}/{self.total_steps} ({100 * step / self.total_steps:.0f}%) {terms} "
-                  f"{rate:.0f} img/s eta {eta:.0f}s", file=sys.stderr, flush=True)
+            values = {k: float(logs[k]) for k in shown if k in logs}
+            print(training_line(step, self.total_steps, now - self.t0, rate, self.cfg.data.batch_size, values),
+                  file=sys.stderr, flush=True)
 
     def guard_divergence(self) -> bool:
         """After `nan_patience` consecutive non-finite steps: restore the last checkpoint and scale the learning
@@ -282,10 +299,12 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, ve
         distribute.cleanup_worker_dir(strategy, run_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
 
+    say = _say if verbose and chief else (lambda message: None)
+    say(f"strategy: {strategy_info(strategy)['description']}")
     previous_policy = keras.mixed_precision.global_policy()
     distribute.set_precision_policy(cfg.train.mixed_precision)  # before building: layers take the policy
     try:
-        gan = _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose and chief, dataset, callbacks)
+        gan = _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose and chief, dataset, callbacks, say)
     finally:
         distribute.cleanup_worker_dir(strategy, run_dir)
         keras.mixed_precision.set_global_policy(previous_policy)
@@ -305,12 +324,29 @@ def _discard_unfinished_attempt(run_dir: Path) -> list[str]:
             f"{', '.join(p.relative_to(run_dir).as_posix() for p in present)}"]
 
 
-def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callbacks):
+def _say(message: str) -> None:
+    print(f"[kgan] {message}", file=sys.stderr, flush=True)
+
+
+def strategy_info(strategy) -> dict:
+    """What run.json and the console say about distribution: strategy, workers, replicas."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    spec = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    workers = max(1, sum(len(v) for k, v in spec.items() if k in ("chief", "worker")))
+    replicas = int(strategy.num_replicas_in_sync)
+    name = type(strategy).__name__.replace("_DefaultDistributionStrategy", "default (one device)")
+    return {"name": name, "workers": workers, "replicas": replicas,
+            "description": f"{name}, {workers} worker{'s' * (workers > 1)}, {replicas} replica{'s' * (replicas > 1)}"}
+
+
+def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callbacks, say):
     from kgan.data.features import feature_dataset
 
     chief = distribute.is_chief(strategy)
+    say(f"building {cfg.model.name} for {cfg.data.resolution}x{cfg.data.resolution}x{cfg.data.channels} images")
     with strategy.scope():
         gan = build_compiled(cfg)
+    say("networks: " + ", ".join(f"{n} {net.count_params():,} params" for n, net in gan.networks().items()))
     if dataset is None:
         check_features(cfg, gan)
     manager = tf.train.CheckpointManager(_checkpoint(gan), str(out_dir / "checkpoints"),
@@ -339,6 +375,8 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
                          f"{phase.start}-{phase.end}", step=current_step(gan))
         if phase.resolution is not None:
             gan.set_resolution(phase.resolution)
+        say(f"data: {cfg.data.source}, batch {cfg.data.batch_size}; compiling the training step "
+            f"(first log line after {cfg.train.log_every} steps)")
         data = dataset
         if data is None:
             # Skip the batches already consumed so a resumed run sees the same data stream as an uninterrupted one.
@@ -357,7 +395,8 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
             f"{run_dir}: training diverged (non-finite losses) again after {cfg.train.max_restores} restores "
             f"at step {current_step(gan)}; lower train.g_lr / train.d_lr (see logs/events.log)")
     if chief:
-        io.write_json(run_dir / "run.json", run_info(cfg, gan, time.time() - started))
+        io.write_json(run_dir / "run.json", {**run_info(cfg, gan, time.time() - started),
+                                             "strategy": strategy_info(strategy)})
         _save_keras_model(gan, run_dir / "model.keras")
     return gan
 

@@ -50,4 +50,6 @@ def run(args) -> int:
     out = Path(args.out or Path("runs") / cfg.name)
     gan = train(cfg, out, resume=args.resume)
     print(f"run: {out} (step {current_step(gan)})")
+    print(f"next: kgan sample {out} --out samples.png | kgan export {out} | kgan gallery {out} --out gallery "
+          f"| tensorboard --logdir {out}/logs/tensorboard")
     return 0

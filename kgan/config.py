@@ -48,7 +48,7 @@ class DataConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     name: str = _opt("dcgan", doc="registry name, see `kgan models`")
-    latent_dim: int = _opt(64, min=1, max=4096)
+    latent_dim: int = _opt(64, min=1, max=4096, doc="size of z")
     width: int = _opt(64, min=1, max=4096, doc="base number of filters / hidden units")
     loss: str = _opt("auto", choices=("auto",) + LOSSES,
                      doc="adversarial loss; auto = the model's own (e.g. least_squares for lsgan)")
@@ -65,11 +65,11 @@ class TrainConfig:
     update: str = _opt("alternating", choices=("alternating", "simultaneous"),
                        doc="alternating: G's loss through the updated D; simultaneous: through D's pre-update "
                            "pass (the TF DCGAN tutorial's scheme, one D pass fewer; needs n_critic = 1)")
-    optimizer: str = _opt("adam", choices=("adam", "rmsprop"))
-    g_lr: float = _opt(2e-4, min=0.0, max=1.0)
-    d_lr: float = _opt(2e-4, min=0.0, max=1.0)
-    beta1: float = _opt(0.5, min=0.0, max=1.0)
-    beta2: float = _opt(0.999, min=0.0, max=1.0)
+    optimizer: str = _opt("adam", choices=("adam", "rmsprop"), doc="optimizer of every group")
+    g_lr: float = _opt(2e-4, min=0.0, max=1.0, doc="learning rate of the generator side")
+    d_lr: float = _opt(2e-4, min=0.0, max=1.0, doc="learning rate of the critics (TTUR when it differs from g_lr)")
+    beta1: float = _opt(0.5, min=0.0, max=1.0, doc="Adam beta1, in [0, 1)")
+    beta2: float = _opt(0.999, min=0.0, max=1.0, doc="Adam beta2, in [0, 1)")
     gradient_penalty: float = _opt(0.0, min=0.0, doc="WGAN-GP lambda (10 in the paper)")
     r1: float = _opt(0.0, min=0.0, doc="R1 penalty gamma on real data")
     r1_every: int = _opt(1, min=1, doc="lazy regularization: R1 every N steps, scaled by N (StyleGAN2: 16)")
@@ -78,30 +78,30 @@ class TrainConfig:
     label_noise: float = _opt(0.0, min=0.0, max=0.5, doc="uniform noise on both targets")
     feature_matching: float = _opt(0.0, min=0.0, doc="weight of the feature-matching G loss")
     ema: float = _opt(0.999, min=0.0, max=1.0, doc="generator EMA decay (0 disables)")
-    jit_compile: bool = _opt(False)
-    steps_per_execution: int = _opt(1, min=1, max=10000)
+    jit_compile: bool = _opt(False, doc="XLA-compile the training step (GPUs; slower on small CPUs)")
+    steps_per_execution: int = _opt(1, min=1, max=10000, doc="training steps per host round trip")
     checkpoint_every: int = _opt(500, min=1, doc="steps between checkpoints")
-    keep_checkpoints: int = _opt(3, min=1)
+    keep_checkpoints: int = _opt(3, min=1, doc="newest checkpoints kept")
     snapshot_every: int = _opt(250, min=1, doc="steps between fixed-z sample snapshots")
-    log_every: int = _opt(50, min=1)
+    log_every: int = _opt(50, min=1, doc="steps between history rows and progress lines")
     nan_patience: int = _opt(3, min=1, doc="non-finite steps before restoring a checkpoint")
     divergence_lr_factor: float = _opt(0.5, min=0.0, max=1.0, doc="lr multiplier after a restore")
     max_restores: int = _opt(5, min=0, doc="divergence restores before training stops with an error")
-    mixed_precision: str = _opt("", choices=("", "mixed_float16", "mixed_bfloat16"))
-    strategy: str = _opt("auto", choices=("auto", "default", "mirrored", "multi_worker"))
+    mixed_precision: str = _opt("", choices=("", "mixed_float16", "mixed_bfloat16"), doc="Keras precision policy (empty = float32)")
+    strategy: str = _opt("auto", choices=("auto", "default", "mirrored", "multi_worker"), doc="distribution; auto: from TF_CONFIG and the devices")
     phases: list = _list((), doc="[[train.phases]] tables run in order: name, steps, g_lr, d_lr, "
                                  "lr = {group = rate}, terms = {term = weight (0 = off)}, resolution")
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    features: str = _opt("classifier", choices=("classifier", "inception"))
+    features: str = _opt("classifier", choices=("classifier", "inception"), doc="feature space of FID/KID/PR")
     inception_handle: str = _opt("", doc="tensorflow-hub handle (URL or local dir) for inception")
-    num_samples: int = _opt(10000, min=10)
+    num_samples: int = _opt(10000, min=10, doc="generated samples per evaluation")
     metrics: list = _list(("fid", "is", "kid", "pr", "coverage"),
                           choices=("fid", "is", "kid", "pr", "coverage", "ms_ssim", "ppl", "swd"),
                           doc="pr = improved precision/recall; coverage = class-histogram mode coverage")
-    classifier_epochs: int = _opt(3, min=1)
+    classifier_epochs: int = _opt(3, min=1, doc="epochs of the evaluation classifier")
     history_every: int = _opt(1000, min=0, doc="steps between metric-history points during training (0 = off)")
     history_samples: int = _opt(1000, min=10, doc="samples per metric-history point (a trend, not the score)")
 
@@ -110,13 +110,13 @@ class EvalConfig:
 class ExportConfig:
     base: str = _opt("saved_models", doc="TF Serving model_base_path root")
     name: str = _opt("", doc="served model name (default: experiment name)")
-    warmup_requests: int = _opt(1, min=0, max=100)
+    warmup_requests: int = _opt(1, min=0, max=100, doc="TF Serving warm-up requests written with the export")
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
     name: str = _opt("experiment", doc="experiment name; also the default export name")
-    seed: int = _opt(0, min=0)
+    seed: int = _opt(0, min=0, doc="seeds data order, noise and weights: same seed, same run on CPU")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -273,42 +273,62 @@ def load_config(path: str | Path) -> ExperimentConfig:
 
 def dump_toml(cfg: ExperimentConfig) -> str:
     """Serialize a config back to TOML (used to record the resolved config in a run directory)."""
-
-    def scalar(v):
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, (int, float)):
-            return repr(v)
-        if isinstance(v, str):
-            return json.dumps(v)
-        if isinstance(v, list):
-            return "[" + ", ".join(scalar(x) for x in v) + "]"
-        if isinstance(v, dict):
-            return "{" + ", ".join(f"{k} = {scalar(x)}" for k, x in v.items()) + "}"
-        raise TypeError(v)
-
     d = cfg.to_dict()
-    lines = [f"{k} = {scalar(v)}" for k, v in d.items() if not isinstance(v, dict)]
+    lines = [f"{k} = {_toml_value(v)}" for k, v in d.items() if not isinstance(v, dict)]
     for section, values in d.items():
         if isinstance(values, dict) and dataclasses.is_dataclass(getattr(cfg, section)):
             lines.append(f"\n[{section}]")
-            lines += [f"{k} = {scalar(v)}" for k, v in values.items()]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
     return "\n".join(lines) + "\n"
 
 
 def describe() -> str:
-    """Every key with its default and constraint, for `kgan config --help`-style listings."""
-    out = []
+    """Every key as valid TOML: its default, then a comment with its meaning and allowed values.
+
+    `model.options` depend on the model; they are listed as comments after `[model]` (kgan.models.options).
+    """
+    from kgan.models.options import describe_options
+
+    def comment(f: dataclasses.Field) -> str:
+        meta = f.metadata
+        parts = [meta.get("doc", "")]
+        if meta.get("choices"):
+            parts.append("one of " + ", ".join(json.dumps(c) for c in meta["choices"]))
+        bounds = [f">= {meta['min']}" if meta.get("min") is not None else "",
+                  f"<= {meta['max']}" if meta.get("max") is not None else ""]
+        parts.append(" and ".join(b for b in bounds if b))
+        text = "; ".join(p for p in parts if p)
+        return f"  # {text}" if text else ""
+
+    def line(f: dataclasses.Field) -> str:
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        return f"{f.name} = {_toml_value(default)}{comment(f)}"
+
+    hints = typing.get_type_hints(ExperimentConfig)
+    out = ["# kgan experiment config: every key with its default (kgan config keys)"]
+    out += [line(f) for f in dataclasses.fields(ExperimentConfig) if not dataclasses.is_dataclass(hints[f.name])]
     for section in dataclasses.fields(ExperimentConfig):
-        cls = typing.get_type_hints(ExperimentConfig)[section.name]
+        cls = hints[section.name]
         if not dataclasses.is_dataclass(cls):
             continue
-        out.append(f"[{section.name}]")
-        for f in dataclasses.fields(cls):
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            extra = f.metadata.get("doc", "")
-            if f.metadata.get("choices"):
-                extra += f" (one of {list(f.metadata['choices'])})"
-            out.append(f"  {f.name} = {default!r}  {extra}".rstrip())
+        out += ["", f"[{section.name}]"] + [line(f) for f in dataclasses.fields(cls)]
+        if section.name == "model":
+            out += ["# model.options (a table; which keys a model takes, with defaults):"]
+            out += [f"#   {entry}" for entry in describe_options()]
+        if section.name == "train":
+            out += ["# [[train.phases]] tables: " + ", ".join(f"{k} ({v.__name__})" for k, v in _PHASE_KEYS.items())]
     return "\n".join(out)
 
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(v)

@@ -24,6 +24,34 @@ _FAMILY_OPTIONS = {
 }
 
 
+_DOCS = {
+    "tricks": f"discriminator tricks, any of {list(TRICKS)}",
+    "nets": "network family: mlp | dcgan (default: the model's own)",
+    "mbd_kernels": "minibatch discrimination: number of kernels", "mbd_dims": "minibatch discrimination: kernel size",
+    "stddev_group": "minibatch stddev: group size (0 = whole batch)",
+    "vbn_reference_size": "virtual batch norm: reference batch size (default min(32, batch))",
+    "conditioning": f"how labels enter G and D, one of {list(CONDITIONING)} (default concat for mlp, else projection)",
+    "aux_weight": "weight of the auxiliary classification loss",
+    "categorical": "size K of the categorical code", "continuous": "number of continuous codes U(-1, 1)",
+    "cat_weight": "lambda of the categorical mutual-information term",
+    "cont_weight": "lambda of the continuous mutual-information term",
+    "cont_loss": "continuous code loss: gaussian (NLL, learned std) | mse",
+}
+
+
+def describe_options() -> list[str]:
+    """One line per option: `key = default  # meaning`, the common ones first, then each family's."""
+    from kgan.config import _toml_value
+
+    def line(key, default):
+        return f"  {key} = {'(unset)' if default is None else _toml_value(default)}  # {_DOCS[key]}"
+
+    lines = ["every model:"] + [line(k, v) for k, v in _COMMON_OPTIONS.items()]
+    for family, options in _FAMILY_OPTIONS.items():
+        lines += [f"{family}:"] + [line(k, v) for k, v in options.items()]
+    return lines
+
+
 def parse_options(cfg, family: str | None, default_nets: str) -> dict:
     """`model.options` with defaults, validated; errors name the key (`model.options.tricks`)."""
     k = cfg.model.num_classes

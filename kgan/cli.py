@@ -36,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
+    if getattr(args, "uses_tensorflow", True):
+        from kgan.quiet import import_tensorflow
+
+        import_tensorflow()
     try:
         return int(args.func(args) or 0)
     except KganError as e:

@@ -8,9 +8,9 @@ def register(subparsers) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = actions.add_parser("show", help="print CONFIG validated, with every default filled in")
     show.add_argument("config")
-    show.set_defaults(func=run_show)
+    show.set_defaults(func=run_show, uses_tensorflow=False)
     actions.add_parser("keys", help="list every key with its default and allowed values"
-                       ).set_defaults(func=run_keys)
+                       ).set_defaults(func=run_keys, uses_tensorflow=False)
 
 
 def run_show(args) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("models", help="list the registered GAN models")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, uses_tensorflow=False)
 
 
 def run(args) -> int:

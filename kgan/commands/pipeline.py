@@ -22,6 +22,7 @@ def run(args) -> int:
     import luigi
     from luigi.execution_summary import LuigiStatusCode
 
+    from kgan import stage_lines
     from kgan.config import load_config
 
     cfg = load_config(args.config)  # fail on a bad config before Luigi starts anything
@@ -34,10 +35,12 @@ def run(args) -> int:
 
     top = tasks.Pipeline(config=str(args.config), root=args.root)
     scheduler = {"scheduler_url": args.scheduler_url} if args.scheduler_url else {"local_scheduler": True}
-    result = luigi.build([top], workers=args.workers, detailed_summary=True, **scheduler)
+    stage_lines.start()
+    result = luigi.build([top], workers=args.workers, detailed_summary=True, log_level="WARNING",
+                         **scheduler)
     # luigi.build returns True even when tasks failed: the detailed status is what tells.
     if result.status not in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):
-        print(f"kgan pipeline: failed ({result.status.name}); see the Luigi summary above", file=sys.stderr)
+        print(f"kgan pipeline: failed ({result.status.name}); the failing stage's error is above", file=sys.stderr)
         return 1
     summary = json.loads(Path(top.output().path).read_text())
     print("\nkgan pipeline finished:")

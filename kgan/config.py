@@ -256,9 +256,24 @@ def _check_cross_fields(cfg: ExperimentConfig) -> None:
     registry.validate(cfg)
 
 
-def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate a TOML experiment file; errors name the file and the key."""
+SHIPPED = Path(__file__).with_name("pipelines")  # the configs that ship with kgan (package data)
+
+
+def shipped_configs() -> list[str]:
+    return sorted(p.stem for p in SHIPPED.glob("*.toml"))
+
+
+def resolve_config_path(path: str | Path) -> Path:
+    """A config file path, or the name of a shipped config (`mnist_dcgan`) when no such file exists."""
     path = Path(path)
+    if not path.exists() and path.suffix == "" and (SHIPPED / f"{path.name}.toml").is_file():
+        return SHIPPED / f"{path.name}.toml"
+    return path
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate a TOML experiment file (or a shipped config by name); errors name the file and key."""
+    path = resolve_config_path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:

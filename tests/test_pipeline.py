@@ -1,4 +1,4 @@
-"""The Luigi pipeline end to end: `kgan pipeline`, `luigi --module tasks`, a central luigid, incremental
+"""The Luigi pipeline end to end: `kgan pipeline`, `luigi --module kgan.tasks`, a central luigid, incremental
 rebuilds, failure atomicity and config validation.
 
 One tiny experiment (256 digits, 8 training steps) is run once for the module (`finished`); tests that
@@ -36,7 +36,7 @@ LUIGID = Path(sys.executable).with_name("luigid")
 # RenderGallery fails halfway: the earlier sections have written their images into the gallery's
 # temporary directory and a half-written index.html lands there too, then the evaluation section raises.
 GALLERY_FAULT = '''
-import tasks
+from kgan import tasks
 
 _run = tasks.RenderGallery.run
 
@@ -83,13 +83,13 @@ def write_toml(path: Path, d: dict, *, reverse: bool = False) -> Path:
 
 
 def luigi_cli(*args: str, env: dict | None = None, prelude: str | None = None, timeout: float = 300):
-    """`luigi --module tasks ARGS` from the repository root (so luigi.cfg is read)."""
+    """`luigi --module kgan.tasks ARGS` from the repository root (so luigi.cfg is read)."""
     env = {**os.environ, **(env or {})}
     if prelude is None:
-        cmd = [str(LUIGI), "--module", "tasks", *args]
+        cmd = [str(LUIGI), "--module", "kgan.tasks", *args]
     else:  # import a fault-injection module first, then run luigi's own entry point
         code = f"import sys, {prelude}; from luigi.cmdline import luigi_run; luigi_run(sys.argv[1:])"
-        cmd = [sys.executable, "-c", code, "--module", "tasks", *args]
+        cmd = [sys.executable, "-c", code, "--module", "kgan.tasks", *args]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -115,7 +115,7 @@ def build(luigi, task):
 
 def stage_tasks(cfg_path: Path, root: Path) -> dict:
     """Every task of the DAG for a config, by class name."""
-    import tasks
+    from kgan import tasks
 
     top = tasks.Pipeline(config=str(cfg_path), root=str(root))
     reqs = top.requires()
@@ -242,7 +242,7 @@ def test_luigi_cli_with_local_scheduler(tmp_path):
 # ----------------------------------------------------------------------------------------------- 3: incremental
 
 def test_rerunning_a_finished_pipeline_runs_nothing(finished, luigi_in_process, tmp_path):
-    import tasks
+    from kgan import tasks
 
     root = copy_root(finished, tmp_path)
     before = fingerprints(finished.cfg, root)
@@ -254,7 +254,7 @@ def test_rerunning_a_finished_pipeline_runs_nothing(finished, luigi_in_process, 
 
 
 def test_changing_train_steps_reruns_training_and_what_follows_only(finished, luigi_in_process, tmp_path):
-    import tasks
+    from kgan import tasks
 
     root = copy_root(finished, tmp_path)
     cfg = write_toml(tmp_path / "tiny.toml", experiment(finished.base, train={"steps": STEPS + 2}))
@@ -277,7 +277,7 @@ def test_changing_train_steps_reruns_training_and_what_follows_only(finished, lu
 
 
 def test_deleting_the_gallery_reruns_only_the_gallery(finished, luigi_in_process, tmp_path):
-    import tasks
+    from kgan import tasks
 
     root = copy_root(finished, tmp_path)
     gallery = Path(stage_tasks(finished.cfg, root)["RenderGallery"].output().path).parent
@@ -291,7 +291,7 @@ def test_deleting_the_gallery_reruns_only_the_gallery(finished, luigi_in_process
 
 
 def test_identity_is_the_config_content_not_its_file_name_or_key_order(finished, luigi_in_process, tmp_path):
-    import tasks
+    from kgan import tasks
 
     root = copy_root(finished, tmp_path)
     renamed = tmp_path / "another-name.toml"
@@ -309,7 +309,7 @@ def test_identity_is_the_config_content_not_its_file_name_or_key_order(finished,
 # ----------------------------------------------------------------------------------------------- 4: failures
 
 def test_a_failing_stage_fails_the_run_and_leaves_no_complete_output(finished, luigi_in_process, tmp_path):
-    import tasks
+    from kgan import tasks
 
     root = copy_root(finished, tmp_path)
     stages = stage_tasks(finished.cfg, root)
@@ -345,7 +345,7 @@ def test_a_failing_stage_fails_the_run_and_leaves_no_complete_output(finished, l
 
 
 def test_failed_training_is_incomplete_and_a_rerun_resumes(finished, luigi_in_process, tmp_path, monkeypatch):
-    import tasks
+    from kgan import tasks
     import tensorflow as tf
 
     import kgan.training
@@ -392,7 +392,7 @@ def task_list(port: int, status: str) -> dict:
 
 SCHEDULING_PROBE = '''
 import json, sys
-import tasks
+from kgan import tasks
 after_import = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
 tasks.Pipeline(config=sys.argv[1], root=sys.argv[2]).requires()  # what the worker does before it forks
 after_scheduling = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
@@ -401,7 +401,7 @@ print(json.dumps({"after_import": after_import, "after_scheduling": after_schedu
 
 
 def test_tasks_module_is_fork_safe(tmp_path):
-    """Neither `import tasks` nor scheduling (requires(), which validates the config) imports TensorFlow or
+    """Neither `import kgan.tasks` nor scheduling (requires(), which validates the config) imports TensorFlow or
     Keras, so `--workers N` forks a process without TensorFlow state."""
     cfg = write_toml(tmp_path / "tiny.toml", experiment(tmp_path / "saved_models"))
     proc = subprocess.run([sys.executable, "-c", SCHEDULING_PROBE, str(cfg), str(tmp_path / "runs")],

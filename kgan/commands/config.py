@@ -11,6 +11,8 @@ def register(subparsers) -> None:
     show.set_defaults(func=run_show, uses_tensorflow=False)
     actions.add_parser("keys", help="list every key with its default and allowed values"
                        ).set_defaults(func=run_keys, uses_tensorflow=False)
+    actions.add_parser("list", help="the configs that ship with kgan (usable by name)"
+                       ).set_defaults(func=run_list, uses_tensorflow=False)
 
 
 def run_show(args) -> int:
@@ -24,4 +26,12 @@ def run_keys(args) -> int:
     from kgan.config import describe
 
     print(describe())
+    return 0
+
+
+def run_list(args) -> int:
+    from kgan.config import SHIPPED, shipped_configs
+
+    for name in shipped_configs():
+        print(f"{name:28s} {SHIPPED / (name + '.toml')}")
     return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 def register(subparsers) -> None:
     p = subparsers.add_parser("pipeline", help="prepare, train, export, evaluate and render one experiment",
                               description="Runs tasks.Pipeline with luigi.build; finished stages are skipped.")
-    p.add_argument("config", help="experiment TOML file (see pipelines/)")
+    p.add_argument("config", help="experiment TOML file, or the name of a shipped config (kgan config list)")
     p.add_argument("--root", default="runs", help="directory for pipeline outputs (default: runs)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--scheduler-url", help="central luigid scheduler, e.g. http://127.0.0.1:8082 "
@@ -23,17 +23,14 @@ def run(args) -> int:
     from luigi.execution_summary import LuigiStatusCode
 
     from kgan import stage_lines
-    from kgan.config import load_config
+    from kgan.config import load_config, resolve_config_path
 
     cfg = load_config(args.config)  # fail on a bad config before Luigi starts anything
     check_source(cfg.data.source, args.config)
-    import tasks
+    from kgan import tasks  # also loads the shipped luigi.cfg (retcodes, resources, check_complete_on_run)
 
-    shipped_cfg = Path(tasks.__file__).with_name("luigi.cfg")  # retcodes, resources, check_complete_on_run
-    if shipped_cfg.exists():
-        luigi.configuration.LuigiConfigParser.add_config_path(str(shipped_cfg))
-
-    top = tasks.Pipeline(config=str(args.config), root=args.root)
+    # Absolute paths everywhere: the summary and markers must work from any working directory.
+    top = tasks.Pipeline(config=str(resolve_config_path(args.config).resolve()), root=str(Path(args.root).resolve()))
     scheduler = {"scheduler_url": args.scheduler_url} if args.scheduler_url else {"local_scheduler": True}
     stage_lines.start()
     result = luigi.build([top], workers=args.workers, detailed_summary=True, log_level="WARNING",

@@ -20,8 +20,9 @@ PATH_OPENERS = {"idx": open_idx, "folder": open_folder, "npz": open_npz}
 
 
 def data_root() -> Path:
-    """Where bundled data lives: `$KGAN_DATA_DIR`, else the repository's `data/` folder."""
-    return Path(os.environ.get("KGAN_DATA_DIR") or Path(kgan.__file__).parent.parent / "data")
+    """Where bundled data lives: `$KGAN_DATA_DIR`, else the package's own `kgan/data/` (the vendored MNIST
+    test set ships in the wheel)."""
+    return Path(os.environ.get("KGAN_DATA_DIR") or Path(kgan.__file__).parent / "data")
 
 
 def open_source(source: str, data_dir: str | None = None) -> Source:

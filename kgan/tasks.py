@@ -1,7 +1,7 @@
 """Luigi pipeline: PrepareDataset -> TrainClassifier -> TrainGAN -> ExportModel -> Evaluate -> RenderGallery.
 
-    luigi --module tasks Pipeline --config pipelines/mnist_dcgan.toml --local-scheduler
-    kgan pipeline pipelines/mnist_dcgan.toml
+    luigi --module kgan.tasks Pipeline --config pipelines/mnist_dcgan.toml --local-scheduler
+    kgan pipeline pipelines/mnist_dcgan.toml       (or a shipped config by name: kgan pipeline mnist_dcgan)
 
 Tasks are thin: parameters, targets and ordering; the work is done by plain functions in `kgan`.
 Identity: every stage gets the whole (canonical, key-sorted) config as an insignificant parameter
@@ -15,10 +15,14 @@ Keras): `--workers N` forks, and a forked TensorFlow is unsafe.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import luigi
+
+# The shipped Luigi settings (retcodes, resources, check_complete_on_run) apply however the tasks are run;
+# a luigi.cfg in the working directory or LUIGI_CONFIG_PATH still overrides them.
+luigi.configuration.LuigiConfigParser.add_config_path(str(Path(__file__).with_name("luigi.cfg")))
+luigi.configuration.LuigiConfigParser.reload()
 
 # Which config sections (or dotted keys) each stage depends on.
 SECTIONS = {
@@ -155,7 +159,9 @@ class TrainGAN(Stage):
 
 
 class ExportModel(Stage):
-    """saved_models/NAME/VERSION; the marker records which version this config produced."""
+    """ROOT/saved_models/NAME/VERSION (a relative `export.base` is under the pipeline root, an absolute one is
+    used as it is); the marker records the absolute path of the version this config produced, so a rerun from
+    any directory finds it."""
 
     def requires(self):
         return self.stage(TrainGAN)
@@ -168,8 +174,9 @@ class ExportModel(Stage):
         from kgan.export import export_run
 
         export = self.cfg.export
-        version_dir = export_run(self.requires().run_dir, export.name or self.cfg.name, base=export.base)
-        io.write_json(self.output().path, {"saved_model": str(version_dir)})
+        base = Path(self.root).resolve() / export.base  # an absolute export.base replaces the root
+        version_dir = export_run(self.requires().run_dir, export.name or self.cfg.name, base=base)
+        io.write_json(self.output().path, {"saved_model": str(version_dir.resolve())})
 
     @property
     def saved_model(self) -> str:
@@ -263,20 +270,8 @@ class Pipeline(luigi.Task):
 
 
 def summarize(reqs: dict) -> dict:
-    return {
-        "dataset_card": reqs["data"].output().path,
-        "run_dir": str(reqs["train"].run_dir),
-        "saved_model": reqs["export"].saved_model,
-        "metrics_report": reqs["eval"].output().path,
-        "gallery": reqs["gallery"].output().path,
-    }
-
-
-def main() -> int:  # pragma: no cover - `python tasks.py CONFIG` convenience
-    from kgan.cli import main as kgan_main
-
-    return kgan_main(["pipeline", *sys.argv[1:]])
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    """Where every output is, as absolute paths."""
+    paths = {"dataset_card": reqs["data"].output().path, "run_dir": reqs["train"].run_dir,
+             "saved_model": reqs["export"].saved_model, "metrics_report": reqs["eval"].output().path,
+             "gallery": reqs["gallery"].output().path}
+    return {key: str(Path(path).resolve()) for key, path in paths.items()}

@@ -22,6 +22,10 @@ class CheckpointError(KganError):
     """A run directory or checkpoint is missing or unreadable."""
 
 
+class OutputError(KganError):
+    """An output directory cannot be written (read-only, a file in the way, ...)."""
+
+
 class ExportError(KganError):
     """An export could not be written (bad name, unwritable base path, ...)."""
 

@@ -33,7 +33,7 @@ def _prepared(spec: str, data_dir: str | None):
     if "label" in features:
         label = features["label"]
         if not np.issubdtype(label.np_dtype, np.integer) or tuple(label.shape) != ():
-            raise DataError(f"{where}: the 'label' feature is {label.np_dtype} shaped "
+            raise DataError(f"{where}: the 'label' feature is {np.dtype(label.np_dtype)} shaped "
                             f"{tuple(label.shape)}; expected one integer per example")
     try:
         count = builder.info.splits[split].num_examples

@@ -10,6 +10,10 @@ class KganError(Exception):
     """Base class for errors caused by user input."""
 
 
+class UsageError(KganError):
+    """A command-line option is out of its range (the message names the option)."""
+
+
 class ConfigError(KganError):
     """A config file or value is invalid (the message names the key path)."""
 

@@ -79,7 +79,9 @@ def check_writable_dir(path: str | Path, what: str) -> None:
     """
     path = Path(path)
     probe = path
-    while not probe.exists() and probe.parent != probe:
+    while not probe.exists():
+        if probe.is_symlink():
+            raise OutputError(f"{what} {path}: {probe} is a dangling symbolic link")
         probe = probe.parent
     if not probe.is_dir():
         raise OutputError(f"{what} {path}: not a directory ({probe} is a file)")
@@ -103,8 +105,9 @@ def clean_stale_temporaries(directory: str | Path) -> list[Path]:
             if STALE_TEMPORARY.fullmatch(name):
                 path = Path(root, name)
                 if name in dirs:
-                    shutil.rmtree(path, ignore_errors=True)
-                    dirs.remove(name)
+                    dirs.remove(name)  # do not walk into what is being removed
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
                 else:
                     path.unlink(missing_ok=True)
                 removed.append(path)

@@ -215,8 +215,11 @@ def test_unwritable_output_directory_fails_before_any_work(tmp_path, capsys):
                 check_writable_dir(readonly / "run", "--out")
     finally:
         readonly.chmod(0o755)
+    (tmp_path / "link").symlink_to(tmp_path / "gone")
+    with pytest.raises(OutputError, match=rf"--out {tmp_path}/link/run: {tmp_path}/link is a dangling symbolic link"):
+        check_writable_dir(tmp_path / "link" / "run", "--out")
     check_writable_dir(tmp_path / "new" / "run", "--out")
-    assert not (tmp_path / "new").exists() and os.listdir(tmp_path) == ["file", "ro"]  # the probe is gone
+    assert sorted(os.listdir(tmp_path)) == ["file", "link", "ro"]  # nothing created, the probe is gone
 
     config = tmp_path / "exp.toml"
     config.write_text('name = "t"\n[data]\nsource = "mnist"\n')
@@ -259,3 +262,4 @@ def test_clean_stale_temporaries(tmp_path):
     assert len(removed) == 4 and removed == [p for p in stale if p.parent in (run, ckpt)]  # dirs go whole
     assert sorted(run.rglob("*")) == sorted(kept + [ckpt])
     assert clean_stale_temporaries(run) == []
+    assert clean_stale_temporaries(tmp_path / "no-such-run") == []

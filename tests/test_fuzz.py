@@ -6,7 +6,6 @@ A failure names the case, so it can be replayed from the seed.
 """
 
 import contextlib
-import gzip
 import io
 import random
 import re

@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except KganError as e:
-        print(f"kgan {args.command}: error: {e}", file=sys.stderr)
+        one_line = " ".join(str(e).splitlines())  # a message may quote a multi-line reason
+        print(f"kgan {args.command}: error: {one_line}", file=sys.stderr)
         return 2
 
 

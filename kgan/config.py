@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kgan import names
 from kgan.errors import ConfigError
 
 
@@ -116,7 +118,7 @@ class ExportConfig:
 @dataclass(frozen=True)
 class ExperimentConfig:
     name: str = _opt("experiment", doc="experiment name; also the default export name")
-    seed: int = _opt(0, min=0, doc="seeds data order, noise and weights: same seed, same run on CPU")
+    seed: int = _opt(0, min=0, max=2**32 - 1, doc="seeds data order, noise and weights (32 bits, as numpy takes)")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -162,6 +164,8 @@ def _check_value(path: str, f: dataclasses.Field, value: Any, tp) -> Any:
     meta = f.metadata
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if isinstance(value, float) and not math.isfinite(value):  # NaN passes every range check
+        raise ConfigError(f"{path}: {value!r} is not finite; expected a number")
     if tp in (int, float, str, bool, list, dict):
         ok = isinstance(value, tp) and not (tp in (int, float) and isinstance(value, bool))
         if not ok:
@@ -202,8 +206,19 @@ def _build(cls, raw: Any, path: str):
 
 def from_dict(raw: dict) -> ExperimentConfig:
     cfg = _build(ExperimentConfig, raw, "")
+    _check_names_and_betas(cfg)
     _check_cross_fields(cfg)
     return cfg
+
+
+def _check_names_and_betas(cfg: ExperimentConfig) -> None:
+    """Values that pass the type and range checks yet would write elsewhere or diverge at once."""
+    for key, value in (("name", cfg.name), ("export.name", cfg.export.name or cfg.name)):
+        if not names.is_valid_name(value):
+            raise ConfigError(f"{key}: {value!r} is not a valid name; expected {names.RULE}")
+    for key in ("beta1", "beta2"):
+        if not getattr(cfg.train, key) < 1.0:
+            raise ConfigError(f"train.{key}: {getattr(cfg.train, key)!r} is not below 1; expected [0, 1)")
 
 
 _PHASE_KEYS = {"name": str, "steps": int, "g_lr": float, "d_lr": float, "lr": dict, "terms": dict,
@@ -274,16 +289,36 @@ def resolve_config_path(path: str | Path) -> Path:
 def load_config(path: str | Path) -> ExperimentConfig:
     """Read and validate a TOML experiment file (or a shipped config by name); errors name the file and key."""
     path = resolve_config_path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory; expected a TOML config file")
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    if not raw:
+        raise ConfigError(f"{path}: config file is empty (no keys); write at least name = \"...\" "
+                          "(see `kgan config keys`)")
     try:
         return from_dict(raw)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
+
+
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text; ConfigError for an unreadable, binary or non-UTF-8 file."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read config file ({e.strerror})") from None
+    if b"\0" in data:
+        raise ConfigError(f"{path}: binary file (contains NUL bytes); expected a TOML config file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+                          "expected a TOML config file") from None
 
 
 def dump_toml(cfg: ExperimentConfig) -> str:

@@ -10,6 +10,10 @@ class KganError(Exception):
     """Base class for errors caused by user input."""
 
 
+class UsageError(KganError):
+    """A command-line option is out of its range (the message names the option)."""
+
+
 class ConfigError(KganError):
     """A config file or value is invalid (the message names the key path)."""
 
@@ -20,6 +24,10 @@ class DataError(KganError):
 
 class CheckpointError(KganError):
     """A run directory or checkpoint is missing or unreadable."""
+
+
+class OutputError(KganError):
+    """An output directory cannot be written (read-only, a file in the way, ...)."""
 
 
 class ExportError(KganError):

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli, write_idx
+from kgan.cli import main
 
 
 def test_help_lists_the_commands():
@@ -62,3 +63,15 @@ def test_bad_input_exits_2_with_one_line(tmp_path, case):
     assert len(errors) == 1 and message in errors[0]
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.glob("inspect_*.png"))
+
+
+@pytest.mark.parametrize("options,message", [
+    (["--n", "0"], "--n 0: expected at least 1 example in the grid"),  # was a ValueError traceback
+    (["--grid", "/sys/kgan/g.png"], "--grid's folder /sys/kgan: not writable (/sys: "),  # was a PermissionError
+    (["--grid", "."], "--grid .: is a directory; expected the path of a .png file"),
+])
+def test_bad_inspect_options_exit_2_before_reading(tmp_path, capsys, monkeypatch, options, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["data", "inspect", f"folder:{tmp_path / 'missing'}", *options]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"kgan data: error: {message}") and err.count("\n") == 1  # the source is never read

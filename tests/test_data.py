@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import write_idx
 from kgan.config import DataConfig
-from kgan.data import inspect_source, load_arrays, load_source, make_dataset
+from kgan.data import inspect_source, label_summary, load_arrays, load_source, make_dataset
 from kgan.errors import DataError
 from kgan.imageio import write_grid_png
 
@@ -121,7 +121,7 @@ class KganTinyDigits(tfds.core.GeneratorBasedBuilder):
 
     def _generate_examples(self):
         for i, (x, y) in enumerate(zip(self.images, self.labels)):
-            yield i, {"image": x, "label": int(y)}
+            yield i, {"image": x, "label": y}
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +142,29 @@ def test_tfds_source_loads_a_prepared_dataset(tfds_dir, tiny_digits):
     ds = make_dataset(cfg("tfds:kgan_tiny_digits:train", data_dir=tfds_dir, batch_size=8),
                       repeat=False)
     assert len(batches(ds)) == 5
+    labels = tiny_digits["labels"][:40]
+    summary = label_summary(cfg("tfds:kgan_tiny_digits:train", data_dir=tfds_dir))
+    assert summary == (True, labels.min(), labels.max())
+
+
+class KganFloatLabels(KganTinyDigits):
+    """Like kgan_tiny_digits but with float labels, which a cast would truncate."""
+
+    def _info(self):
+        return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict({
+            "image": tfds.features.Image(shape=(28, 28, 1)),
+            "label": tfds.features.Tensor(shape=(), dtype=np.float32)}))
+
+
+def test_tfds_float_labels_are_rejected(tmp_path, tiny_digits):
+    KganFloatLabels.images = tiny_digits["images"][:4]
+    KganFloatLabels.labels = np.array([0.5, 1, 2, 3])
+    KganFloatLabels(data_dir=str(tmp_path)).download_and_prepare()
+    message = r"tfds:kgan_float_labels in .*: the 'label' feature is float32 shaped \(\); expected one integer"
+    with pytest.raises(DataError, match=message):
+        load_source("tfds:kgan_float_labels", data_dir=str(tmp_path))
+    with pytest.raises(DataError, match=message):
+        label_summary(cfg("tfds:kgan_float_labels", data_dir=str(tmp_path)))
 
 
 # ---- preprocessing ----------------------------------------------------------------------------

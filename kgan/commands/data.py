@@ -37,8 +37,16 @@ def grid_images(source: str, data_dir: str | None, n: int):
 
 def run_inspect(args: argparse.Namespace) -> int:
     from kgan.data import inspect_source
+    from kgan.errors import UsageError
     from kgan.imageio import write_grid_png
+    from kgan.io import check_writable_dir
 
+    if args.n < 1:
+        raise UsageError(f"--n {args.n}: expected at least 1 example in the grid")
+    grid = args.grid or Path.cwd() / f"inspect_{re.sub(r'[^A-Za-z0-9._-]+', '_', args.source)}.png"
+    if grid.is_dir():
+        raise UsageError(f"--grid {grid}: is a directory; expected the path of a .png file")
+    check_writable_dir(grid.parent, "--grid's folder")  # before reading the whole source
     info = inspect_source(args.source, args.data_dir)
     shape = "x".join(map(str, info["shape"])) if info["shape"] != "mixed" else "mixed sizes"
     print(f"{args.source}: {info['count']} images of {shape} ({info['dtype']}), "
@@ -46,7 +54,6 @@ def run_inspect(args: argparse.Namespace) -> int:
     print("label histogram:")
     for label, count in info["histogram"].items():
         print(f"  {label:>6}: {count}")
-    grid = args.grid or Path.cwd() / f"inspect_{re.sub(r'[^A-Za-z0-9._-]+', '_', args.source)}.png"
     write_grid_png(grid_images(args.source, args.data_dir, args.n), grid)
     print(f"grid of {min(args.n, info['count'])} examples: {grid}")
     return 0

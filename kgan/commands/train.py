@@ -39,6 +39,8 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 def run(args) -> int:
     from kgan.config import load_config
+    from kgan.data import check_labels_fit
+    from kgan.io import check_writable_dir
     from kgan.training import current_step, train
 
     cfg = load_config(args.config)
@@ -48,6 +50,8 @@ def run(args) -> int:
     if overrides:
         cfg = cfg.replace(**overrides)
     out = Path(args.out or Path("runs") / cfg.name)
+    check_writable_dir(out, "--out")  # pre-flight: fail in seconds, not at the first checkpoint
+    check_labels_fit(cfg)
     gan = train(cfg, out, resume=args.resume)
     print(f"run: {out} (step {current_step(gan)})")
     print(f"next: kgan sample {out} --out samples.png | kgan export {out} | kgan gallery {out} --out gallery "

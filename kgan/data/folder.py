@@ -59,13 +59,24 @@ def scan(files: list[Path]) -> list[tuple[int, int, int]]:
     return shapes
 
 
-def open_folder(name: str, root: Path) -> Source:
+def checked_files(root: Path) -> tuple[list[Path], list[int]]:
+    """`list_files`, with a DataError for a missing directory or one without images."""
     if not root.is_dir():
         raise DataError(f"{root}: no such directory")
     files, labels = list_files(root)
     if not files:
         raise DataError(f"{root}: the dataset is empty: no {'/'.join(EXTENSIONS)} images in it "
                         f"or in its class subfolders")
+    return files, labels
+
+
+def folder_labels(root: Path) -> np.ndarray:
+    """Labels from the folder layout alone, without decoding an image."""
+    return np.asarray(checked_files(root)[1], np.int64)
+
+
+def open_folder(name: str, root: Path) -> Source:
+    files, labels = checked_files(root)
     raw_shapes = scan(files)
     channels = 3 if any(c >= 3 for _, _, c in raw_shapes) else 1
     shapes: dict[Shape, str] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from kgan.errors import DataError
-from kgan.data.source import Source, from_arrays
+from kgan.data.source import Source, checked_labels, from_arrays
 
 IMAGES_MAGIC = 0x00000803  # uint8, 3 dims: N, H, W
 LABELS_MAGIC = 0x00000801  # uint8, 1 dim: N
@@ -33,7 +34,7 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
         raise DataError(f"{path}: not an IDX file: expected magic number 0x{magic:08x}, "
                         f"found {found}")
     dims = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = int(np.prod(dims))
+    expected = math.prod(dims)  # Python ints: numpy's prod could overflow and wrap
     if len(raw) - header != expected:
         raise DataError(f"{path}: truncated or corrupt IDX file: header dims {dims} need "
                         f"{expected} payload bytes, found {len(raw) - header}")
@@ -55,6 +56,11 @@ def find_pair(path: Path) -> tuple[Path, Path | None]:
     stem = path.name.replace("images-idx3", "labels-idx1").removesuffix(".gz")
     return path, next((p for p in (path.with_name(stem), path.with_name(stem + ".gz"))
                        if p.is_file()), None)
+
+
+def idx_labels(path: Path) -> np.ndarray | None:
+    labels_path = find_pair(path)[1]
+    return checked_labels(read_idx(labels_path, LABELS_MAGIC), str(labels_path)) if labels_path else None
 
 
 def open_idx(name: str, path: Path) -> Source:

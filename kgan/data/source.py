@@ -10,6 +10,7 @@ import tensorflow as tf
 from kgan.errors import DataError
 
 Shape = tuple[int, int, int]
+MAX_LABEL = 2**31 - 1  # labels are int32 in training batches
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,33 @@ def from_arrays(name: str, images: np.ndarray, labels: np.ndarray | None, *,
                         f"got {images.shape}")
     if len(images) == 0 or 0 in images.shape:
         raise DataError(f"{where}: the dataset is empty (image array shape {images.shape})")
-    if labels is None:
-        labels = np.full(len(images), -1, np.int64)
-    labels = np.asarray(labels).astype(np.int64).reshape(-1)
+    labels = np.full(len(images), -1, np.int64) if labels is None else \
+        checked_labels(labels, labels_where or where)
     if len(labels) != len(images):
         raise DataError(f"{labels_where or where}: {len(labels)} labels but {where} has "
                         f"{len(images)} images")
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
     return Source(name, ds, len(images), {tuple(images.shape[1:]): str(where)}, labels)
+
+
+def checked_labels(labels, where: str) -> np.ndarray:
+    """Labels as int64 [N] (-1 = unlabelled), or a DataError naming `where` and the first bad index.
+
+    A plain cast would turn NaN into 0 (or -2**63), wrap 2**40 + 7 to 7 and truncate 2.5 to 2.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise DataError(f"{where}: labels shaped {labels.shape}; expected one label per example, (N,)")
+    if labels.dtype.kind not in "iuf":
+        raise DataError(f"{where}: labels have dtype {labels.dtype}; expected integers")
+    with np.errstate(invalid="ignore"):
+        bad = (labels < -1) | (labels > MAX_LABEL)
+        if labels.dtype.kind == "f":
+            bad |= ~np.isfinite(labels) | (labels != np.round(labels))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{where}: label {labels[i].item()!r} at index {i} is not an integer in "
+                        f"0..{MAX_LABEL} (or -1 = unlabelled)")
+    return labels.astype(np.int64)

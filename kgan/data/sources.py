@@ -9,14 +9,15 @@ import numpy as np
 import tensorflow as tf
 
 import kgan
-from kgan.data.folder import open_folder
-from kgan.data.idx import open_idx
-from kgan.data.npz import open_npz
+from kgan.data.folder import folder_labels, open_folder
+from kgan.data.idx import idx_labels, open_idx
+from kgan.data.npz import npz_labels, open_npz
 from kgan.data.source import Source
 from kgan.errors import DataError
 
 SCHEMES = ("mnist", "idx:PATH", "folder:PATH", "tfds:NAME[:SPLIT]", "npz:PATH")
 PATH_OPENERS = {"idx": open_idx, "folder": open_folder, "npz": open_npz}
+LABEL_READERS = {"idx": idx_labels, "folder": folder_labels, "npz": npz_labels}
 
 
 def data_root() -> Path:
@@ -25,21 +26,39 @@ def data_root() -> Path:
     return Path(os.environ.get("KGAN_DATA_DIR") or Path(kgan.__file__).parent / "data")
 
 
-def open_source(source: str, data_dir: str | None = None) -> Source:
-    """Parse a source string and open it; every user mistake becomes a DataError."""
+def _parse(source: str) -> tuple[str, Path | str]:
+    """A source string as (scheme, path or TFDS spec); `mnist` is the bundled IDX pair."""
     scheme, sep, rest = source.partition(":")
     if source == "mnist":
         root = data_root() / "mnist"
         if not root.is_dir():
             raise DataError(f"mnist: {root} not found; set KGAN_DATA_DIR to a folder holding mnist/")
-        return open_idx(source, root)
+        return "idx", root
     if sep and rest and scheme in PATH_OPENERS:
-        return PATH_OPENERS[scheme](source, Path(rest).expanduser())
+        return scheme, Path(rest).expanduser()
     if sep and rest and scheme == "tfds":
+        return scheme, rest
+    raise DataError(f"{source!r}: unknown data source; use one of {', '.join(SCHEMES)}")
+
+
+def open_source(source: str, data_dir: str | None = None) -> Source:
+    """Parse a source string and open it; every user mistake becomes a DataError."""
+    scheme, where = _parse(source)
+    if scheme == "tfds":
         from kgan.data.tfds_source import open_tfds  # late: TFDS is slow to import
 
-        return open_tfds(source, rest, data_dir)
-    raise DataError(f"{source!r}: unknown data source; use one of {', '.join(SCHEMES)}")
+        return open_tfds(source, where, data_dir)
+    return PATH_OPENERS[scheme](source, where)
+
+
+def read_labels(source: str, data_dir: str | None = None) -> np.ndarray | None:
+    """Every label of a source, checked, without decoding its images (None: it has no labels)."""
+    scheme, where = _parse(source)
+    if scheme == "tfds":
+        from kgan.data.tfds_source import tfds_labels
+
+        return tfds_labels(where, data_dir)
+    return LABEL_READERS[scheme](where)
 
 
 def load_source(source: str, data_dir: str | None = None) -> tf.data.Dataset:

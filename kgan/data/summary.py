@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan.progress import Progress
+from kgan.data.source import checked_labels
 from kgan.data.sources import open_source
 
 
@@ -26,6 +27,7 @@ def inspect_source(source: str, data_dir: str | None = None) -> dict:
     labels, shapes = src.labels, set(src.shapes)
     if labels is None or not shapes:
         labels, shapes = _scan(src.dataset, src.count)
+        labels = checked_labels(labels, source)
     values, counts = np.unique(labels, return_counts=True)
     histogram = {int(v): int(n) for v, n in zip(values, counts)}
     return {

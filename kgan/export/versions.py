@@ -14,16 +14,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
 from kgan.errors import ExportError
+from kgan.names import NAME_RE as _NAME_RE
 
 TMP_PREFIX = ".kgan-export-tmp-"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _MAX_RENAME_TRIES = 1000
 
 

@@ -43,8 +43,6 @@ def latest_valid(ckpt_dir: str | Path, *, repair: bool = False, report=None) -> 
     """The newest readable checkpoint prefix, or None. With `repair`, unreadable newer ones are moved to
     `corrupt/` and the state file is rewritten; `report(message)` hears about each."""
     ckpt_dir = Path(ckpt_dir)
-    if repair:
-        _remove_partial_saves(ckpt_dir, report)
     found = candidates(ckpt_dir)
     valid = []
     for prefix in found:
@@ -62,17 +60,6 @@ def latest_valid(ckpt_dir: str | Path, *, repair: bool = False, report=None) -> 
     if repair and found:
         _rewrite_state(ckpt_dir, valid, report)
     return valid[0] if valid else None
-
-
-def _remove_partial_saves(ckpt_dir: Path, report) -> None:
-    """A kill during `CheckpointManager.save` leaves `ckpt-N_temp/` and `checkpoint.tmp*`: never valid."""
-    if not ckpt_dir.is_dir():
-        return
-    for p in ckpt_dir.iterdir():
-        if p.name.startswith("checkpoint.tmp") or (p.name.startswith("ckpt-") and "_temp" in p.name):
-            shutil.rmtree(p) if p.is_dir() else p.unlink()
-            if report:
-                report(f"removed {p.name}, left by an interrupted checkpoint write")
 
 
 def _set_aside(prefix: str) -> None:

@@ -133,11 +133,13 @@ class TrainGAN(Stage):
         import dataclasses
 
         from kgan import io
+        from kgan.data import check_labels_fit
         from kgan.prepare import prepared_data_config
         from kgan.training import LuigiProgress, read_run_info, train
 
         cfg, reqs = self.cfg, self.requires()
         cfg = dataclasses.replace(cfg, data=prepared_data_config(cfg.data, reqs["data"].data_dir))
+        check_labels_fit(cfg)  # before any step: a conditional model on labels that do not fit
         callbacks = [LuigiProgress(self, cfg.train.steps)]
         if cfg.eval.history_every:
             callbacks.append(self.metric_history(cfg, reqs))

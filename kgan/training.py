@@ -280,6 +280,11 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, ve
     strategy = choose_strategy(cfg.train.strategy)
     chief = distribute.is_chief(strategy)
     notes = []  # what was repaired on the way in, for logs/events.log
+    if chief and run_dir.is_dir():
+        stale = io.clean_stale_temporaries(run_dir)
+        if stale:
+            notes.append(f"removed {len(stale)} temporaries left by interrupted writes: "
+                         + ", ".join(p.relative_to(run_dir).as_posix() for p in stale))
     latest = checkpoints.latest_valid(run_dir / "checkpoints", repair=chief, report=notes.append)
     if latest and not resume:
         raise CheckpointError(f"{run_dir}: already holds checkpoints; resume it or choose another --out")

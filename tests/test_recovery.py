@@ -71,11 +71,12 @@ def test_interrupted_checkpoint_writes_are_cleaned_at_the_next_start(tmp_path):
     cfg, run_dir = trained(tmp_path)
     (run_dir / "checkpoints" / "ckpt-15_temp").mkdir()
     (run_dir / "checkpoints" / "ckpt-15_temp" / "part").write_bytes(b"x")
-    (run_dir / "checkpoints" / "checkpoint.tmp1234").write_text("partial")
+    (run_dir / "checkpoints" / ("checkpoint.tmp" + "0123456789abcdef" * 2)).write_text("partial")  # TF's own name
     kgan.training.train(cfg.replace(**{"train.steps": 15}), run_dir, verbose=False)
     leftovers = [p.name for p in (run_dir / "checkpoints").iterdir() if "tmp" in p.name or "_temp" in p.name]
     assert leftovers == []
-    assert "interrupted checkpoint write" in (run_dir / "logs" / "events.log").read_text()
+    events = (run_dir / "logs" / "events.log").read_text()
+    assert "left by interrupted writes" in events and "ckpt-15_temp" in events
 
 
 def test_a_failed_attempt_with_another_latent_size_is_not_half_reused(tmp_path):

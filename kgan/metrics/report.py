@@ -186,6 +186,18 @@ def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch
     }
 
 
+def _available(samples, extractor, generator, pairs) -> set[str]:
+    """The needs (`registry.NEEDS`) that these arguments can satisfy."""
+    available = {"paired"} if pairs is not None else set()
+    if samples is not None:
+        available.add("images")
+        if extractor is not None:
+            available |= {"features", "probs"} if extractor.num_classes else {"features"}
+        if generator is not None:
+            available.add("generator")
+    return available
+
+
 def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000, *,
              seed: int = 0, batch_size: int = 250, num_images: int = 2048,
              cache_dir: str | Path | None = None, reference_name: str = "",
@@ -212,12 +224,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     is_model = not isinstance(samples, (str, np.ndarray)) and (callable(samples) or hasattr(
         samples, "latent_dim"))
     generator = as_generator(samples) if is_model else None
-    available = {"paired"} if pairs is not None else set()
-    if samples is not None:
-        available |= {"images"} | ({"features"} if extractor is not None else set())
-        available |= {"probs"} if extractor is not None and extractor.num_classes else set()
-        available |= {"generator"} if generator is not None else set()
-    names = resolve_metrics(metrics, available)
+    names = resolve_metrics(metrics, _available(samples, extractor, generator, pairs))
     paired = [m for m in names if "paired" in registry.get(m).needs]
     unpaired = [m for m in names if m not in paired]
 
@@ -235,6 +242,13 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
         report.update(resize=extractor.details["resize"], reference=reference_name or "array",
                       num_samples=section["num_samples"], num_reference=int(len(ref)),
                       metrics=section["metrics"], reference_points=section["reference_points"])
+        if generator is not None and generator.num_classes and extractor.num_classes:
+            from kgan.metrics.conditional import conditional_report
+
+            kw = {"n_per_class": max(10, min(100, n // generator.num_classes)),
+                  **options.get("conditional", {})}
+            report["conditional"] = conditional_report(generator, extractor, seed=seed,
+                                                       batch_size=batch_size, **kw)
     if paired:
         section = _paired_section(paired, pairs, seed, options, progress)
         report["num_pairs"] = section["num_pairs"]
@@ -245,13 +259,6 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
             points[point]["metrics"].update(section[point])
         points["real_vs_real"]["paired"] = "each target against another example's target"
         points["pixel_gaussian"]["paired"] = "per-pixel Gaussian draws of the targets vs targets"
-    if generator is not None and generator.num_classes and extractor.num_classes:
-        from kgan.metrics.conditional import conditional_report
-
-        kw = {"n_per_class": max(10, min(100, n // generator.num_classes)),
-              **options.get("conditional", {})}
-        report["conditional"] = conditional_report(generator, extractor, seed=seed,
-                                                   batch_size=batch_size, **kw)
     return report
 
 

@@ -61,7 +61,7 @@ def sliced_wasserstein(a: np.ndarray, b: np.ndarray, dir_repeats: int, dirs_per_
         pa, pb = np.sort(a @ dirs, axis=0), np.sort(b @ dirs, axis=0)
         results.append(np.abs(pa - pb).mean())
         if bar:
-            bar.update(1)
+            bar.update(dirs_per_repeat)
     return float(np.mean(results))
 
 
@@ -69,8 +69,8 @@ def swd(real: np.ndarray, fake: np.ndarray, nhood: int = 7, per_image: int | Non
         min_res: int | None = None, dir_repeats: int = 4, dirs_per_repeat: int = 128,
         seed: int = 0, bar=None) -> dict:
     """SWD x1e3 per level between uint8 NHWC sets (the larger set is cut to the smaller);
-    `bar`: an optional `kgan.progress.Progress`; its total is set here to the direction repeats
-    of all levels."""
+    `bar`: an optional `kgan.progress.Progress`; its total is set here to the projection
+    directions of all levels."""
     m = min(len(real), len(fake))
     side = min(real.shape[1:3])
     small = side < 64
@@ -83,7 +83,7 @@ def swd(real: np.ndarray, fake: np.ndarray, nhood: int = 7, per_image: int | Non
     pyr_a, pyr_b = laplacian_pyramid(real[:m], num_levels), laplacian_pyramid(fake[:m], num_levels)
     per_level = {}
     if bar:
-        bar.total = dir_repeats * num_levels
+        bar.total = dir_repeats * dirs_per_repeat * num_levels
     for la, lb in zip(pyr_a, pyr_b):
         da, db = _descriptors(la, nhood, per_image, rng), _descriptors(lb, nhood, per_image, rng)
         per_level[str(la.shape[1])] = 1e3 * sliced_wasserstein(da, db, dir_repeats,
@@ -95,7 +95,7 @@ def swd(real: np.ndarray, fake: np.ndarray, nhood: int = 7, per_image: int | Non
 
 def _compute(x: Inputs, **kw) -> dict:
     return swd(x.reference["images"], x.sample["images"], seed=x.seed,
-               bar=x.bar("SWD", 0, "direction set"), **kw)
+               bar=x.bar("SWD", 0, "dir"), **kw)
 
 
 register(Metric("swd", {"images"}, _compute, [Headline("mean", "SWD x1e3")], "lower",

@@ -88,6 +88,9 @@ def test_resolve_metrics_checks_declared_needs():
         Metric("x", {"pixels"}, lambda x: {}, [Headline("v", "x")], "lower", "")
     with pytest.raises(ValueError, match="direction"):
         Metric("x", {"images"}, lambda x: {}, [Headline("v", "x")], "smaller", "")
+    with pytest.raises(ValueError, match="registered by kgan.metrics.frechet and"):
+        registry.register(Metric("fid", {"features"}, lambda x: {}, [Headline("v", "x")],
+                                 "lower", ""))
 
 
 def test_paired_metrics_against_hand_computation():

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from kgan.errors import ConfigError
+from kgan.progress import Progress
 
 #: What a metric can ask for: extractor features, class probabilities, the pixels of samples and
 #: reference, a latent generator (not stored samples), and (model output, target) pairs.
@@ -85,17 +86,17 @@ class Inputs:
     side: str = "samples"
     progress: bool = False
 
-    def bar(self, what: str, total: int, unit: str = "it"):
-        from kgan.progress import Progress
-
+    def bar(self, what: str, total: int, unit: str = "it") -> Progress:
         return Progress(f"{what} ({self.side})", total, enabled=self.progress, delay=1.0, unit=unit)
 
 
 def register(metric: Metric) -> Metric:
-    """Add a metric; a second metric with the same name is an error (two modules disagree)."""
+    """Add a metric; the same name from a second module is an error (re-importing one module,
+    as a reload does, replaces its declaration)."""
     old = _METRICS.get(metric.name)
-    if old is not None and old.compute is not metric.compute:
-        raise ValueError(f"metric {metric.name!r} is registered twice")
+    if old is not None and old.compute.__module__ != metric.compute.__module__:
+        raise ValueError(f"metric {metric.name!r} is registered by {old.compute.__module__} and "
+                         f"{metric.compute.__module__}")
     _METRICS[metric.name] = metric
     return metric
 

@@ -209,3 +209,12 @@ def test_model_sources_export_and_run_dir(mnist, classifier, tmp_path, monkeypat
                                gen.images(np.ones((2, 4), np.float32)))
     with pytest.raises(CheckpointError, match="neither a SavedModel export nor a run directory"):
         generator_from_path(tmp_path / "nothing")
+
+
+def test_cli_default_metrics_come_from_the_config(tmp_path):
+    from kgan.commands.evaluate import default_metrics
+
+    cfg = tmp_path / "exp.toml"
+    cfg.write_text('[eval]\nmetrics = ["fid", "swd"]\n')
+    assert default_metrics(str(cfg)) == ["fid", "swd"]
+    assert default_metrics(None) == EvalConfig().metrics == ["fid", "is", "kid", "pr", "coverage"]

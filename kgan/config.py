@@ -19,6 +19,7 @@ from typing import Any
 
 from kgan import names
 from kgan.errors import ConfigError
+from kgan.metrics.registry import MetricNames  # lazy: imports no metric until validation
 
 
 def _opt(default, *, choices=None, min=None, max=None, doc=""):
@@ -100,9 +101,9 @@ class EvalConfig:
     features: str = _opt("classifier", choices=("classifier", "inception"), doc="feature space of FID/KID/PR")
     inception_handle: str = _opt("", doc="tensorflow-hub handle (URL or local dir) for inception")
     num_samples: int = _opt(10000, min=10, doc="generated samples per evaluation")
-    metrics: list = _list(("fid", "is", "kid", "pr", "coverage"),
-                          choices=("fid", "is", "kid", "pr", "coverage", "ms_ssim", "ppl", "swd"),
-                          doc="pr = improved precision/recall; coverage = class-histogram mode coverage")
+    metrics: list = _list(("fid", "is", "kid", "pr", "coverage"), choices=MetricNames(),
+                          doc="kgan.metrics.registry names; pr = improved precision/recall, "
+                              "coverage = class-histogram mode coverage")
     classifier_epochs: int = _opt(3, min=1, doc="epochs of the evaluation classifier")
     history_every: int = _opt(1000, min=0, doc="steps between metric-history points during training (0 = off)")
     history_samples: int = _opt(1000, min=10, doc="samples per metric-history point (a trend, not the score)")

@@ -19,8 +19,10 @@ def register(subparsers) -> None:
                    help="classifier:PATH.keras or inception:HANDLE (TF Hub URL or local dir)")
     p.add_argument("--n", type=int, default=10000, help="number of generated samples to score")
     p.add_argument("--metrics", default=None,
-                   help="comma list of fid,kid,pr,is,coverage,ms_ssim,swd,ppl (default: all "
-                        "that apply)")
+                   help="comma list of metric names (fid, kid, pr, is, coverage, ms_ssim, swd, "
+                        "ppl, ...; all: `kgan config keys`). Default: eval.metrics "
+                        "of --config, else of the default config (fid,is,kid,pr,coverage)")
+    p.add_argument("--config", help="experiment TOML whose eval.metrics is the default metric set")
     p.add_argument("--out", help="write the JSON report here")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=250)
@@ -31,6 +33,14 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def default_metrics(config_path: str | None) -> list[str]:
+    """The config's `eval.metrics`: what the pipeline's Evaluate scores, so that a report made
+    by hand is comparable with the pipeline's (and does not run every slow metric)."""
+    from kgan.config import EvalConfig, load_config
+
+    return load_config(config_path).eval.metrics if config_path else EvalConfig().metrics
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -39,9 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from kgan.metrics.sources import generator_from_path
 
     samples = generator_from_path(args.model) if args.model else args.samples
+    metrics = args.metrics or default_metrics(args.config)
     cache_dir = args.cache_dir or (str(Path(args.out).parent / ".metrics-cache")
                                    if args.out else None)
-    report = evaluate(samples, args.data, args.features, metrics=args.metrics, n=args.n,
+    report = evaluate(samples, args.data, args.features, metrics=metrics, n=args.n,
                       seed=args.seed, batch_size=args.batch_size, cache_dir=cache_dir,
                       data_dir=args.data_dir, progress=not args.quiet)
     report["command"] = {"model": args.model, "samples": args.samples, "data": args.data,

@@ -17,6 +17,9 @@ from kgan.io import atomic_path, write_json
 from kgan.metrics.features import FeatureExtractor
 
 FEATURES_LAYER = "features"
+#: Below this held-out accuracy, reports warn: features of a classifier that cannot tell the
+#: classes apart do not separate good samples from bad ones.
+MIN_ACCURACY = 0.9
 
 
 def sidecar_path(model_path: str | Path) -> Path:
@@ -91,8 +94,14 @@ class ClassifierExtractor(FeatureExtractor):
         if not self.path.is_file():
             raise DataError(f"classifier model {self.path}: no such file "
                             "(train one with kgan.metrics.train_classifier)")
-        model = keras.models.load_model(self.path)
-        both = keras.Model(model.inputs, [model.get_layer(FEATURES_LAYER).output, model.output])
+        try:
+            model = keras.models.load_model(self.path)
+            both = keras.Model(model.inputs, [model.get_layer(FEATURES_LAYER).output,
+                                              model.output])
+        except Exception as e:  # Keras raises many types for a file that is not its format
+            raise DataError(f"classifier model {self.path}: not a Keras classifier with a "
+                            f"{FEATURES_LAYER!r} layer ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0] if str(e) else ''})") from None
         self.image_shape = tuple(model.input_shape[1:])
         self.num_classes = int(model.output_shape[-1])
         self._fn = tf.function(lambda x: both(x, training=False), reduce_retracing=True)
@@ -105,6 +114,18 @@ class ClassifierExtractor(FeatureExtractor):
                 "resize": "none (native resolution)", "image_shape": list(self.image_shape),
                 "num_classes": self.num_classes,
                 "holdout_accuracy": self.info.get("holdout_accuracy")}
+
+    @property
+    def warnings(self) -> list[str]:
+        acc = self.info.get("holdout_accuracy")
+        if acc is None:
+            return [f"classifier {self.path}: held-out accuracy unknown (no "
+                    f"{sidecar_path(self.path).name}); its features may not mean anything"]
+        if acc < MIN_ACCURACY:
+            return [f"classifier {self.path}: held-out accuracy {acc:.3f} is below "
+                    f"{MIN_ACCURACY}; metrics on its features are not meaningful (train it "
+                    "longer: eval.classifier_epochs)"]
+        return []
 
     @property
     def cache_key(self) -> str:

@@ -35,6 +35,11 @@ class FeatureExtractor(abc.ABC):
     def cache_key(self) -> str:
         return repr(sorted(self.details.items()))
 
+    @property
+    def warnings(self) -> list[str]:
+        """Reasons not to trust scores made with this extractor (shown in every report)."""
+        return []
+
     @abc.abstractmethod
     def _forward(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(features, probabilities or None) of one batch."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from kgan.metrics.registry import Headline, Metric, register
+
 
 def _psd_sqrt(s: np.ndarray) -> np.ndarray:
     w, v = np.linalg.eigh((s + s.T) / 2)
@@ -39,3 +41,9 @@ def fid(stats1, stats2) -> dict:
     """FID between two `RunningStats`; `num_samples` are the two set sizes."""
     return {"value": frechet_distance(stats1.mean, stats1.cov, stats2.mean, stats2.cov),
             "num_samples": [int(stats1.n), int(stats2.n)]}
+
+
+register(Metric(
+    "fid", {"features"}, lambda x: fid(x.sample["stats"], x.reference["stats"]),
+    [Headline("value", "FID")], "lower",
+    "Frechet distance between Gaussian fits of sample and reference features"))

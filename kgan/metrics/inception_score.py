@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from kgan.errors import ConfigError
+from kgan.metrics.registry import Headline, Metric, register
 
 
 def inception_score(probs: np.ndarray, splits: int = 10) -> dict:
@@ -22,3 +23,9 @@ def inception_score(probs: np.ndarray, splits: int = 10) -> dict:
                                         np.log(np.clip(py, 1e-30, None))), 0.0).sum(axis=1)
         scores.append(np.exp(kl.mean()))
     return {"mean": float(np.mean(scores)), "std": float(np.std(scores)), "splits": splits}
+
+
+register(Metric(
+    "is", {"probs"}, lambda x, **kw: inception_score(x.sample["probs"], **kw),
+    [Headline("mean", "IS")], "higher",
+    "Inception Score: confident and varied class predictions (samples only)"))

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from kgan.metrics.registry import Headline, Inputs, Metric, register
+
 STANDARD_POWER_FACTORS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 
@@ -28,8 +30,9 @@ def ms_ssim_settings(height: int, width: int) -> dict:
 
 
 def ms_ssim(images: np.ndarray, num_pairs: int = 10000, seed: int = 0,
-            batch_size: int = 1000) -> dict:
-    """Mean MS-SSIM over `num_pairs` random pairs (i != j) drawn from uint8 NHWC `images`."""
+            batch_size: int = 1000, bar=None) -> dict:
+    """Mean MS-SSIM over `num_pairs` random pairs (i != j) drawn from uint8 NHWC `images`;
+    `bar`: an optional `kgan.progress.Progress` over the pairs."""
     import tensorflow as tf
 
     settings = ms_ssim_settings(*images.shape[1:3])
@@ -41,7 +44,18 @@ def ms_ssim(images: np.ndarray, num_pairs: int = 10000, seed: int = 0,
         a = tf.constant(images[i[s:s + batch_size]], tf.float32)
         b = tf.constant(images[j[s:s + batch_size]], tf.float32)
         values.append(tf.image.ssim_multiscale(a, b, max_val=255.0, **settings).numpy())
+        if bar:
+            bar.update(len(a))
     values = np.concatenate(values)
     return {"mean": float(values.mean()), "std": float(values.std()), "num_pairs": num_pairs,
             "num_images": int(len(images)), **settings,
             "power_factors": list(settings["power_factors"])}
+
+
+def _compute(x: Inputs, num_pairs: int = 10000, **kw) -> dict:
+    return ms_ssim(x.sample["images"], num_pairs, seed=x.seed,
+                   bar=x.bar("MS-SSIM", num_pairs, "pair"), **kw)
+
+
+register(Metric("ms_ssim", {"images"}, _compute, [Headline("mean", "MS-SSIM")], "match",
+                "MS-SSIM among random sample pairs: higher = less diverse; compare with real"))

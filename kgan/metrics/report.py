@@ -3,50 +3,57 @@
 Every report names the extractor (and its `resize`), the sample counts, each metric, and the
 same metrics for two reference points (real-vs-real halves and the per-pixel Gaussian), because a
 bare FID on a custom extractor means nothing. Reference-set features are cached on disk.
+Which metrics exist, what they need and how they are shown comes from `kgan.metrics.registry`.
+
+Paired metrics (model outputs against their targets) use the same two reference points, built
+from the targets: "real vs real" scores each target against another example's target (a real
+image, but not the one asked for: what an output that ignores its input can reach), "pixel
+gaussian" scores per-pixel Gaussian draws of the targets against the targets.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from kgan.errors import ConfigError, DataError
-from kgan.metrics import baselines, stats
-from kgan.metrics.coverage import class_coverage
-from kgan.metrics.features import FeatureExtractor, get_extractor
-from kgan.metrics.frechet import fid
-from kgan.metrics.inception_score import inception_score
-from kgan.metrics.kid import kernel_inception_distance
-from kgan.metrics.ms_ssim import ms_ssim
-from kgan.metrics.ppl import perceptual_path_length
-from kgan.metrics.precision_recall import precision_recall
+from kgan.metrics import baselines, registry, stats
+from kgan.metrics.features import get_extractor
+from kgan.metrics.registry import Inputs
 from kgan.metrics.sources import as_batches, as_generator
-from kgan.metrics.swd import swd
 
-FEATURE_METRICS = ("fid", "kid", "pr")
-CLASS_METRICS = ("is", "coverage")
-PIXEL_METRICS = ("ms_ssim", "swd")
-ALL_METRICS = FEATURE_METRICS + CLASS_METRICS + PIXEL_METRICS + ("ppl",)
+#: What each need requires, for error messages.
+_NEED_HINTS = {"features": "a feature extractor and samples to score",
+               "probs": "class probabilities (an extractor with classes)",
+               "images": "samples and reference images",
+               "generator": "a generator (a model), not stored samples",
+               "paired": "(output, target) pairs: evaluate(..., pairs=...)"}
 
 
-def resolve_metrics(metrics, extractor: FeatureExtractor, has_generator: bool) -> list[str]:
-    """Validate a metric list; None = everything that applies to this extractor and sample kind."""
+def _split(metrics) -> list[str]:
+    names = metrics.split(",") if isinstance(metrics, str) else metrics
+    return list(dict.fromkeys(m.strip().lower() for m in names if m.strip()))
+
+
+def resolve_metrics(metrics, available) -> list[str]:
+    """Validate a metric list against the needs `available` (a subset of `registry.NEEDS`);
+    None = every registered metric whose needs are available."""
     if metrics is None:
-        return [m for m in ALL_METRICS if (m not in CLASS_METRICS or extractor.num_classes)
-                and (m != "ppl" or has_generator)]
-    names = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str)
-                                         else metrics) if m.strip()]
-    unknown = sorted(set(names) - set(ALL_METRICS))
+        return [m for m in registry.names() if registry.get(m).needs <= set(available)]
+    names = _split(metrics)
+    unknown = [m for m in names if m not in registry.names()]
     if unknown:
         raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; known: "
-                          f"{', '.join(ALL_METRICS)}")
-    if not extractor.num_classes and set(names) & set(CLASS_METRICS):
-        raise ConfigError(f"metrics {', '.join(CLASS_METRICS)} need class probabilities; "
-                          f"extractor {extractor.name!r} has none")
-    if "ppl" in names and not has_generator:
-        raise ConfigError("ppl needs a generator (a model), not stored samples")
-    return list(dict.fromkeys(names))
+                          f"{', '.join(registry.names())}")
+    for m in names:
+        missing = sorted(registry.get(m).needs - set(available))
+        if missing:
+            raise ConfigError(f"{m} needs {'; '.join(_NEED_HINTS[n] for n in missing)}")
+    if not names:
+        raise ConfigError("no metrics requested")
+    return names
 
 
 def _checked(batches, shape):
@@ -89,47 +96,43 @@ def reference_features(extractor, reference: np.ndarray, *, name: str = "", seed
     return {k: cached.get(k) for k in ("features", "probs", "gauss_features", "gauss_probs")}
 
 
-def _score(names, s: dict, r: dict, seed: int, options: dict, generator=None,
-           extractor=None) -> dict:
-    out = {}
-    for m in names:
-        kw = dict(options.get(m, {}))
-        if m == "fid":
-            out[m] = fid(s["stats"], r["stats"])
-        elif m == "kid":
-            out[m] = kernel_inception_distance(s["features"], r["features"], seed=seed, **kw)
-        elif m == "pr":
-            out[m] = precision_recall(r["features"], s["features"], **kw)
-        elif m == "is":
-            out[m] = inception_score(s["probs"], **kw)
-        elif m == "coverage":
-            out[m] = class_coverage(s["probs"], **kw)
-        elif m == "ms_ssim":
-            out[m] = ms_ssim(s["images"], seed=seed, **kw)
-        elif m == "swd":
-            out[m] = swd(r["images"], s["images"], seed=seed, **kw)
-        elif m == "ppl":
-            out[m] = perceptual_path_length(generator, extractor, seed=seed, **kw)
-    return out
+def _score(names, inputs: Inputs, options: dict) -> dict:
+    return {m: registry.get(m).compute(inputs, **options.get(m, {})) for m in names}
 
 
-def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000, *,
-             seed: int = 0, batch_size: int = 250, num_images: int = 2048,
-             cache_dir: str | Path | None = None, reference_name: str = "",
-             data_dir: str | None = None, options: dict | None = None,
-             progress: bool = True) -> dict:
-    """Score `n` samples against `reference_images`; returns a JSON-serializable report.
+def _pairs(pairs) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate (outputs, targets) batches; both uint8 NHWC of one shape."""
+    outs, targets = [], []
+    for out, target in pairs:
+        out, target = np.asarray(out), np.asarray(target)
+        if out.dtype != np.uint8 or target.dtype != np.uint8:
+            raise DataError(f"paired outputs and targets must be uint8, got {out.dtype} and "
+                            f"{target.dtype}")
+        if out.ndim != 4 or out.shape != target.shape:
+            raise DataError(f"paired outputs {out.shape} and targets {target.shape} must be "
+                            "NHWC batches of one shape")
+        outs.append(out)
+        targets.append(target)
+    if sum(len(t) for t in targets) < 2:
+        raise DataError("paired metrics need at least 2 (output, target) pairs")
+    return np.concatenate(outs), np.concatenate(targets)
 
-    samples: uint8 NHWC array, iterable of uint8 batches, `kgan.data` source string, or a
-    generator (GAN, `Generator`, callable with `latent_dim`; enables PPL).
-    reference_images: uint8 NHWC array or a `kgan.data` source string.
-    extractor: a `FeatureExtractor` or a spec (`classifier:PATH`, `inception:HANDLE`).
-    num_images: how many images per set the pixel-space metrics (MS-SSIM, SWD) look at.
-    options: per-metric keyword arguments, e.g. {"kid": {"num_subsets": 10}}.
-    """
-    options = options or {}
-    if isinstance(extractor, str):
-        extractor = get_extractor(extractor)
+
+def _paired_section(names, pairs, seed: int, options: dict, progress: bool) -> dict:
+    outputs, targets = _pairs(pairs)
+    other = np.roll(targets, len(targets) // 2, axis=0)  # every target with another one
+    gauss = np.concatenate(list(baselines.pixel_gaussian(targets, len(targets), seed)))
+    return {"num_pairs": int(len(targets)),
+            "metrics": _score(names, Inputs(pairs=(outputs, targets), seed=seed,
+                                            progress=progress), options),
+            "real_vs_real": _score(names, Inputs(pairs=(other, targets), seed=seed,
+                                                 side="real vs real", progress=progress), options),
+            "pixel_gaussian": _score(names, Inputs(pairs=(gauss, targets), seed=seed,
+                                                   side="pixel gaussian", progress=progress),
+                                     options)}
+
+
+def _load_reference(reference_images, reference_name: str, data_dir):
     if isinstance(reference_images, str):
         from kgan.data import load_arrays
 
@@ -139,22 +142,21 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     if ref.ndim != 4 or ref.dtype != np.uint8 or len(ref) < 4:
         raise DataError(f"reference images must be uint8 NHWC (at least 4), got {ref.dtype} "
                         f"{ref.shape}")
-    if n < 2:
-        raise ConfigError(f"n must be at least 2, got {n}")
-    is_model = not isinstance(samples, (str, np.ndarray)) and (callable(samples) or hasattr(
-        samples, "latent_dim"))
-    generator = as_generator(samples) if is_model else None
-    names = resolve_metrics(metrics, extractor, generator is not None)
-    pixel = bool(set(names) & set(PIXEL_METRICS))
-    keep = num_images if pixel else 0
+    return ref, reference_name
 
+
+def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch_size,
+                    num_images, cache_dir, reference_name, data_dir, options, progress) -> dict:
+    """The sample-side report: metrics of the samples and of both reference points."""
+    needs = set().union(*(registry.get(m).needs for m in names))
+    keep = num_images if "images" in needs else 0
     refd = reference_features(extractor, ref, name=reference_name, seed=seed, cache_dir=cache_dir,
                               batch_size=batch_size, progress=progress)
     full = {"features": refd["features"], "probs": refd["probs"]}
     gauss = {"features": refd["gauss_features"], "probs": refd["gauss_probs"]}
     batches = _checked(as_batches(generator or samples, n, batch_size, seed, data_dir),
                        tuple(ref.shape[1:]))
-    sample = stats.extract(extractor, batches, n, keep_features=bool(set(names) & {"kid", "pr"}),
+    sample = stats.extract(extractor, batches, n, keep_features="features" in needs,
                            keep_images=keep, label="sample features", progress=progress)
 
     everything = np.arange(len(ref))
@@ -162,71 +164,165 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     real = _subset(full, everything, ref[np.concatenate([a, b])[:keep]])
     gauss_images = (np.concatenate(list(baselines.pixel_gaussian(ref, keep, seed)))
                     if keep else None)
-    ref_names = [m for m in names if m != "ppl"]
-    report = {
-        "extractor": extractor.details,
-        "resize": extractor.details["resize"],
-        "reference": reference_name or "array",
+    ref_names = [m for m in names if "generator" not in registry.get(m).needs]
+    ctx = dict(seed=seed, extractor=extractor, progress=progress)
+    return {
         "num_samples": int(sample["n"]),
-        "num_reference": int(len(ref)),
-        "seed": seed,
-        "options": options,
-        "metrics": _score(names, sample, real, seed, options, generator, extractor),
+        "metrics": _score(names, Inputs(sample, real, generator=generator, **ctx), options),
         "reference_points": {
             "real_vs_real": {
                 "description": "two disjoint halves of the reference set",
                 "num_samples": int(len(a)),
-                "metrics": _score(ref_names, _subset(full, a, ref[a[:keep]]),
-                                  _subset(full, b, ref[b[:keep]]), seed, options)},
+                "metrics": _score(ref_names, Inputs(
+                    _subset(full, a, ref[a[:keep]]), _subset(full, b, ref[b[:keep]]),
+                    side="real vs real", **ctx), options)},
             "pixel_gaussian": {
                 "description": "each pixel drawn from its own mean/std over the reference set",
                 "num_samples": int(len(ref)),
-                "metrics": _score(ref_names, _subset(gauss, everything, gauss_images),
-                                  real, seed, options)},
+                "metrics": _score(ref_names, Inputs(
+                    _subset(gauss, everything, gauss_images), real, side="pixel gaussian",
+                    **ctx), options)},
         },
     }
-    if generator is not None and generator.num_classes and extractor.num_classes:  # conditional accuracy
-        from kgan.metrics.conditional import conditional_report
 
-        kw = {"n_per_class": max(10, min(100, n // generator.num_classes)), **options.get("conditional", {})}
-        report["conditional"] = conditional_report(generator, extractor, seed=seed, batch_size=batch_size, **kw)
+
+def _available(samples, extractor, generator, pairs) -> set[str]:
+    """The needs (`registry.NEEDS`) that these arguments can satisfy."""
+    available = {"paired"} if pairs is not None else set()
+    if samples is not None:
+        available.add("images")
+        if extractor is not None:
+            available |= {"features", "probs"} if extractor.num_classes else {"features"}
+        if generator is not None:
+            available.add("generator")
+    return available
+
+
+def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000, *,
+             seed: int = 0, batch_size: int = 250, num_images: int = 2048,
+             cache_dir: str | Path | None = None, reference_name: str = "",
+             data_dir: str | None = None, options: dict | None = None, pairs=None,
+             progress: bool = True) -> dict:
+    """Score `n` samples against `reference_images`, and/or `pairs`; a JSON-serializable report.
+
+    samples: uint8 NHWC array, iterable of uint8 batches, `kgan.data` source string, or a
+    generator (GAN, `Generator`, callable with `latent_dim`; enables PPL); None with only
+    paired metrics.
+    reference_images: uint8 NHWC array or a `kgan.data` source string (None without samples).
+    extractor: a `FeatureExtractor` or a spec (`classifier:PATH`, `inception:HANDLE`).
+    metrics: names or a comma list (see `kgan.metrics.registry.names()`); None = all that apply.
+    num_images: how many images per set the pixel-space metrics (MS-SSIM, SWD) look at.
+    options: per-metric keyword arguments, e.g. {"kid": {"num_subsets": 10}}.
+    pairs: iterable of (outputs, targets) uint8 NHWC batches for the paired metrics (l1, psnr,
+    ssim): an image-to-image model's outputs with the targets of the same inputs.
+    """
+    options = options or {}
+    if isinstance(extractor, str):
+        extractor = get_extractor(extractor)
+    if n < 2:
+        raise ConfigError(f"n must be at least 2, got {n}")
+    is_model = not isinstance(samples, (str, np.ndarray)) and (callable(samples) or hasattr(
+        samples, "latent_dim"))
+    generator = as_generator(samples) if is_model else None
+    names = resolve_metrics(metrics, _available(samples, extractor, generator, pairs))
+    paired = [m for m in names if "paired" in registry.get(m).needs]
+    unpaired = [m for m in names if m not in paired]
+
+    report = {"extractor": extractor.details if extractor is not None else None,
+              "warnings": list(extractor.warnings) if extractor is not None else [],
+              "seed": seed, "options": options, "metrics": {}}
+    if unpaired:
+        if extractor is None:
+            raise ConfigError("scoring samples needs a feature extractor")
+        ref, reference_name = _load_reference(reference_images, reference_name, data_dir)
+        section = _sample_section(unpaired, samples, generator, ref, extractor, n=n, seed=seed,
+                                  batch_size=batch_size, num_images=num_images,
+                                  cache_dir=cache_dir, reference_name=reference_name,
+                                  data_dir=data_dir, options=options, progress=progress)
+        report.update(resize=extractor.details["resize"], reference=reference_name or "array",
+                      num_samples=section["num_samples"], num_reference=int(len(ref)),
+                      metrics=section["metrics"], reference_points=section["reference_points"])
+        if generator is not None and generator.num_classes and extractor.num_classes:
+            from kgan.metrics.conditional import conditional_report
+
+            kw = {"n_per_class": max(10, min(100, n // generator.num_classes)),
+                  **options.get("conditional", {})}
+            report["conditional"] = conditional_report(generator, extractor, seed=seed,
+                                                       batch_size=batch_size, **kw)
+    if paired:
+        section = _paired_section(paired, pairs, seed, options, progress)
+        report["num_pairs"] = section["num_pairs"]
+        report["metrics"].update(section["metrics"])
+        points = report.setdefault("reference_points", {
+            "real_vs_real": {"metrics": {}}, "pixel_gaussian": {"metrics": {}}})
+        for point in ("real_vs_real", "pixel_gaussian"):
+            points[point]["metrics"].update(section[point])
+        points["real_vs_real"]["paired"] = "each target against another example's target"
+        points["pixel_gaussian"]["paired"] = "per-pixel Gaussian draws of the targets vs targets"
     return report
 
 
-#: (label, key) of the headline numbers of each metric's result dict.
-HEADLINES = {"fid": [("FID", "value")], "kid": [("KID x1e3", "mean")],
-             "pr": [("precision", "precision"), ("recall", "recall")], "is": [("IS", "mean")],
-             "coverage": [("class coverage", "coverage"), ("KL(hist||unif)", "kl_uniform")],
-             "ms_ssim": [("MS-SSIM", "mean")], "swd": [("SWD x1e3 (mean)", "mean")], "ppl": [("PPL", "mean")]}
+def _rows(name: str, result) -> list[tuple[str, str, float]]:
+    """(label, direction, displayed value) of one metric's headline numbers; a metric that is not
+    registered (an older report) shows its numeric fields without a direction."""
+    if name in registry.names() and isinstance(result, dict):
+        metric = registry.get(name)
+        return [(metric.label(h), metric.direction_of(h), metric.scale * float(result[h.key]))
+                for h in metric.headlines if isinstance(result.get(h.key), (int, float))]
+    if isinstance(result, (int, float)):
+        return [(name, "", float(result))]
+    if not isinstance(result, dict):
+        return []
+    return [(f"{name} {k}", "", float(v)) for k, v in result.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "num_samples"]
 
 
 def headline(name: str, result) -> list[tuple[str, float]]:
-    """The headline numbers of one metric result; unknown metrics show their numeric fields."""
-    if isinstance(result, (int, float)):
-        return [(name, float(result))]
-    if not isinstance(result, dict):
-        return []
-    out = [(label, (1e3 if name == "kid" else 1.0) * float(result[key]))
-           for label, key in HEADLINES.get(name, []) if isinstance(result.get(key), (int, float))]
-    return out or [(f"{name} {k}", float(v)) for k, v in result.items()
-                   if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "num_samples"]
+    """(label, displayed value) of the headline numbers of one metric result."""
+    return [(label, value) for label, _, value in _rows(name, result)]
+
+
+def format_value(value: float | None, digits: int = 4) -> str:
+    """`digits` significant digits without exponent for everyday magnitudes: 29498.97 -> 29499,
+    0.012345 -> 0.01235, 481.2168 -> 481.2; exponent notation outside [1e-4, 1e7)."""
+    if value is None:
+        return "-"
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    magnitude = math.floor(math.log10(abs(value)))
+    if not -4 <= magnitude < 7:
+        return f"{value:.{digits - 1}e}"
+    return f"{value:.{max(0, digits - 1 - magnitude)}f}"
+
+
+_ARROWS = {"lower": "lower", "higher": "higher", "match": "~real", "": ""}
 
 
 def format_table(report: dict) -> str:
-    """A short text table: samples next to both reference points."""
-    points = report["reference_points"]
-    cols = ["samples", "real vs real", "pixel gaussian"]
-    lines = [f"extractor: {report['extractor']['name']}  resize: {report['resize']}",
-             f"samples: {report['num_samples']}  reference: {report['num_reference']} "
-             f"({report['reference']})",
-             f"{'metric':<18}" + "".join(f"{c:>16}" for c in cols)]
+    """A short text table: samples next to both reference points, which way is better, the
+    extractor's held-out accuracy and any warnings."""
+    points = report.get("reference_points", {})
+    cols = ["better", "samples", "real vs real", "pixel gaussian"]
+    ex = report.get("extractor") or {}
+    lines = [f"WARNING: {w}" for w in report.get("warnings", [])]
+    if ex:
+        acc = ex.get("holdout_accuracy")
+        lines.append(f"extractor: {ex['name']}  resize: {report.get('resize', ex.get('resize'))}"
+                     + (f"  held-out accuracy: {acc:.3f}" if acc is not None else ""))
+    if "num_samples" in report:
+        lines.append(f"samples: {report['num_samples']}  reference: {report['num_reference']} "
+                     f"({report['reference']})")
+    if "num_pairs" in report:
+        lines.append(f"pairs: {report['num_pairs']}")
+    lines.append(f"{'metric':<18}{cols[0]:>8}" + "".join(f"{c:>16}" for c in cols[1:]))
     for name, result in report["metrics"].items():
-        others = [points["real_vs_real"]["metrics"].get(name),
-                  points["pixel_gaussian"]["metrics"].get(name)]
-        for i, (label, value) in enumerate(headline(name, result)):
-            cells = [value] + [(headline(name, o)[i][1] if o else None) for o in others]
-            lines.append(f"{label:<18}" + "".join(
-                f"{'-':>16}" if c is None else f"{c:>16.4f}" for c in cells))
+        others = [(points.get(p, {}).get("metrics") or {}).get(name)
+                  for p in ("real_vs_real", "pixel_gaussian")]
+        for i, (label, direction, value) in enumerate(_rows(name, result)):
+            cells = [value] + [(_rows(name, o)[i][2] if o else None) for o in others]
+            lines.append(f"{label:<18}{_ARROWS[direction]:>8}"
+                         + "".join(f"{format_value(c):>16}" for c in cells))
     if "conditional" in report:
-        lines.append(f"{'cond. accuracy':<18}{report['conditional']['accuracy']:>16.4f}")
+        lines.append(f"{'cond. accuracy':<18}{'higher':>8}"
+                     f"{format_value(report['conditional']['accuracy']):>16}")
     return "\n".join(lines)

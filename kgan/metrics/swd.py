@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from kgan.metrics.registry import Headline, Inputs, Metric, register
+
 _KERNEL = np.float32([1, 4, 6, 4, 1]) / 16
 
 
@@ -51,20 +53,24 @@ def _descriptors(level: np.ndarray, nhood: int, per_image: int, rng) -> np.ndarr
 
 
 def sliced_wasserstein(a: np.ndarray, b: np.ndarray, dir_repeats: int, dirs_per_repeat: int,
-                       rng) -> float:
+                       rng, bar=None) -> float:
     results = []
     for _ in range(dir_repeats):
         dirs = rng.standard_normal((a.shape[1], dirs_per_repeat)).astype(np.float32)
         dirs /= np.sqrt((dirs ** 2).sum(axis=0, keepdims=True))
         pa, pb = np.sort(a @ dirs, axis=0), np.sort(b @ dirs, axis=0)
         results.append(np.abs(pa - pb).mean())
+        if bar:
+            bar.update(dirs_per_repeat)
     return float(np.mean(results))
 
 
 def swd(real: np.ndarray, fake: np.ndarray, nhood: int = 7, per_image: int | None = None,
         min_res: int | None = None, dir_repeats: int = 4, dirs_per_repeat: int = 128,
-        seed: int = 0) -> dict:
-    """SWD x1e3 per level between uint8 NHWC sets (the larger set is cut to the smaller)."""
+        seed: int = 0, bar=None) -> dict:
+    """SWD x1e3 per level between uint8 NHWC sets (the larger set is cut to the smaller);
+    `bar`: an optional `kgan.progress.Progress`; its total is set here to the projection
+    directions of all levels."""
     m = min(len(real), len(fake))
     side = min(real.shape[1:3])
     small = side < 64
@@ -76,10 +82,21 @@ def swd(real: np.ndarray, fake: np.ndarray, nhood: int = 7, per_image: int | Non
     rng = np.random.default_rng(seed)
     pyr_a, pyr_b = laplacian_pyramid(real[:m], num_levels), laplacian_pyramid(fake[:m], num_levels)
     per_level = {}
+    if bar:
+        bar.total = dir_repeats * dirs_per_repeat * num_levels
     for la, lb in zip(pyr_a, pyr_b):
         da, db = _descriptors(la, nhood, per_image, rng), _descriptors(lb, nhood, per_image, rng)
         per_level[str(la.shape[1])] = 1e3 * sliced_wasserstein(da, db, dir_repeats,
-                                                               dirs_per_repeat, rng)
+                                                               dirs_per_repeat, rng, bar)
     return {"levels": per_level, "mean": float(np.mean(list(per_level.values()))),
             "scale": 1e3, "num_images": int(m), "nhood": nhood, "per_image": per_image,
             "dir_repeats": dir_repeats, "dirs_per_repeat": dirs_per_repeat}
+
+
+def _compute(x: Inputs, **kw) -> dict:
+    return swd(x.reference["images"], x.sample["images"], seed=x.seed,
+               bar=x.bar("SWD", 0, "dir"), **kw)
+
+
+register(Metric("swd", {"images"}, _compute, [Headline("mean", "SWD x1e3")], "lower",
+                "sliced Wasserstein distance of Laplacian-pyramid patches (pixel space)"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import math
 import sys
 import time
@@ -20,12 +19,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import distribute, io
+from kgan import distribute, io, runs
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
 from kgan.errors import CheckpointError, TrainingDivergedError
 from kgan.imageio import to_uint8
 from kgan.models import build_gan, build_optimizers
+from kgan.runs import read_run_info  # noqa: F401 - re-exported: tasks and tests read run.json through here
 
 FIXED_SAMPLES = 64
 
@@ -75,18 +75,10 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None):
     return cfg, gan, current_step(gan)
 
 
-def fixed_latents(cfg: ExperimentConfig, run_dir: Path):
-    """The fixed (z, labels) used for snapshots; created once per run so progress is comparable."""
-    snapshots = run_dir / "snapshots"
-    z_path = snapshots / "fixed_z.npy"
-    if not z_path.exists():
-        rng = np.random.default_rng(cfg.seed)
-        z = rng.standard_normal((FIXED_SAMPLES, cfg.model.latent_dim)).astype("float32")
-        with io.atomic_path(z_path) as tmp:
-            np.save(tmp, z, allow_pickle=False)
-    z = np.load(z_path)
-    labels = (np.arange(len(z)) % cfg.model.num_classes).astype("int32") if cfg.model.num_classes else None
-    return z, labels
+def fixed_inputs(cfg: ExperimentConfig, run_dir: Path, gan) -> dict:
+    """The fixed inputs every snapshot renders; drawn once per run so progress is comparable (`kgan.runs`)."""
+    return runs.load_or_create_fixed_inputs(runs.RunLayout(run_dir), gan.inference_inputs(), FIXED_SAMPLES,
+                                            cfg.seed)
 
 
 class RunLogger(keras.callbacks.Callback):
@@ -97,7 +89,7 @@ class RunLogger(keras.callbacks.Callback):
         super().__init__()
         self.cfg, self.run_dir, self.manager = cfg, run_dir, manager
         self.total_steps, self.verbose = total_steps, verbose
-        self.fixed_z, self.fixed_labels = fixed_latents(cfg, run_dir)
+        self.fixed_inputs = None  # drawn in on_train_begin, when the model is known
         self.history_path = run_dir / "logs" / "history.csv"
         self.events_path = run_dir / "logs" / "events.log"
         self.t0 = time.time()
@@ -118,6 +110,7 @@ class RunLogger(keras.callbacks.Callback):
         print(f"[kgan] {message}", file=sys.stderr, flush=True)
 
     def on_train_begin(self, logs=None):
+        self.fixed_inputs = fixed_inputs(self.cfg, self.run_dir, self.model)
         step = self.step
         self._window_start = (time.time(), step)
         self.last_log_step = self.last_checkpoint_step = step
@@ -149,7 +142,7 @@ class RunLogger(keras.callbacks.Callback):
         self.last_checkpoint_step = self.step
 
     def snapshot(self):
-        images = to_uint8(self.model.generate(self.fixed_z, self.fixed_labels))
+        images = to_uint8(self.model.infer(self.fixed_inputs))
         with io.atomic_path(self.run_dir / "snapshots" / f"step_{self.step:07d}.npz") as tmp:
             np.savez_compressed(tmp, images=images, step=self.step)
         self.last_snapshot_step = self.step
@@ -318,13 +311,6 @@ def _truncate_history(path: Path, step: int) -> None:
 def _save_keras_model(gan, path: Path) -> None:
     with io.atomic_path(path) as tmp:
         gan.save(tmp)
-
-
-def read_run_info(run_dir: str | Path) -> dict:
-    path = Path(run_dir) / "run.json"
-    if not path.is_file():
-        raise CheckpointError(f"{run_dir}: no run.json (training never finished a session here)")
-    return json.loads(path.read_text())
 
 
 class LuigiProgress(keras.callbacks.Callback):

@@ -39,4 +39,4 @@ def sample_images(source: str | Path, n: int, seed: int = 0, version: int | None
     _, gan, _ = load_run(run_dir, checkpoint)
     specs = gan.inference_inputs()
     check_drawable(specs, source)
-    return to_uint8(gan.infer(surface.draw_numpy(specs, n, np.random.default_rng(seed), cycle=True)))
+    return to_uint8(gan.infer(surface.fixed_inputs(specs, n, seed)))

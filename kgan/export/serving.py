@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 
 from kgan import io
 from kgan.models import surface
@@ -62,7 +61,7 @@ def warmup_inputs(specs, count: int, seed: int = 0):
     """`count` single-example input dicts for serving_default, one entry per declared input (fixed seed:
     a reproducible file). Drawable inputs are seeded draws (categorical ones cycle over the requests);
     image and text inputs, which come from data, are zeros and empty strings."""
-    drawn = surface.draw_numpy([s for s in specs if s.drawable], count, np.random.default_rng(seed), cycle=True)
+    drawn = surface.fixed_inputs([s for s in specs if s.drawable], count, seed)
     neutral = surface.zeros([s for s in specs if not s.drawable], 1)
     for i in range(count):
         yield {s.name: drawn[s.name][i:i + 1] if s.drawable else neutral[s.name] for s in specs}

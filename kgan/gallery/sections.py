@@ -200,9 +200,7 @@ def walks_section(src, writer: Writer, seed: int) -> Section:
 
 
 def truncation_section(src, writer: Writer, seed: int) -> Section:
-    how = ("the export's `sample` signature (truncation in the graph)"
-           if src.kind == "export" and getattr(src, "sample_sig", None) is not None
-           else "scaling the normal inputs by psi")
+    how = src.truncation_method
     sec = Section("truncation", "Truncation sweep",
                   f"Columns: psi = {', '.join(f'{p:g}' for p in TRUNCATION_PSI)} (left to right), "
                   f"one row per latent; psi = 0 is the mean latent, psi = 1 the untruncated "

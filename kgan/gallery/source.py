@@ -68,6 +68,9 @@ class ModelSource(abc.ABC):
         return surface.draw_numpy(self.specs, n, np.random.default_rng(seed), truncation=truncation, cycle=True,
                                   data=data)
 
+    #: how `truncated` applies psi (shown in the gallery)
+    truncation_method = "scaling the normal inputs by psi"
+
     def truncated(self, n: int, seed: int, psi: float) -> np.ndarray:
         """n samples with normal inputs scaled by psi; the same (n, seed) gives the same underlying draws."""
         return self.generate(self.draw(n, seed, truncation=psi))
@@ -129,15 +132,17 @@ class ExportSource(ModelSource):
             self.image_shape = tuple(self.generate(surface.zeros(self.specs, 1)).shape[1:])
 
     @property
-    def sample_sig(self):
-        return self.served.sample_signature
+    def truncation_method(self) -> str:
+        if self.served.sample_signature is None:
+            return super().truncation_method
+        return "the export's `sample` signature (truncation in the graph)"
 
     def generate(self, inputs):
         return _batched(self.served.images, inputs)
 
     def truncated(self, n, seed, psi):
         """Through the export's own `sample` signature when it has one (truncation in-graph)."""
-        if self.sample_sig is None:
+        if self.served.sample_signature is None:
             return super().truncated(n, seed, psi)
         return self.served.sample(n, seed, psi)[:n]
 

@@ -24,8 +24,8 @@ class RunLayout:
 
     root: Path
 
-    def __init__(self, root: str | Path):
-        object.__setattr__(self, "root", Path(root))
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root))
 
     @property
     def config(self) -> Path:

@@ -58,11 +58,6 @@ class ModelSource(abc.ABC):
     def generate(self, inputs: dict) -> np.ndarray:
         """uint8 NHWC images for named inputs (one array per declared input)."""
 
-    @property
-    def drawable(self) -> bool:
-        """Whether a seed alone makes inputs (no image or text inputs)."""
-        return all(s.drawable for s in self.specs)
-
     def draw(self, n: int, seed: int, truncation: float = 1.0, data: dict | None = None) -> dict:
         """Reproducible inputs: the same (n, seed) gives the same draws; categorical inputs cycle 0..K-1."""
         return surface.draw_numpy(self.specs, n, np.random.default_rng(seed), truncation=truncation, cycle=True,

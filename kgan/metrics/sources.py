@@ -78,7 +78,9 @@ class Generator:
         if needs and data is None:
             raise DataError(f"the model's inputs come from the data features {needs}; pass data=")
         for start in range(0, n, batch_size):
-            rows = next(data) if needs else None
+            rows = next(data, None) if needs else None
+            if needs and rows is None:
+                raise DataError(f"data: ended after {start} of the requested n={n} examples")
             inputs = surface.draw_numpy(self.specs, min(batch_size, n - start), rng, data=rows)
             yield to_uint8(np.asarray(self.fn(inputs), np.float32))
 

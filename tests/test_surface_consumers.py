@@ -84,6 +84,7 @@ def test_a_made_up_noise_surface_exports_serves_samples_and_warms_up(tmp_path):
 
     model = _noise_model()
     version = _export(model, tmp_path / "noise" / "1")
+    assert [p.name for p in version.parent.iterdir()] == ["1"]  # nothing left beside the version
     loaded = tf.saved_model.load(str(version))
     assert set(loaded.signatures) == {"serving_default", "sample", "metadata"}
     spec = loaded.signatures["serving_default"].structured_input_signature[1]

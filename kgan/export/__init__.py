@@ -21,6 +21,7 @@ version (same weights, published by the same rename) without disturbing the serv
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -139,11 +140,10 @@ def build_version(model, metadata: dict, path: Path, warmup_count: int) -> Path:
     path = Path(path)
     staging = path.parent / f"{path.name}.staging"
     staging.mkdir()
-    metadata_file = staging / signatures.METADATA_ASSET
-    metadata_file.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
-    module = signatures.GeneratorModule(model, metadata, str(metadata_file))
     try:
-        signatures.save(module, path)
+        metadata_file = staging / signatures.METADATA_ASSET
+        metadata_file.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+        signatures.save(signatures.GeneratorModule(model, metadata, str(metadata_file)), path)
         extra = path / "assets.extra"
         extra.mkdir(exist_ok=True)
         serving.write_warmup(extra / serving.WARMUP_FILE, metadata["name"], model.inference_inputs(), warmup_count)
@@ -151,6 +151,8 @@ def build_version(model, metadata: dict, path: Path, warmup_count: int) -> Path:
     except (OSError, tf.errors.OpError) as e:
         raise ExportError(f"{path.parent}: writing the SavedModel failed ({getattr(e, 'strerror', None) or e})") \
             from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # the metadata file was copied into assets/
     return path
 
 

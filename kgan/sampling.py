@@ -6,31 +6,37 @@ from pathlib import Path
 
 import numpy as np
 
-from kgan.errors import CheckpointError
+from kgan.errors import CheckpointError, DataError
 from kgan.export.versions import is_export
+from kgan.models import surface
+from kgan.runs import split_checkpoint
 
 
-def _split_checkpoint(path: Path):
-    """RUN/checkpoints/ckpt-N -> (RUN, path); RUN -> (RUN, None)."""
-    if path.parent.name == "checkpoints" and path.name.startswith("ckpt-"):
-        return path.parent.parent, str(path)
-    return path, None
+def check_drawable(specs, where) -> None:
+    """A one-line error for models whose inputs come from data (image-to-image, text-to-image)."""
+    needs = [f"{s.name} (data feature {s.feature!r})" for s in specs if not s.drawable]
+    if needs:
+        raise DataError(f"{where}: the model needs data inputs {', '.join(needs)}; a seed alone cannot "
+                        "sample it (render a gallery with --data instead)")
 
 
 def sample_images(source: str | Path, n: int, seed: int = 0, version: int | None = None) -> np.ndarray:
-    """n uint8 NHWC samples; z ~ N(0, I) from `seed`, class labels cycling for conditional models."""
+    """n uint8 NHWC samples: the model's inputs drawn from `seed` (categorical inputs cycling 0..K-1);
+    an export samples through its own `sample` signature."""
     from kgan.imageio import to_uint8
     from kgan.training import load_run
 
     path = Path(source)
     if is_export(path):
-        from kgan.export import sample_from_export
+        from kgan.export.served import ServedModel
 
-        return sample_from_export(path, n, seed=seed, version=version)
-    run_dir, checkpoint = _split_checkpoint(path)
+        served = ServedModel(path, version)
+        check_drawable(served.specs, source)
+        return served.sample(n, seed=seed)
+    run_dir, checkpoint = split_checkpoint(path)
     if not run_dir.exists():
         raise CheckpointError(f"{source}: no such run directory, checkpoint or export")
     _, gan, _ = load_run(run_dir, checkpoint)
-    z = np.random.default_rng(seed).standard_normal((n, gan.latent_dim)).astype("float32")
-    labels = (np.arange(n) % gan.num_classes).astype("int32") if gan.num_classes else None
-    return to_uint8(gan.generate(z, labels))
+    specs = gan.inference_inputs()
+    check_drawable(specs, source)
+    return to_uint8(gan.infer(surface.fixed_inputs(specs, n, seed)))

@@ -135,7 +135,8 @@ class TrainGAN(Stage):
         from kgan import io
         from kgan.data import check_labels_fit
         from kgan.prepare import prepared_data_config
-        from kgan.training import LuigiProgress, read_run_info, train
+        from kgan.runs import read_run_info
+        from kgan.training import LuigiProgress, train
 
         cfg, reqs = self.cfg, self.requires()
         cfg = dataclasses.replace(cfg, data=prepared_data_config(cfg.data, reqs["data"].data_dir))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import math
 import shutil
 import sys
@@ -22,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 
-from kgan import checkpoints, distribute, io, phases
+from kgan import checkpoints, distribute, io, phases, runs
 from kgan.collapse import CollapseDetector
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
@@ -31,6 +30,7 @@ from kgan.imageio import tile, to_uint8
 from kgan.models import build_gan, surface, updates
 from kgan.models.registry import learning_rates, optimizers_for
 from kgan.progress import training_line
+from kgan.runs import read_run_info  # noqa: F401 - re-exported: tasks and tests read run.json through here
 
 FIXED_SAMPLES = 64
 
@@ -105,23 +105,16 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None):
 def fixed_inputs(cfg: ExperimentConfig, run_dir: Path, gan) -> dict:
     """The fixed inputs used for snapshots (seeded draws, categorical inputs cycling; data inputs from the
     first examples of the source); created once per run so progress is comparable."""
-    path = run_dir / "snapshots" / "fixed_inputs.npz"
-    if not path.exists():
-        specs = gan.inference_inputs()
-        data = None
-        if surface.data_features(specs):
-            from kgan.data.features import feature_dataset
+    layout, specs = runs.RunLayout(run_dir), gan.inference_inputs()
+    n, data = FIXED_SAMPLES, None
+    if surface.data_features(specs) and not layout.fixed_inputs.is_file():
+        from kgan.data.features import feature_dataset
 
-            n = min(FIXED_SAMPLES, cfg.data.batch_size)
-            unshuffled = dataclasses.replace(cfg.data, shuffle_buffer=0)
-            data = next(iter(feature_dataset(unshuffled, seed=cfg.seed, repeat=False, batch_size=n)))
-            data = {k: v.numpy() for k, v in data.items()}
-        n = FIXED_SAMPLES if data is None else len(data["image"])
-        inputs = surface.fixed_inputs(specs, n, cfg.seed, data=data)
-        with io.atomic_path(path) as tmp:
-            np.savez(tmp, allow_pickle=False, **inputs)
-    with np.load(path, allow_pickle=False) as saved:
-        return {k: saved[k] for k in saved.files}
+        n = min(FIXED_SAMPLES, cfg.data.batch_size)
+        unshuffled = dataclasses.replace(cfg.data, shuffle_buffer=0)
+        batch = next(iter(feature_dataset(unshuffled, seed=cfg.seed, repeat=False, batch_size=n)))
+        data = {k: v.numpy() for k, v in batch.items()}
+    return runs.load_or_create_fixed_inputs(layout, specs, n, cfg.seed, data=data)
 
 
 def _hparams(cfg: ExperimentConfig) -> dict:
@@ -166,6 +159,7 @@ class RunLogger(keras.callbacks.Callback):
         print(f"[kgan] {message}", file=sys.stderr, flush=True)
 
     def on_train_begin(self, logs=None):
+        self.fixed_inputs = fixed_inputs(self.cfg, self.run_dir, self.model)
         step = self.step
         if step == 0:
             with self.tensorboard.as_default():
@@ -451,13 +445,6 @@ def _truncate_history(path: Path, step: int) -> None:
 def _save_keras_model(gan, path: Path) -> None:
     with io.atomic_path(path) as tmp:
         gan.save(tmp)
-
-
-def read_run_info(run_dir: str | Path) -> dict:
-    path = Path(run_dir) / "run.json"
-    if not path.is_file():
-        raise CheckpointError(f"{run_dir}: no run.json (training never finished a session here)")
-    return json.loads(path.read_text())
 
 
 class LuigiProgress(keras.callbacks.Callback):

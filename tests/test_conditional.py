@@ -225,13 +225,14 @@ def test_infogan_export_has_code_inputs(tmp_path):
     a = s(num_samples=tf.constant(3), seed=tf.constant(1), truncation=tf.constant(1.0))["images"].numpy()
     b = s(num_samples=tf.constant(3), seed=tf.constant(1), truncation=tf.constant(1.0))["images"].numpy()
     np.testing.assert_array_equal(a, b)
-    warm = list(serving.warmup_inputs(LATENT, 0, 2, codes=gan.code_specs()))
+    warm = list(serving.warmup_inputs(gan.inference_inputs(), 2))
     assert set(warm[0]) == {"z", "code_cat", "code_cont"}
     loaded.signatures["serving_default"](**{k: tf.constant(v) for k, v in warm[0].items()})
 
 
 def test_conditional_metrics_and_traversal(tmp_path):
     from kgan.gallery import codes
+    from kgan.imageio import to_uint8
     from kgan.metrics.conditional import code_purity, conditional_report, matching_accuracy
     from kgan.metrics.features import FeatureExtractor
 
@@ -253,7 +254,7 @@ def test_conditional_metrics_and_traversal(tmp_path):
     info = kgan.models.build_gan(make_cfg("infogan", options={"categorical": 3, "continuous": 1}))
     pur = code_purity(info, Oracle(), n_per_code=5)
     assert 0.0 < pur["purity"] <= pur["majority_purity"] <= 1.0
-    grids = codes.traversal_grids(info, rows=2, steps=3)
+    grids = codes.traversal_grids(info.inference_inputs(), lambda x: to_uint8(info.infer(x)), rows=2, steps=3)
     assert grids["code_cat"][0].shape == (2 * 3, RES, RES, 1) and grids["code_cont_0"][0].shape == (2 * 3, RES, RES, 1)
 
 

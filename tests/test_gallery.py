@@ -129,13 +129,13 @@ def test_every_image_exists_is_a_png_of_the_layout_size(gallery, run_dir):
 
 def test_sections_and_content(gallery):
     page = _parse(gallery)
-    assert page.sections == ["samples", "progression", "walks", "truncation", "classes",
-                             "neighbours", "history", "evaluation"]
+    assert page.sections == ["samples", "progression", "walks", "truncation", "neighbours", "history",
+                             "evaluation"]  # per-class rows, code traversals, input|output|target: not shown
     text = gallery.read_text()
     assert "<style>" in text and "<script" not in text
     assert "step 0" in text and "step 20" in text
     assert "Feature space: pixel space" in text
-    assert "unconditional model" in text
+    assert "not shown" in text and "unconditional model" in text and "no image or text input" in text
     # evaluation table: the value next to both reference points
     assert "123.4000" in text and "1.5000" in text and "300.0000" in text
     assert "real vs real" in text and "pixel gaussian" in text

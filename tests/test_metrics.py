@@ -182,7 +182,7 @@ def test_ppl_finite_and_larger_for_steeper_generator():
     w = np.random.default_rng(8).standard_normal((8, 784)) / 4
 
     def make(scale):
-        return Generator(lambda z: np.tanh(scale * z @ w).reshape(-1, 28, 28, 1), latent_dim=8)
+        return Generator.from_latent(lambda z: np.tanh(scale * z @ w).reshape(-1, 28, 28, 1), latent_dim=8)
 
     ext = PixelExtractor()
     smooth = perceptual_path_length(make(0.5), ext, num_samples=200)
@@ -229,7 +229,7 @@ def test_evaluate_report_reference_points_and_cache(tmp_path):
     again = evaluate(_blobs(300, rng), ref, ext, metrics="fid", **kw)
     assert sum(calls) == 300  # reference features came from the cache
     assert list(again["metrics"]) == ["fid"]
-    gen = Generator(lambda z: np.tanh(z @ np.ones((4, 784)) / 4).reshape(-1, 28, 28, 1), 4)
+    gen = Generator.from_latent(lambda z: np.tanh(z @ np.ones((4, 784)) / 4).reshape(-1, 28, 28, 1), 4)
     with_model = evaluate(gen, ref, ext, metrics=["fid", "ppl"], **kw)
     assert np.isfinite(with_model["metrics"]["ppl"]["mean"])
 

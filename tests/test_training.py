@@ -106,7 +106,7 @@ def test_run_directory_layout(straight_run):
     assert ckpt_steps(run_dir) == [15, 20]
     assert latest_ckpt_step(run_dir) == 20
 
-    with np.load(run_dir / "snapshots" / "fixed_inputs.npz") as fixed:
+    with np.load(run_dir / "snapshots" / "fixed_inputs.npz") as fixed:  # one array per declared input
         assert fixed.files == ["z"]
         z = fixed["z"]
     assert z.shape == (64, 8) and z.dtype == np.float32

@@ -1,4 +1,4 @@
-"""Export a trained generator as a TF Serving SavedModel, and sample from an export.
+"""Export a trained model as a TF Serving SavedModel, and sample from an export.
 
 Layout written by `export_run(run_or_checkpoint, name, base)`:
 ```
@@ -6,11 +6,11 @@ BASE/
   models.config                        TF Serving model_config_list, one entry per model dir
   NAME/
     1/ 2/ ...                          versions; each published by one atomic rename
-      saved_model.pb, variables/       signatures serving_default, sample, metadata
+      saved_model.pb, variables/       signatures serving_default, [sample,] metadata
       fingerprint.pb
       assets/kgan_metadata.json        what the metadata signature returns, as JSON
       assets.extra/tf_serving_warmup_requests   PredictionLog TFRecord replayed by TF Serving
-      assets.extra/generator.keras     the same sampler network, Keras-native (Python / fine-tuning)
+      assets.extra/generator.keras     the same inference network, Keras-native (Python / fine-tuning)
     .kgan-export-tmp-*/                only while an export is being built (ignored by TF Serving)
 ```
 TF Serving reads only `saved_model.pb`, `variables/`, `assets/` and the warm-up file in
@@ -21,6 +21,7 @@ version (same weights, published by the same rename) without disturbing the serv
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -30,19 +31,18 @@ import kgan
 from kgan.errors import CheckpointError, ExportError
 from kgan.export import serving, versions
 from kgan.export.versions import check_name, existing_versions, resolve_version_dir
+from kgan.models import surface
+from kgan.runs import split_checkpoint
 
-__all__ = ["export_run", "sample_from_export", "read_metadata", "existing_versions", "resolve_version_dir",
-           "write_models_config"]
+__all__ = ["build_version", "export_run", "sample_from_export", "read_metadata", "existing_versions",
+           "resolve_version_dir", "surface_metadata", "write_models_config"]
 
 KERAS_FILE = "generator.keras"
 write_models_config = serving.write_models_config
 
 
 def _run_and_checkpoint(run_or_checkpoint) -> tuple[Path, str | None]:
-    from kgan.sampling import _split_checkpoint
-
-    path = Path(run_or_checkpoint)
-    run_dir, checkpoint = _split_checkpoint(path)
+    run_dir, checkpoint = split_checkpoint(run_or_checkpoint)
     if not run_dir.is_dir():
         raise CheckpointError(f"{run_or_checkpoint}: no such run directory or checkpoint")
     if checkpoint is not None and not Path(checkpoint + ".index").is_file():
@@ -50,38 +50,45 @@ def _run_and_checkpoint(run_or_checkpoint) -> tuple[Path, str | None]:
     return run_dir, checkpoint
 
 
+def surface_metadata(model) -> dict:
+    """What an export says about the model's declared surface: its inputs, the image it makes, the data
+    feature its output should match. `latent_dim` and `num_classes` (0 when absent) stay for readers
+    written before `inputs` existed."""
+    from kgan.export.signatures import signature_names
+
+    specs = model.inference_inputs()
+    height, width, channels = (int(d) for d in model.inference_network().output_shape[1:])
+    latent, label = surface.latent_spec(specs), surface.categorical_spec(specs, "label")
+    return {
+        "inputs": surface.specs_to_json(specs),
+        "target_feature": model.target_feature,
+        "signatures": signature_names(specs),
+        "latent_dim": int(latent.shape[-1]) if latent is not None and latent.shape else 0,
+        "num_classes": label.classes if label is not None else 0,
+        "resolution": height,
+        "height": height,
+        "width": width,
+        "channels": channels,
+    }
+
+
 def build_metadata(cfg, gan, step: int, name: str, source: str) -> dict:
-    height, width, channels = gan.image_shape
     return {
         "name": name,
         "model": cfg.model.name,
-        "latent_dim": int(gan.latent_dim),
-        "resolution": int(height),
-        "height": int(height),
-        "width": int(width),
-        "channels": int(channels),
-        "num_classes": int(gan.num_classes),
+        **surface_metadata(gan),
         "kgan_version": kgan.__version__,
         "training_steps": int(step),
         "ema": gan.ema_generator is not None,
-        "signatures": list(_signatures()),
-        **({"code_categories": int(gan.categorical), "code_continuous": int(gan.continuous)}
-           if hasattr(gan, "code_specs") else {}),  # InfoGAN's latent codes (serving inputs code_cat, code_cont)
         "source": source,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
-def _signatures():
-    from kgan.export.signatures import SIGNATURES
-
-    return SIGNATURES
-
-
 def export_run(run_or_checkpoint, name: str | None = None, base: str | Path | None = None, *,
                serving_base: str | None = None, warmup_requests: int | None = None,
                write_config: bool = True) -> Path:
-    """Export a run's sampler (latest checkpoint, or `RUN/checkpoints/ckpt-N`) to `BASE/NAME/<v>/`.
+    """Export a run's inference network (latest checkpoint, or `RUN/checkpoints/ckpt-N`) to `BASE/NAME/<v>/`.
 
     `name` defaults to the config's `export.name`, else the experiment name; `base` to
     `export.base`. Returns the published version directory. Raises `CheckpointError` for a missing
@@ -112,7 +119,7 @@ def export_run(run_or_checkpoint, name: str | None = None, base: str | Path | No
     model_dir = base / name
     versions.make_model_dir(model_dir)
     with versions.temp_build_dir(model_dir) as tmp:
-        built = _build(gan, metadata, tmp, count)
+        built = build_version(gan, metadata, tmp / "version", count)
         target = versions.publish(built, model_dir)
     if write_config:
         try:
@@ -123,47 +130,30 @@ def export_run(run_or_checkpoint, name: str | None = None, base: str | Path | No
     return target
 
 
-def _build(gan, metadata: dict, tmp: Path, warmup_count: int) -> Path:
-    """Write the complete version directory at `tmp/version` (nothing outside `tmp`)."""
+def build_version(model, metadata: dict, path: Path, warmup_count: int) -> Path:
+    """Write a complete version directory for `model` (anything with the declared inference surface) at
+    `path`, which must not exist yet; `export_run` builds into a temporary directory and publishes it."""
     import tensorflow as tf
 
     from kgan.export import signatures
 
-    staging = tmp / "staging"
+    path = Path(path)
+    staging = path.parent / f"{path.name}.staging"
     staging.mkdir()
-    metadata_file = staging / signatures.METADATA_ASSET
-    metadata_file.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
-    built = tmp / "version"
-    module = signatures.GeneratorModule(gan, metadata, str(metadata_file))
     try:
-        signatures.save(module, built)
-        extra = built / "assets.extra"
+        metadata_file = staging / signatures.METADATA_ASSET
+        metadata_file.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+        signatures.save(signatures.GeneratorModule(model, metadata, str(metadata_file)), path)
+        extra = path / "assets.extra"
         extra.mkdir(exist_ok=True)
-        serving.write_warmup(extra / serving.WARMUP_FILE, metadata["name"], metadata["latent_dim"],
-                             metadata["num_classes"], warmup_count,
-                             codes=gan.code_specs() if hasattr(gan, "code_specs") else None)
-        gan.sampler.save(str(extra / KERAS_FILE))
+        serving.write_warmup(extra / serving.WARMUP_FILE, metadata["name"], model.inference_inputs(), warmup_count)
+        model.inference_network().save(str(extra / KERAS_FILE))
     except (OSError, tf.errors.OpError) as e:
-        raise ExportError(f"{tmp.parent}: writing the SavedModel failed ({getattr(e, 'strerror', None) or e})") \
+        raise ExportError(f"{path.parent}: writing the SavedModel failed ({getattr(e, 'strerror', None) or e})") \
             from None
-    return built
-
-
-def serving_inputs(spec: dict, metadata: dict, z, labels=None, rng=None) -> dict:
-    """Tensors for an export's serving_default: `z`, `label` when the model takes one, and InfoGAN codes drawn
-    as `GAN.generate` draws them (categorical code cycling 0..K-1, continuous codes ~ U(-1, 1))."""
-    import tensorflow as tf
-
-    n = len(z)
-    feed = {"z": tf.constant(np.asarray(z), tf.float32)}
-    if "label" in spec:
-        feed["label"] = tf.constant(np.asarray(labels), tf.int32)
-    if "code_cat" in spec:
-        feed["code_cat"] = tf.constant(np.arange(n) % metadata["code_categories"], tf.int32)
-    if "code_cont" in spec:
-        rng = rng or np.random.default_rng(0)
-        feed["code_cont"] = tf.constant(rng.uniform(-1, 1, (n, metadata["code_continuous"])), tf.float32)
-    return feed
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # the metadata file was copied into assets/
+    return path
 
 
 def read_metadata(path: str | Path, version: int | None = None) -> dict:
@@ -181,19 +171,6 @@ def sample_from_export(path: str | Path, n: int, seed: int = 0, version: int | N
 
     `path` is `BASE/NAME` (latest version, or `version`) or a version directory.
     """
-    import tensorflow as tf
+    from kgan.export.served import ServedModel
 
-    if n < 1:
-        raise ExportError(f"--n {n}: need at least one sample")
-    if not -2**31 <= seed < 2**31:
-        raise ExportError(f"--seed {seed}: must fit in int32")
-    target = resolve_version_dir(path, version)
-    try:
-        loaded = tf.saved_model.load(str(target))
-    except (OSError, ValueError, tf.errors.OpError) as e:
-        raise ExportError(f"{target}: cannot load the SavedModel ({e})") from None
-    if "sample" not in loaded.signatures:
-        raise ExportError(f"{target}: has no 'sample' signature (not a kgan export?)")
-    out = loaded.signatures["sample"](num_samples=tf.constant(n, tf.int32), seed=tf.constant(seed, tf.int32),
-                                      truncation=tf.constant(truncation, tf.float32))
-    return out["images"].numpy()
+    return ServedModel(path, version).sample(n, seed, truncation)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 
 from kgan import io
+from kgan.models import surface
 
 CONFIG_FILE = "models.config"
 WARMUP_FILE = "tf_serving_warmup_requests"
@@ -57,22 +57,17 @@ def write_models_config(base: str | Path, serving_base: str | None = None) -> Pa
     return path
 
 
-def warmup_inputs(latent_dim: int, num_classes: int, count: int, seed: int = 0, codes: dict | None = None):
-    """`count` single-example input dicts for serving_default (fixed seed: reproducible file).
-
-    `codes`: extra inputs name -> TensorSpec (InfoGAN's code_cat, code_cont), fed zeros."""
-    rng = np.random.default_rng(seed)
+def warmup_inputs(specs, count: int, seed: int = 0):
+    """`count` single-example input dicts for serving_default, one entry per declared input (fixed seed:
+    a reproducible file). Drawable inputs are seeded draws (categorical ones cycle over the requests);
+    image and text inputs, which come from data, are zeros and empty strings."""
+    drawn = surface.fixed_inputs([s for s in specs if s.drawable], count, seed)
+    neutral = surface.zeros([s for s in specs if not s.drawable], 1)
     for i in range(count):
-        inputs = {"z": rng.standard_normal((1, latent_dim)).astype("float32")}
-        if num_classes:
-            inputs["label"] = np.array([i % num_classes], dtype="int32")
-        for name, spec in (codes or {}).items():
-            inputs[name] = np.zeros([1, *spec.shape[1:]], dtype=spec.dtype.as_numpy_dtype)
-        yield inputs
+        yield {s.name: drawn[s.name][i:i + 1] if s.drawable else neutral[s.name] for s in specs}
 
 
-def write_warmup(path: Path, model_name: str, latent_dim: int, num_classes: int, count: int,
-                 codes: dict | None = None) -> bool:
+def write_warmup(path: Path, model_name: str, specs, count: int) -> bool:
     """Write the warm-up TFRecord of PredictionLog records; False when `count` is 0."""
     if count <= 0:
         return False
@@ -81,7 +76,7 @@ def write_warmup(path: Path, model_name: str, latent_dim: int, num_classes: int,
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with tf.io.TFRecordWriter(str(path)) as writer:
-        for inputs in warmup_inputs(latent_dim, num_classes, count, codes=codes):
+        for inputs in warmup_inputs(specs, count):
             request = predict_pb2.PredictRequest(
                 model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"))
             for key, value in inputs.items():

@@ -4,13 +4,16 @@
 with inline CSS, PNG images, relative links; no scripts, no server, no network):
 
 - random samples (fixed seed) beside real data,
-- training progression (fixed z at every snapshot),
-- linear and spherical latent walks and a truncation sweep,
-- per-class rows (conditional models) and nearest real neighbours,
+- training progression (the fixed inputs at every snapshot),
+- linear and spherical latent walks and a truncation sweep (models with a normal input),
+- per-class rows (a class label input), latent-code traversals (other categorical/uniform inputs),
+- input | output | target rows (models whose inputs come from data), nearest real neighbours,
 - loss curves (logs/history.csv), metric history and the evaluation table (report.json).
+Which sections apply follows from the model's declared inputs; the others are named at the top.
 
 Modules: `source` (run/export behind one interface), `sections` (collecting each section and its
-files), `plots` (matplotlib, Agg), `html` (the page), `render` (orchestration, atomic write).
+files), `codes` (traversals), `paired` (data-fed rows), `plots` (matplotlib, Agg), `html` (the page),
+`render` (orchestration, atomic write).
 """
 
 from kgan.gallery.render import render_gallery

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import kgan
 from kgan.errors import ConfigError, DataError
-from kgan.gallery import codes, html, sections
+from kgan.gallery import codes, html, paired, sections
 from kgan.gallery.source import open_source
 from kgan.io import atomic_path
+from kgan.models import surface
 
 REAL_LIMIT = 2000  # real images loaded for the real grid and the neighbour search
 
@@ -85,14 +86,46 @@ def _check_out(out_dir: Path, source: Path) -> None:
         raise ConfigError(f"--out {out_dir} exists and is not a gallery (no index.html); "
                           "refusing to replace it")
 
+def _describe(spec) -> str:
+    shape = " " + "x".join(map(str, spec.shape)) if spec.shape else ""
+    classes = f" of {spec.classes}" if spec.draw == "categorical" else ""
+    return f"{spec.name} ({spec.draw}{shape}{classes})"
+
+
+def not_shown(src) -> dict[str, str]:
+    """Model sections that do not apply to the source's declared inputs: {section id: one-line reason}.
+    Without a model nothing is judged (the sections render with their "Missing" notes)."""
+    if not src.available:
+        return {}
+    from_data = [s.name for s in src.specs if not s.drawable]
+    if from_data:
+        why = f"the inputs {from_data} come from data (see Input | output | target)"
+        return {"samples": f"Random samples: {why}", "walks": f"Latent walks: {why}",
+                "truncation": f"Truncation sweep: {why}", "classes": f"Per-class samples: {why}",
+                "codes": f"Latent-code traversals: {why}", "neighbours": f"Nearest real neighbours: {why}"}
+    out = {"paired": "Input | output | target: the model takes no image or text input"}
+    if surface.latent_spec(src.specs) is None:
+        out["walks"] = "Latent walks: the model has no normal (latent) input"
+        out["truncation"] = "Truncation sweep: the model has no normal (latent) input"
+    if surface.categorical_spec(src.specs, "label") is None:
+        out["classes"] = "Per-class samples: unconditional model (no class label input)"
+    if not codes.traversable(src.specs):
+        out["codes"] = "Latent-code traversals: no categorical or uniform inputs besides the class label"
+    return out
+
+
 def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data: str | None = None,
                    data_dir: str | None = None, report: str | Path | None = None,
                    classifier: str | Path | None = None, seed: int = 0, scale: int | None = None,
-                   version: int | None = None, real_limit: int = REAL_LIMIT) -> Path:
+                   version: int | None = None, real_limit: int = REAL_LIMIT,
+                   features: dict | None = None) -> Path:
     """Render `index.html` + images for a run directory or a SavedModel export into `out_dir`.
 
     Rendered into a temporary sibling and renamed onto `out_dir` at the end, so a reader never
     sees a half-written gallery (an earlier gallery there is replaced). Returns index.html's path.
+    `features`: data features ({name: array}) for models whose inputs come from data (image or text
+    inputs, and the target their output should match). Sections that do not apply to the model's
+    declared inputs are left out and named, with the reason, at the top of the page.
     """
     source, out_dir = Path(run_or_saved_model), Path(out_dir)
     src = open_source(source, version)  # raises CheckpointError for a missing/unknown path
@@ -102,23 +135,27 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
     scale = scale or sections.auto_scale(src.image_shape or (28, 28, 1))
     with atomic_path(out_dir, directory=True) as tmp:
         writer = sections.Writer(tmp, scale)
-        secs = [
-            sections.samples_section(src, real, real_note, writer, seed),
-            sections.progression_section(src, writer),
-            sections.walks_section(src, writer, seed),
-            sections.truncation_section(src, writer, seed),
-            sections.classes_section(src, writer, seed),
-            *([codes.codes_section(src, writer, seed)] if codes.applies(src) else []),  # InfoGAN only
-            sections.neighbours_section(src, real, writer, seed, extractor, classifier_note),
-            sections.history_section(src, writer, tmp),
-            sections.evaluation_section(src, writer, tmp, Path(report) if report else None),
-        ]
+        builders = {
+            "samples": lambda: sections.samples_section(src, real, real_note, writer, seed),
+            "progression": lambda: sections.progression_section(src, writer),
+            "walks": lambda: sections.walks_section(src, writer, seed),
+            "truncation": lambda: sections.truncation_section(src, writer, seed),
+            "classes": lambda: sections.classes_section(src, writer, seed),
+            "codes": lambda: codes.codes_section(src, writer, seed),
+            "paired": lambda: paired.paired_section(src, features, writer, seed),
+            "neighbours": lambda: sections.neighbours_section(src, real, writer, seed, extractor, classifier_note),
+            "history": lambda: sections.history_section(src, writer, tmp),
+            "evaluation": lambda: sections.evaluation_section(src, writer, tmp, Path(report) if report else None),
+        }
+        skipped = not_shown(src)
+        secs = [build() for name, build in builders.items() if name not in skipped]
         kind = "training run" if src.kind == "run" else "SavedModel export"
         meta = [("source", f"{kind}: {source}"),
                 ("step", src.step if src.step is not None else "unknown"),
-                ("latent_dim", src.latent_dim), ("num_classes", src.num_classes),
+                ("inputs", ", ".join(_describe(s) for s in src.specs) or "unknown"),
                 ("image shape", "x".join(map(str, src.image_shape)) or "unknown"),
                 ("seed", seed), ("upscaling", f"{scale}x nearest-neighbour")]
+        meta += [("not shown", reason) for reason in skipped.values()]
         model_name = src.cfg.model.name if src.kind == "run" else src.info.get("model")
         if model_name:
             meta.insert(1, ("model", model_name))
@@ -129,7 +166,7 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
         (tmp / "gallery.json").write_text(json.dumps({
             "source": str(source), "kind": src.kind, "seed": seed, "scale": scale,
             "image_shape": list(src.image_shape), "files": writer.files,
-            "sections": {s.id: {"title": s.title, "notes": s.notes} for s in secs}},
+            "sections": {s.id: {"title": s.title, "notes": s.notes} for s in secs}, "not_shown": skipped},
             indent=2) + "\n")
     return out_dir / "index.html"
 

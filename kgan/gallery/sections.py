@@ -17,6 +17,7 @@ import numpy as np
 from kgan.imageio import write_grid_png
 from kgan.latent import interpolation_path
 from kgan.metrics.report import headline
+from kgan.models import surface
 
 SAMPLES = 64
 SAMPLE_COLS = 8
@@ -126,13 +127,12 @@ def match_shape(images: np.ndarray, shape) -> np.ndarray:
 # ----------------------------------------------------------------------------- sections
 def samples_section(src, real, real_note: str, writer: Writer, seed: int) -> Section:
     sec = Section("samples", "Random samples",
-                  f"{SAMPLES} samples from z ~ N(0, I) with seed {seed} (fixed, so two galleries "
-                  "of the same model show the same z), next to real training images.")
+                  f"{SAMPLES} samples from the model's inputs drawn with seed {seed} (fixed, so two "
+                  "galleries of the same model show the same draws), next to real training images.")
     if not src.available:
         sec.notes.append(f"Missing: no model to sample from ({src.unavailable}).")
     else:
-        z = src.latents(SAMPLES, seed)
-        fake = src.generate(z, src.cycle_labels(SAMPLES))
+        fake = src.generate(src.draw(SAMPLES, seed))
         sec.items.append(Group([writer.grid("samples.png", fake, SAMPLE_COLS,
                                             f"generated (seed {seed})")]))
     if real is not None:
@@ -154,15 +154,15 @@ def _snapshot_step(path: Path) -> int:
 
 def progression_section(src, writer: Writer) -> Section:
     sec = Section("progression", "Training progression",
-                  f"The same first {PROGRESSION_SAMPLES} fixed latents (snapshots/fixed_z.npy) "
+                  f"The same first {PROGRESSION_SAMPLES} fixed inputs (snapshots/fixed_inputs.npz) "
                   "rendered at every snapshot, one row per snapshot.")
     if src.kind != "run":
         sec.notes.append("Not available from an exported SavedModel (no training snapshots); "
                          "render the gallery from the run directory to see it.")
         return sec
-    snaps = sorted((src.path / "snapshots").glob("step_*.npz"), key=_snapshot_step)
+    snaps = sorted(src.layout.snapshots.glob("step_*.npz"), key=_snapshot_step)
     if not snaps:
-        sec.notes.append(f"Missing: no snapshots in {src.path / 'snapshots'} (snapshot_every "
+        sec.notes.append(f"Missing: no snapshots in {src.layout.snapshots} (snapshot_every "
                          "not reached yet, or the directory was removed).")
         return sec
     rows = []
@@ -171,9 +171,9 @@ def progression_section(src, writer: Writer) -> Section:
             images = f["images"][:PROGRESSION_SAMPLES]
         step = _snapshot_step(path)
         img = writer.grid(f"progress_{step:07d}.png", images, PROGRESSION_SAMPLES,
-                          f"step {step}", alt=f"fixed-z samples at step {step}")
+                          f"step {step}", alt=f"fixed-input samples at step {step}")
         rows.append((f"step {step}", img))
-    sec.items.append(LabeledRows(rows, ("snapshot", f"first {PROGRESSION_SAMPLES} of fixed_z")))
+    sec.items.append(LabeledRows(rows, ("snapshot", f"first {PROGRESSION_SAMPLES} fixed inputs")))
     return sec
 
 
@@ -186,25 +186,21 @@ def walks_section(src, writer: Writer, seed: int) -> Section:
     if not src.available:
         sec.notes.append(f"Missing: no model ({src.unavailable}).")
         return sec
-    rng = np.random.default_rng(seed + 1)
-    z1 = rng.standard_normal((WALK_PAIRS, src.latent_dim)).astype(np.float32)
-    z2 = rng.standard_normal((WALK_PAIRS, src.latent_dim)).astype(np.float32)
-    labels = None
-    if src.num_classes:
-        labels = np.repeat(np.arange(WALK_PAIRS) % src.num_classes, WALK_STEPS).astype(np.int32)
+    latent = surface.latent_spec(src.specs)
+    base = src.draw(2 * WALK_PAIRS, seed + 1)  # pair i: rows i and WALK_PAIRS + i; other inputs from row i
+    z1, z2 = base[latent.name][:WALK_PAIRS], base[latent.name][WALK_PAIRS:]
+    fixed = {k: np.repeat(v[:WALK_PAIRS], WALK_STEPS, axis=0) for k, v in base.items() if k != latent.name}
     group = []
     for method, title in (("linear", "linear (lerp)"), ("spherical", "spherical (slerp)")):
-        path = interpolation_path(z1, z2, WALK_STEPS, method).reshape(-1, src.latent_dim)
-        group.append(writer.grid(f"walk_{method}.png", src.generate(path, labels), WALK_STEPS,
+        path = interpolation_path(z1, z2, WALK_STEPS, method).reshape(-1, *latent.shape)
+        group.append(writer.grid(f"walk_{method}.png", src.generate({**fixed, latent.name: path}), WALK_STEPS,
                                  title))
     sec.items.append(Group(group))
     return sec
 
 
 def truncation_section(src, writer: Writer, seed: int) -> Section:
-    how = ("the export's `sample` signature (truncation in the graph)"
-           if src.kind == "export" and getattr(src, "sample_sig", None) is not None
-           else "scaling z by psi (kgan.latent.truncate)")
+    how = src.truncation_method
     sec = Section("truncation", "Truncation sweep",
                   f"Columns: psi = {', '.join(f'{p:g}' for p in TRUNCATION_PSI)} (left to right), "
                   f"one row per latent; psi = 0 is the mean latent, psi = 1 the untruncated "
@@ -212,8 +208,7 @@ def truncation_section(src, writer: Writer, seed: int) -> Section:
     if not src.available:
         sec.notes.append(f"Missing: no model ({src.unavailable}).")
         return sec
-    labels = None  # conditional models: per-class rows show the classes; keep this comparable
-    cols = [src.truncated(TRUNCATION_ROWS, seed + 2, psi, labels) for psi in TRUNCATION_PSI]
+    cols = [src.truncated(TRUNCATION_ROWS, seed + 2, psi) for psi in TRUNCATION_PSI]
     grid = np.stack(cols, axis=1).reshape((-1,) + cols[0].shape[1:])  # row = latent, col = psi
     sec.items.append(writer.grid("truncation.png", grid, len(TRUNCATION_PSI),
                                  "psi " + " / ".join(f"{p:g}" for p in TRUNCATION_PSI)))
@@ -223,16 +218,13 @@ def truncation_section(src, writer: Writer, seed: int) -> Section:
 def classes_section(src, writer: Writer, seed: int) -> Section:
     sec = Section("classes", "Per-class samples",
                   f"Conditional models: one row per class label, {PER_CLASS} samples each.")
-    if not src.num_classes:
-        sec.notes.append("Not applicable: unconditional model (num_classes = 0).")
-        return sec
     if not src.available:
         sec.notes.append(f"Missing: no model ({src.unavailable}).")
         return sec
-    k = src.num_classes
-    z = src.latents(k * PER_CLASS, seed + 3)
-    labels = np.repeat(np.arange(k), PER_CLASS).astype(np.int32)
-    sec.items.append(writer.grid("classes.png", src.generate(z, labels), PER_CLASS,
+    k = surface.categorical_spec(src.specs, "label").classes
+    inputs = src.draw(k * PER_CLASS, seed + 3)
+    inputs["label"] = np.repeat(np.arange(k), PER_CLASS).astype(np.int32)
+    sec.items.append(writer.grid("classes.png", src.generate(inputs), PER_CLASS,
                                  f"rows: class 0 .. {k - 1}"))
     return sec
 
@@ -259,7 +251,7 @@ def neighbours_section(src, real, writer: Writer, seed: int, classifier=None,
     if real is None:
         sec.notes.append("Missing: no real data to search (pass --data SOURCE).")
         return sec
-    fake = src.generate(src.latents(SAMPLES, seed), src.cycle_labels(SAMPLES))[:NEIGHBOUR_QUERIES]
+    fake = src.generate(src.draw(SAMPLES, seed))[:NEIGHBOUR_QUERIES]
     fq, fr = _features(fake, classifier), _features(real, classifier)
     d2 = (np.sum(fq ** 2, 1)[:, None] - 2 * fq @ fr.T + np.sum(fr ** 2, 1)[None, :])
     nearest = np.argsort(d2, axis=1)[:, :NEIGHBOURS]
@@ -282,7 +274,7 @@ def history_section(src, writer: Writer, out_dir: Path) -> Section:
     if src.kind != "run":
         sec.notes.append("Not available from an exported SavedModel (no training logs).")
         return sec
-    path = src.path / "logs" / "history.csv"
+    path = src.layout.history
     if not path.is_file():
         sec.notes.append(f"Missing: no training history ({path} does not exist).")
         return sec
@@ -350,7 +342,7 @@ def evaluation_section(src, writer: Writer, out_dir: Path, report_path: Path | N
         except (json.JSONDecodeError, AttributeError, TypeError) as e:
             sec.notes.append(f"Unreadable metrics report {found}: {e}")
     # Metric history: several reports with a step (RUN/reports/*.json), plotted vs step.
-    history_dir = src.path / "reports"
+    history_dir = src.layout.reports if src.kind == "run" else src.path / "reports"
     points: dict[str, list[tuple[float, float]]] = {}
     for path in sorted(history_dir.glob("*.json")) if history_dir.is_dir() else []:
         try:

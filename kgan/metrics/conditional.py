@@ -6,10 +6,10 @@
   the confusion matrix (rows: requested class, columns: predicted class).
 - `per_class_fid(...)`: FID in the extractor's feature space between the samples of class y and the real
   images of class y (when labelled reference images are given).
-- `code_purity(gan, extractor, ...)`: InfoGAN's categorical code vs the classifier's class. Purity = the
-  best one-to-one matching accuracy between code values and classes (Hungarian algorithm,
-  `scipy.optimize.linear_sum_assignment` on the confusion counts), as in the InfoGAN paper's MNIST result
-  ("c_cat ... 5% error", sec. 7.1).
+- `code_purity(generator, extractor, ...)`: an unsupervised categorical input (a latent code other than the
+  class label) vs the classifier's class. Purity = the best one-to-one matching accuracy between code
+  values and classes (Hungarian algorithm, `scipy.optimize.linear_sum_assignment` on the confusion
+  counts), as in the mutual-information GAN paper's MNIST result (Chen et al. 2016, sec. 7.1: 5% error).
 
 Class indices must match between the generator's labels and the classifier's outputs (both come from the
 dataset's labels).
@@ -24,6 +24,7 @@ from kgan.metrics.frechet import fid
 from kgan.imageio import to_uint8
 from kgan.metrics.sources import as_generator
 from kgan.metrics.stats import RunningStats
+from kgan.models.surface import draw_numpy
 
 
 def _class_samples(generator, num_classes: int, n_per_class: int, seed: int, batch_size: int):
@@ -97,22 +98,25 @@ def matching_accuracy(confusion) -> tuple[float, list]:
     return float(confusion[rows, cols].sum() / max(confusion.sum(), 1)), [(int(r), int(c)) for r, c in zip(rows, cols)]
 
 
-def code_purity(gan, extractor, n_per_code: int = 200, seed: int = 0, batch_size: int = 250) -> dict:
-    """InfoGAN: classify G(z, c_cat = k, c_cont ~ U(-1, 1)) for every k; Hungarian-matched purity."""
-
-    k, n = gan.categorical, gan.continuous
+def code_purity(samples, extractor, n_per_code: int = 200, seed: int = 0, batch_size: int = 250,
+                name: str | None = None) -> dict:
+    """Classify G(code = k, every other input drawn) for every value k of the categorical input `name`
+    (default: the first categorical input that is not the class label); Hungarian-matched purity."""
+    generator = as_generator(samples)
+    code = next((s for s in generator.specs if s.draw == "categorical" and s.name != "label"
+                 and name in (None, s.name)), None)
+    if code is None:
+        raise ConfigError(f"code purity needs a categorical input{f' named {name!r}' if name else ''} besides "
+                          f"the class label; the model's inputs are {[s.name for s in generator.specs]}")
     rng = np.random.default_rng(seed)
-    confusion = np.zeros((k, extractor.num_classes), np.int64)
-    for code in range(k):
+    confusion = np.zeros((code.classes, extractor.num_classes), np.int64)
+    for value in range(code.classes):
         for start in range(0, n_per_code, batch_size):
             b = min(batch_size, n_per_code - start)
-            codes = {"code_cat": np.full(b, code, np.int32)}
-            if n:
-                codes["code_cont"] = rng.uniform(-1, 1, (b, n)).astype(np.float32)
-            z = rng.standard_normal((b, gan.latent_dim)).astype(np.float32)
-            probs = extractor.probs(to_uint8(gan.generate(z, codes)))
-            np.add.at(confusion[code], np.argmax(probs, axis=1), 1)
+            inputs = {**draw_numpy(generator.specs, b, rng), code.name: np.full(b, value, np.int32)}
+            probs = extractor.probs(to_uint8(generator.fn(inputs)))
+            np.add.at(confusion[value], np.argmax(probs, axis=1), 1)
     purity, matching = matching_accuracy(confusion)
     majority = float(confusion.max(axis=1).sum() / max(confusion.sum(), 1))
-    return {"purity": purity, "matching": matching, "majority_purity": majority,
+    return {"purity": purity, "matching": matching, "majority_purity": majority, "input": code.name,
             "confusion": confusion.tolist(), "n_per_code": n_per_code}

@@ -15,77 +15,98 @@ import numpy as np
 
 from kgan.errors import CheckpointError, DataError
 from kgan.imageio import to_uint8
+from kgan.models import surface
 
 
 @dataclass
 class Generator:
-    """A generative model for metrics: `fn(z)` or `fn(z, labels)` -> float NHWC in [-1, 1]."""
+    """A generative model for metrics: its declared inputs and `fn(inputs: dict)` -> float NHWC in [-1, 1].
 
+    `batches` draws every input with `surface.draw_numpy` (categorical inputs uniformly at random, the
+    class balance of a uniform prior). Inputs that come from data (image, text) are read from `data`: an
+    iterator of feature dicts ({feature: array}, at least one batch of rows each; the first rows are used).
+    """
+
+    specs: list
     fn: Callable
-    latent_dim: int
-    num_classes: int = 0
+
+    def __post_init__(self):
+        self._rng = np.random.default_rng(0)  # inputs that `images(z, labels)` callers do not pass
+
+    @classmethod
+    def from_latent(cls, fn: Callable, latent_dim: int, num_classes: int = 0) -> "Generator":
+        """A plain function `fn(z)` (or `fn(z, labels)` when `num_classes` > 0)."""
+        specs = [surface.InputSpec("z", "normal", (int(latent_dim),))]
+        if num_classes:
+            specs.append(surface.InputSpec("label", "categorical", classes=int(num_classes)))
+            return cls(specs, lambda inputs: fn(inputs["z"], inputs["label"]))
+        return cls(specs, lambda inputs: fn(inputs["z"]))
+
+    @property
+    def latent_dim(self) -> int:
+        spec = surface.latent_spec(self.specs)
+        return int(spec.shape[-1]) if spec is not None and spec.shape else 0
+
+    @property
+    def num_classes(self) -> int:
+        spec = surface.categorical_spec(self.specs, "label")
+        return spec.classes if spec is not None else 0
+
+    def _latent(self) -> surface.InputSpec:
+        spec = surface.latent_spec(self.specs)
+        if spec is None:
+            raise DataError(f"the model has no normal (latent) input: inputs {[s.name for s in self.specs]}")
+        return spec
 
     def sample_latents(self, rng: np.random.Generator, n: int):
-        z = rng.standard_normal((n, self.latent_dim)).astype(np.float32)
-        labels = rng.integers(0, self.num_classes, n).astype(np.int32) if self.num_classes else None
-        return z, labels
+        """(z, labels or None) for callers that move through the latent space (PPL)."""
+        keep = [self._latent(), *filter(None, [surface.categorical_spec(self.specs, "label")])]
+        drawn = surface.draw_numpy(keep, n, rng)
+        return drawn[keep[0].name], drawn.get("label")
 
     def images(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        out = self.fn(z) if labels is None else self.fn(z, labels)
-        return np.asarray(out, np.float32)
+        """Images for latents `z` (and class labels); any other drawable input is drawn at random per call."""
+        given = {self._latent().name: np.asarray(z), **({"label": np.asarray(labels)} if labels is not None else {})}
+        rest = [s for s in self.specs if s.name not in given]
+        inputs = {**surface.draw_numpy(rest, len(z), self._rng), **given}
+        return np.asarray(self.fn(inputs), np.float32)
 
-    def batches(self, n: int, batch_size: int, seed: int = 0) -> Iterator[np.ndarray]:
+    def batches(self, n: int, batch_size: int, seed: int = 0, data: Iterator[dict] | None = None) \
+            -> Iterator[np.ndarray]:
         rng = np.random.default_rng(seed)
+        needs = surface.data_features(self.specs)
+        if needs and data is None:
+            raise DataError(f"the model's inputs come from the data features {needs}; pass data=")
         for start in range(0, n, batch_size):
-            z, labels = self.sample_latents(rng, min(batch_size, n - start))
-            yield to_uint8(self.images(z, labels))
+            rows = next(data, None) if needs else None
+            if needs and rows is None:
+                raise DataError(f"data: ended after {start} of the requested n={n} examples")
+            inputs = surface.draw_numpy(self.specs, min(batch_size, n - start), rng, data=rows)
+            yield to_uint8(np.asarray(self.fn(inputs), np.float32))
 
 
 def from_gan(gan) -> Generator:
-    """Wrap the model surface of DESIGN.md (`generate`, `latent_dim`, `num_classes`)."""
-    return Generator(lambda z, labels=None: gan.generate(z, labels), int(gan.latent_dim),
-                     int(getattr(gan, "num_classes", 0) or 0))
+    """Wrap a model's declared surface (`inference_inputs`, `infer`; DESIGN.md)."""
+    return Generator(list(gan.inference_inputs()), lambda inputs: np.asarray(gan.infer(inputs)))
 
 
 def generator_from_path(path: str | Path) -> Generator:
-    """A TF Serving export (`saved_model.pb`: `serving_default`, `z` -> `images_float`) or a
-    run directory (`kgan.training.load_run`)."""
-    import tensorflow as tf
+    """A SavedModel export (fed through its declared inputs, `kgan.export.served`) or a run directory
+    (`kgan.training.load_run`)."""
+    from kgan.export.versions import is_export
 
     path = Path(path)
-    if (path / "saved_model.pb").exists():
-        sig = tf.saved_model.load(str(path)).signatures.get("serving_default")
-        if sig is None:
-            raise CheckpointError(f"{path}: SavedModel has no 'serving_default' signature")
-        spec = sig.structured_input_signature[1]
-        if "z" not in spec or "images_float" not in sig.structured_outputs:
-            raise CheckpointError(f"{path}: serving_default must take 'z' and return "
-                                  f"'images_float' (has {sorted(spec)} -> "
-                                  f"{sorted(sig.structured_outputs)})")
-        return _export_generator(path, sig, spec)
+    if is_export(path):
+        from kgan.export.served import ServedModel
+
+        served = ServedModel(path)
+        return Generator(served.specs, served.infer)
     if path.is_dir():
         from kgan.training import load_run  # late: heavy, and owned by the training module
 
         _, gan, _ = load_run(path)
         return from_gan(gan)
     raise CheckpointError(f"{path}: neither a SavedModel export nor a run directory")
-
-
-def _export_generator(path: Path, sig, spec) -> Generator:
-    """Any SavedModel with `z` -> `images_float`; labels and InfoGAN codes need kgan's export metadata."""
-    from kgan.errors import ExportError
-    from kgan.export import read_metadata, serving_inputs
-
-    try:
-        meta = read_metadata(path)
-    except ExportError:
-        if set(spec) - {"z"}:
-            raise CheckpointError(f"{path}: serving_default takes {sorted(spec)}, but without kgan's "
-                                  "assets/kgan_metadata.json the class count and code sizes are unknown") from None
-        meta = {}
-    rng = np.random.default_rng(0)
-    return Generator(lambda z, labels=None: sig(**serving_inputs(spec, meta, z, labels, rng))["images_float"].numpy(),
-                     int(spec["z"].shape[-1]), int(meta.get("num_classes", 0)))
 
 
 def source_batches(source: str, n: int, batch_size: int,
@@ -118,15 +139,15 @@ def as_batches(samples, n: int, batch_size: int, seed: int = 0,
 
 
 def as_generator(obj) -> Generator:
-    """A `Generator`, a GAN (`generate`), or a callable with a `latent_dim` attribute."""
+    """A `Generator`, a model (`inference_inputs`, `infer`), or a callable `g(z)` with a `latent_dim` attribute."""
     if isinstance(obj, Generator):
         return obj
-    if hasattr(obj, "generate") and hasattr(obj, "latent_dim"):
+    if callable(getattr(obj, "inference_inputs", None)):
         return from_gan(obj)
-    if callable(obj) and hasattr(obj, "latent_dim"):
-        return Generator(obj, int(obj.latent_dim), int(getattr(obj, "num_classes", 0) or 0))
-    raise DataError("a generator must be a kgan GAN, a kgan.metrics.Generator(fn, latent_dim) "
-                    "or a callable with a `latent_dim` attribute")
+    if callable(obj) and getattr(obj, "latent_dim", None):
+        return Generator.from_latent(obj, int(obj.latent_dim), int(getattr(obj, "num_classes", 0) or 0))
+    raise DataError("a generator must be a model with a declared surface (inference_inputs, infer), a "
+                    "kgan.metrics.Generator(specs, fn) or a callable with a `latent_dim` attribute")
 
 
 def _rechunk(batches: Iterable[np.ndarray], n: int, batch_size: int) -> Iterator[np.ndarray]:

@@ -1,0 +1,103 @@
+"""An export used through its signatures only: how the gallery, the metrics and `kgan sample` call one.
+
+The inputs come from the export's metadata (`inputs`, the model's declared surface). A SavedModel
+without kgan's metadata is described from its `serving_default` signature when that is unambiguous:
+a float32 `z` [None, d] is a normal latent; anything else (a class label needs its class count) is
+a `CheckpointError` naming the input.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from kgan.errors import CheckpointError, ExportError
+from kgan.export.versions import resolve_version_dir
+from kgan.imageio import to_uint8
+from kgan.models import surface
+
+METADATA_ASSET = Path("assets") / "kgan_metadata.json"
+
+
+def specs_from_signature(signature: dict, where) -> list[surface.InputSpec]:
+    """The declared inputs of a foreign SavedModel, from serving_default's {name: TensorSpec}."""
+    import tensorflow as tf
+
+    specs = []
+    for name, spec in signature.items():
+        if name == "z" and spec.dtype == tf.float32 and spec.shape.rank == 2 and spec.shape[-1] is not None:
+            specs.append(surface.InputSpec("z", "normal", (int(spec.shape[-1]),)))
+        else:
+            raise CheckpointError(f"{where}: serving_default input {name!r} ({spec.dtype.name} "
+                                  f"{spec.shape.as_list()}) cannot be fed without kgan's {METADATA_ASSET} "
+                                  "(its 'inputs' say how it is drawn)")
+    return specs
+
+
+class ServedModel:
+    """A loaded export: `specs`, `infer(inputs)` -> float images, `images(inputs)` -> uint8, `sample(...)`."""
+
+    def __init__(self, path: str | Path, version: int | None = None):
+        import tensorflow as tf
+
+        self.version_dir = resolve_version_dir(path, version)
+        try:
+            self.model = tf.saved_model.load(str(self.version_dir))
+        except Exception as e:  # noqa: BLE001 - any load failure is a user-facing unreadable export
+            raise ExportError(f"{self.version_dir}: cannot load the SavedModel ({e})") from None
+        self.serving = self.model.signatures.get("serving_default")
+        if self.serving is None:
+            raise CheckpointError(f"{self.version_dir}: SavedModel has no 'serving_default' signature")
+        self.sample_signature = self.model.signatures.get("sample")
+        self._signature = self.serving.structured_input_signature[1]
+        meta = self.version_dir / METADATA_ASSET
+        self.metadata = json.loads(meta.read_text()) if meta.is_file() else {}
+        if "inputs" in self.metadata:
+            self.specs = surface.specs_from_json(self.metadata["inputs"])
+        else:
+            self.specs = specs_from_signature(self._signature, self.version_dir)
+        if {s.name for s in self.specs} != set(self._signature):
+            raise CheckpointError(f"{self.version_dir}: metadata inputs {[s.name for s in self.specs]} do not "
+                                  f"match serving_default's {sorted(self._signature)}")
+        outputs = self.serving.structured_outputs
+        if "images_float" not in outputs and "images" not in outputs:
+            raise CheckpointError(f"{self.version_dir}: serving_default returns {sorted(outputs)}, "
+                                  "neither 'images_float' nor 'images'")
+
+    def _call(self, inputs: dict) -> dict:
+        import tensorflow as tf
+
+        inputs = surface.check_inputs(self.specs, inputs)
+        return self.serving(**{k: tf.constant(v, self._signature[k].dtype) for k, v in inputs.items()})
+
+    def infer(self, inputs: dict) -> np.ndarray:
+        """float32 images [B, H, W, C] in [-1, 1] for named inputs (checked like `GAN.infer`)."""
+        out = self._call(inputs)
+        if "images_float" in out:
+            return np.asarray(out["images_float"].numpy(), np.float32)
+        return out["images"].numpy().astype(np.float32) / 127.5 - 1.0
+
+    def images(self, inputs: dict) -> np.ndarray:
+        """uint8 images, quantized by the export itself when it returns `images`."""
+        out = self._call(inputs)
+        if "images" in out:
+            return np.asarray(out["images"].numpy(), np.uint8)
+        return to_uint8(out["images_float"].numpy())
+
+    def sample(self, n: int, seed: int = 0, truncation: float = 1.0) -> np.ndarray:
+        """n uint8 images from the `sample` signature (inputs drawn in the graph from `seed`)."""
+        import tensorflow as tf
+
+        if n < 1:
+            raise ExportError(f"--n {n}: need at least one sample")
+        if not -2**31 <= seed < 2**31:
+            raise ExportError(f"--seed {seed}: must fit in int32")
+        if self.sample_signature is None:
+            needs = [s.name for s in self.specs if not s.drawable]
+            why = (f"its inputs {needs} come from data" if needs else "it is not a kgan export")
+            raise ExportError(f"{self.version_dir}: has no 'sample' signature ({why})")
+        out = self.sample_signature(num_samples=tf.constant(n, tf.int32), seed=tf.constant(seed, tf.int32),
+                                    truncation=tf.constant(truncation, tf.float32))
+        return np.asarray(out["images"].numpy(), np.uint8)

@@ -212,12 +212,25 @@ class Evaluate(Stage):
         else:
             extractor = f"inception:{cfg.eval.inception_handle}"
         reference = np.load(reqs["data"].data_dir / "data.npz")["x"]
+        generator = generator_from_path(reqs["export"].saved_model)
         self.progress(0, f"scoring {cfg.eval.num_samples} samples with {extractor}")
-        report = evaluate(generator_from_path(reqs["export"].saved_model), reference, extractor,
-                          metrics=cfg.eval.metrics, n=cfg.eval.num_samples, seed=cfg.seed,
-                          cache_dir=Path(self.root) / "feature_cache", reference_name=reqs["data"].digest)
+        report = evaluate(generator, reference, extractor, metrics=cfg.eval.metrics, n=cfg.eval.num_samples,
+                          seed=cfg.seed, cache_dir=Path(self.root) / "feature_cache",
+                          reference_name=reqs["data"].digest, data=model_data(generator, cfg, reqs["data"]))
         io.write_json(self.output().path, report)
         self.progress(100, "evaluated")
+
+
+def model_data(generator, cfg, prepared):
+    """Data-feature batches for a model whose inputs come from data or whose outputs have targets (None for
+    generators from noise), from the prepared shard with the config's transform."""
+    from kgan.data.features import feature_batches
+    from kgan.models import surface
+    from kgan.prepare import prepared_data_config
+
+    if not (surface.data_features(generator.specs) or generator.target_feature):
+        return None
+    return feature_batches(prepared_data_config(cfg.data, prepared.data_dir), 250, seed=cfg.seed)
 
 
 class RenderGallery(Stage):

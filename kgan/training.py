@@ -76,6 +76,11 @@ def check_features(cfg: ExperimentConfig, gan) -> None:
                           f"{list(available)} (missing {missing}; see data.transform)")
 
 
+def learning_rate(optimizer) -> float:
+    """The current rate as a float (a MirroredVariable under a strategy has no __float__)."""
+    return float(tf.convert_to_tensor(optimizer.learning_rate).numpy())
+
+
 def enter_phase(gan, cfg: ExperimentConfig, phase: phases.Phase) -> None:
     """Term weights and learning rates of `phase` (rates scaled by the divergence backoff `lr_factor`)."""
     gan.set_phase(phase.terms)
@@ -108,12 +113,10 @@ def fixed_inputs(cfg: ExperimentConfig, run_dir: Path, gan) -> dict:
     layout, specs = runs.RunLayout(run_dir), gan.inference_inputs()
     n, data = FIXED_SAMPLES, None
     if surface.data_features(specs) and not layout.fixed_inputs.is_file():
-        from kgan.data.features import feature_dataset
+        from kgan.data.features import feature_arrays
 
         n = min(FIXED_SAMPLES, cfg.data.batch_size)
-        unshuffled = dataclasses.replace(cfg.data, shuffle_buffer=0)
-        batch = next(iter(feature_dataset(unshuffled, seed=cfg.seed, repeat=False, batch_size=n)))
-        data = {k: v.numpy() for k, v in batch.items()}
+        data = feature_arrays(cfg.data, n, seed=cfg.seed)
     return runs.load_or_create_fixed_inputs(layout, specs, n, cfg.seed, data=data)
 
 
@@ -252,7 +255,7 @@ class RunLogger(keras.callbacks.Callback):
         self.model.lr_factor.assign(factor)
         self.model.nonfinite_steps.assign(0)
         enter_phase(self.model, self.cfg, self.phase)
-        rates = ", ".join(f"{g} {float(o.learning_rate):.3g}" for g, o in self.model.group_optimizers.items())
+        rates = ", ".join(f"{g} {learning_rate(o):.3g}" for g, o in self.model.group_optimizers.items())
         self.event(f"divergence: {bad} non-finite steps; restored {latest or 'nothing (no checkpoint yet)'}, "
                    f"learning rates x{factor:.3g} of the phase's -> {rates}")
         return True
@@ -411,7 +414,7 @@ def run_info(cfg: ExperimentConfig, gan, seconds: float) -> dict:
         "num_classes": surface.num_classes(gan.inference_inputs()),
         "networks": {name: int(net.count_params()) for name, net in gan.networks().items()},
         "ema": list(gan.ema_names),
-        "optimizers": {g: {"class": type(updates.plain(o)).__name__, "learning_rate": float(o.learning_rate)}
+        "optimizers": {g: {"class": type(updates.plain(o)).__name__, "learning_rate": learning_rate(o)}
                        for g, o in gan.group_optimizers.items()},
         "features": list(gan.required_features()),
         "inputs": surface.specs_to_json(gan.inference_inputs()),

@@ -7,6 +7,7 @@ site-packages (for TensorFlow and the other dependencies: nothing is downloaded)
 never on its path.
 """
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -20,9 +21,13 @@ from conftest import REPO
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """Built from a copy of the source tree, so the build leaves nothing (build/, *.egg-info) in the repo."""
+    source = tmp_path_factory.mktemp("source") / "kgan"
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "runs", "saved_models", "__pycache__", "artifacts"))
     dist = tmp_path_factory.mktemp("dist")
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                        "-w", str(dist), str(REPO)], capture_output=True, text=True, timeout=300)
+                        "-w", str(dist), str(source)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     (path,) = dist.glob("kgan-*.whl")
     return path

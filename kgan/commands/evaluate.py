@@ -49,15 +49,37 @@ def run(args: argparse.Namespace) -> int:
     from kgan.metrics.sources import generator_from_path
 
     samples = generator_from_path(args.model) if args.model else args.samples
+    data = model_data(args.model, samples, args.batch_size, args.seed) if args.model else None
     metrics = args.metrics or default_metrics(args.config)
     cache_dir = args.cache_dir or (str(Path(args.out).parent / ".metrics-cache")
                                    if args.out else None)
     report = evaluate(samples, args.data, args.features, metrics=metrics, n=args.n,
                       seed=args.seed, batch_size=args.batch_size, cache_dir=cache_dir,
-                      data_dir=args.data_dir, progress=not args.quiet)
+                      data_dir=args.data_dir, data=data, progress=not args.quiet)
     report["command"] = {"model": args.model, "samples": args.samples, "data": args.data,
                          "features": args.features}
     if args.out:
         write_json(args.out, report)
     print(format_table(report))
     return 0
+
+
+def model_data(model_path: str, generator, batch_size: int, seed: int):
+    """Data features for a model whose inputs come from data (or whose outputs have targets): its run
+    directory's data section, transform included. None for generators from noise."""
+    from pathlib import Path
+
+    from kgan.config import load_config
+    from kgan.data.features import feature_batches
+    from kgan.errors import UsageError
+    from kgan.models import surface
+    from kgan.runs import RunLayout, split_checkpoint
+
+    if not (surface.data_features(generator.specs) or generator.target_feature):
+        return None
+    layout = RunLayout(split_checkpoint(Path(model_path))[0])
+    if not layout.config.is_file():
+        raise UsageError(f"--model {model_path}: this model is fed from data features "
+                         f"{surface.data_features(generator.specs) or [generator.target_feature]}; evaluate its run "
+                         "directory (whose config says how the data is made) instead of the export")
+    return feature_batches(load_config(layout.config).data, batch_size, seed=seed)

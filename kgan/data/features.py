@@ -36,3 +36,18 @@ def feature_dataset(data_cfg, *, seed: int = 0, repeat: bool = True, batch_size:
         ds = ds.enumerate().map(lambda i, f: transforms.apply(
             data_cfg.transform, f, tf.stack([tf.constant(seed, tf.int64), i])))
     return ds.prefetch(PREFETCH)
+
+
+def feature_batches(data_cfg, batch_size: int, *, seed: int = 0):
+    """An endless iterator of numpy feature batches, in the config's (seeded) order: what evaluation feeds a
+    model whose inputs come from data."""
+    for batch in feature_dataset(data_cfg, seed=seed, repeat=True, batch_size=batch_size):
+        yield {k: v.numpy() for k, v in batch.items()}
+
+
+def feature_arrays(data_cfg, n: int, *, seed: int = 0) -> dict:
+    """The first `n` examples' features (unshuffled), as numpy arrays: galleries and snapshots show these."""
+    unshuffled = dataclasses.replace(data_cfg, shuffle_buffer=0)
+    n = min(n, unshuffled.limit or n)
+    batch = next(iter(feature_dataset(unshuffled, seed=seed, repeat=True, batch_size=n)))
+    return {k: v.numpy() for k, v in batch.items()}

@@ -31,6 +31,17 @@ def _origin_config(src):
         return None
 
 
+def _run_features(src) -> dict | None:
+    """A run's own data features (its config's data section and transform) for a model fed from data."""
+    from kgan.models import surface
+
+    if src.kind != "run" or not src.available or not (surface.data_features(src.specs) or src.target_feature):
+        return None
+    from kgan.data.features import feature_arrays
+
+    return feature_arrays(src.cfg.data, 64, seed=src.cfg.seed)
+
+
 def _real_data(src, data: str | None, data_dir: str | None, limit: int):
     """(uint8 images in the model's shape or None, note)."""
     from kgan.data import load_arrays
@@ -130,6 +141,8 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
     source, out_dir = Path(run_or_saved_model), Path(out_dir)
     src = open_source(source, version)  # raises CheckpointError for a missing/unknown path
     _check_out(out_dir, source)
+    if features is None:
+        features = _run_features(src)
     real, real_note = _real_data(src, data, data_dir, real_limit)
     extractor, classifier_note = _classifier(src, str(classifier) if classifier else None)
     scale = scale or sections.auto_scale(src.image_shape or (28, 28, 1))

@@ -29,6 +29,7 @@ class Generator:
 
     specs: list
     fn: Callable
+    target_feature: str | None = None  # the data feature an output should match (paired metrics)
 
     def __post_init__(self):
         self._rng = np.random.default_rng(0)  # inputs that `images(z, labels)` callers do not pass
@@ -73,21 +74,41 @@ class Generator:
 
     def batches(self, n: int, batch_size: int, seed: int = 0, data: Iterator[dict] | None = None) \
             -> Iterator[np.ndarray]:
+        for images, _ in self.batches_with_rows(n, batch_size, seed, data):
+            yield images
+
+    def paired_batches(self, n: int, batch_size: int, seed: int = 0, data: Iterator[dict] | None = None) \
+            -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(outputs, targets) uint8 batches: each output beside the `target_feature` of the row it was made from."""
+        for images, rows in self.batches_with_rows(n, batch_size, seed, data):
+            yield self.pair(images, rows)
+
+    def pair(self, images: np.ndarray, rows: dict | None) -> tuple[np.ndarray, np.ndarray]:
+        """(outputs, the uint8 targets of the rows they were made from)."""
+        if not self.target_feature:
+            raise DataError("paired batches need a model with a target feature (an image-to-image model)")
+        if rows is None or self.target_feature not in rows:
+            raise DataError(f"data: has no {self.target_feature!r} feature to pair the outputs with")
+        return images, to_uint8(np.asarray(rows[self.target_feature])[:len(images)])
+
+    def batches_with_rows(self, n: int, batch_size: int, seed: int = 0, data: Iterator[dict] | None = None):
+        """(uint8 outputs, the data rows they were made from, or None) per batch."""
         rng = np.random.default_rng(seed)
         needs = surface.data_features(self.specs)
         if needs and data is None:
             raise DataError(f"the model's inputs come from the data features {needs}; pass data=")
         for start in range(0, n, batch_size):
-            rows = next(data, None) if needs else None
+            rows = next(data, None) if data is not None else None
             if needs and rows is None:
                 raise DataError(f"data: ended after {start} of the requested n={n} examples")
             inputs = surface.draw_numpy(self.specs, min(batch_size, n - start), rng, data=rows)
-            yield to_uint8(np.asarray(self.fn(inputs), np.float32))
+            yield to_uint8(np.asarray(self.fn(inputs), np.float32)), rows
 
 
 def from_gan(gan) -> Generator:
     """Wrap a model's declared surface (`inference_inputs`, `infer`; DESIGN.md)."""
-    return Generator(list(gan.inference_inputs()), lambda inputs: np.asarray(gan.infer(inputs)))
+    return Generator(list(gan.inference_inputs()), lambda inputs: np.asarray(gan.infer(inputs)),
+                     gan.target_feature)
 
 
 def generator_from_path(path: str | Path) -> Generator:
@@ -100,7 +121,7 @@ def generator_from_path(path: str | Path) -> Generator:
         from kgan.export.served import ServedModel
 
         served = ServedModel(path)
-        return Generator(served.specs, served.infer)
+        return Generator(served.specs, served.infer, served.metadata.get("target_feature"))
     if path.is_dir():
         from kgan.training import load_run  # late: heavy, and owned by the training module
 

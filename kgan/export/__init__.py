@@ -58,13 +58,12 @@ def surface_metadata(model) -> dict:
 
     specs = model.inference_inputs()
     height, width, channels = (int(d) for d in model.inference_network().output_shape[1:])
-    latent, label = surface.latent_spec(specs), surface.categorical_spec(specs, "label")
     return {
         "inputs": surface.specs_to_json(specs),
         "target_feature": model.target_feature,
         "signatures": signature_names(specs),
-        "latent_dim": int(latent.shape[-1]) if latent is not None and latent.shape else 0,
-        "num_classes": label.classes if label is not None else 0,
+        "latent_dim": surface.latent_dim(specs),
+        "num_classes": surface.num_classes(specs),
         "resolution": height,
         "height": height,
         "width": width,
@@ -79,7 +78,7 @@ def build_metadata(cfg, gan, step: int, name: str, source: str) -> dict:
         **surface_metadata(gan),
         "kgan_version": kgan.__version__,
         "training_steps": int(step),
-        "ema": gan.ema_generator is not None,
+        "ema": bool(gan.ema_names),  # the served network is an EMA shadow
         "source": source,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

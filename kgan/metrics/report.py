@@ -154,7 +154,7 @@ def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch
                               batch_size=batch_size, progress=progress)
     full = {"features": refd["features"], "probs": refd["probs"]}
     gauss = {"features": refd["gauss_features"], "probs": refd["gauss_probs"]}
-    batches = _checked(as_batches(generator or samples, n, batch_size, seed, data_dir),
+    batches = _checked(as_batches(samples, n, batch_size, seed, data_dir),
                        tuple(ref.shape[1:]))
     sample = stats.extract(extractor, batches, n, keep_features="features" in needs,
                            keep_images=keep, label="sample features", progress=progress)
@@ -227,6 +227,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     is_model = not isinstance(samples, (str, np.ndarray)) and (callable(samples) or hasattr(
         samples, "latent_dim"))
     generator = as_generator(samples) if is_model else None
+    samples = generator or samples  # what the sample batches come from
     if generator is not None and data is not None:  # one pass over the data makes the samples and the pairs
         made = list(generator.batches_with_rows(n, batch_size, seed, data))
         samples = [images for images, _ in made]

@@ -92,7 +92,7 @@ def categorical_spec(specs, name: str | None = None) -> InputSpec | None:
 def latent_dim(specs) -> int:
     """Size of the latent vector (0 when the model has none)."""
     spec = latent_spec(specs)
-    return int(spec.shape[-1]) if spec else 0
+    return int(spec.shape[-1]) if spec and spec.shape else 0
 
 
 def num_classes(specs) -> int:

@@ -292,6 +292,9 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, ve
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
     run_dir.mkdir(parents=True, exist_ok=True)
+    if chief:  # fail now, not at the first checkpoint or snapshot after minutes of training
+        for sub in ("checkpoints", "snapshots", "logs"):
+            io.check_writable_dir(run_dir / sub, f"{run_dir / sub}")
     # Only the chief writes to run_dir; other workers write checkpoints/snapshots/logs to a temporary
     # sibling (CheckpointManager.save is still called on every worker: it is a collective under MWMS).
     out_dir = distribute.worker_dir(strategy, run_dir)

@@ -186,7 +186,10 @@ def test_kgan_pipeline_runs_every_stage_and_prints_where_outputs_are(finished):
 
     proc = finished.proc
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    assert summary_count(proc.stderr + proc.stdout, "ran successfully") == len(ALL_TASKS)
+    done = re.findall(r"^\[pipeline\] (\w+)(?:\(\w+\))? done in [\d.]+s$", proc.stderr, re.M)
+    assert sorted(done) == sorted(ALL_TASKS), proc.stderr[-3000:]  # one line per stage, with its time
+    assert "DEBUG" not in proc.stderr and "INFO" not in proc.stderr  # Luigi's own chatter is kept out
+    assert len(proc.stderr.splitlines()) < 40, proc.stderr  # one screen
     paths = printed_paths(proc.stdout)
     assert set(paths) == {"dataset_card", "run_dir", "saved_model", "metrics_report", "gallery"}
     for key, path in paths.items():
@@ -226,6 +229,16 @@ def test_kgan_pipeline_runs_every_stage_and_prints_where_outputs_are(finished):
     summary = json.loads(next((finished.root / "tiny").glob("pipeline-*.json")).read_text())
     assert {k: Path(v) for k, v in summary.items()} == paths
     assert "FID" in proc.stdout
+
+
+def test_metric_history_reaches_tensorboard(finished):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    run_dir = printed_paths(finished.proc.stdout)["run_dir"]
+    assert list((run_dir / "reports").glob("step_*.json"))
+    acc = event_accumulator.EventAccumulator(str(run_dir / "logs" / "tensorboard"), size_guidance={"tensors": 0})
+    acc.Reload()
+    assert {"metrics/FID", "metrics/IS"} <= set(acc.Tags()["tensors"])
 
 
 def test_luigi_cli_with_local_scheduler(tmp_path):

@@ -1,7 +1,7 @@
 """Metric history during training: a callback that scores the sampler every N steps.
 
-Writes `RUN/reports/step_<step>.json` (the same report format as `evaluate`, with a `step`), which
-the gallery plots against the step; a regression (FID rising while the losses look calm) is then
+Writes `RUN/reports/step_<step>.json` (the same report format as `evaluate`, with a `step`) and the
+headline numbers to TensorBoard (`metrics/FID`, ...); the gallery plots them against the step; a regression (FID rising while the losses look calm) is then
 visible without re-running anything. Uses few samples by design: it tracks a trend, the final
 evaluation gives the number to quote.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from kgan import io
 from kgan.metrics.features import get_extractor
@@ -25,6 +26,8 @@ class MetricHistory(keras.callbacks.Callback):
                  reference_name: str = ""):
         super().__init__()
         self.reports = Path(run_dir) / "reports"
+        self.tensorboard = tf.summary.create_file_writer(str(Path(run_dir) / "logs" / "tensorboard"),
+                                                         filename_suffix=".metrics")
         self.extractor = get_extractor(extractor)  # loaded once, not at every evaluation
         self.reference = reference_images
         self.every, self.n, self.metrics, self.seed = every, n, list(metrics), seed
@@ -49,4 +52,15 @@ class MetricHistory(keras.callbacks.Callback):
                           progress=False)
         report["step"] = step
         io.write_json(self.reports / f"step_{step:07d}.json", report)
+        self._to_tensorboard(report, step)
         self._last = step
+
+    def _to_tensorboard(self, report: dict, step: int) -> None:
+        """The headline numbers beside the losses in TensorBoard (`metrics/FID`, `metrics/IS`, ...)."""
+        from kgan.metrics.report import headline
+
+        with self.tensorboard.as_default(step=step):
+            for name, result in report["metrics"].items():
+                for label, value in headline(name, result):
+                    tf.summary.scalar(f"metrics/{label}", value)
+        self.tensorboard.flush()

@@ -10,10 +10,14 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import traceback
 
 import luigi
 
+from kgan.errors import KganError
+
 _started: dict[str, float] = {}
+failures: list[tuple[str, BaseException]] = []  # (stage, exception) of stages that failed in this process
 _registered = False
 
 
@@ -36,8 +40,12 @@ def _on_success(task):
 
 
 def _on_failure(task, exception):
-    message = str(exception).splitlines()[0] if str(exception) else type(exception).__name__
-    _say(f"{_name(task)} FAILED: {message}")
+    """A user error (KganError) is one line; anything else is a bug, shown with its traceback."""
+    failures.append((_name(task), exception))
+    if isinstance(exception, KganError):
+        _say(f"{_name(task)} FAILED: {exception}")
+        return
+    _say(f"{_name(task)} FAILED:\n" + "".join(traceback.format_exception(exception)).rstrip())
 
 
 def _on_present(task):
@@ -45,12 +53,14 @@ def _on_present(task):
 
 
 def start() -> None:
-    """Register the stage hooks (once per process); Luigi's own lines are kept to warnings by the caller
-    (`log_level="WARNING"`) and no longer propagate to the root logger TensorFlow configures (each line
-    twice)."""
+    """Register the stage hooks (once per process). Luigi's own log is cut to critical messages (the hooks
+    report every stage and failure) and no longer propagates to the root logger TensorFlow configures
+    (each line twice)."""
     global _registered
+    failures.clear()
     for name in ("luigi", "luigi-interface"):
         logging.getLogger(name).propagate = False
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     if _registered:
         return
     luigi.Task.event_handler(luigi.Event.START)(_on_start)

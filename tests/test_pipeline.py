@@ -499,3 +499,21 @@ def test_bad_config_exit_code_from_the_command_line(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "train.steps" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_user_error_inside_a_stage_is_one_line_with_exit_2(tmp_path):
+    """Data that passes the pre-flight checks but fails when a stage reads it (NaN labels): the stage line says
+    FAILED with the reason, the command ends with one error line and exit 2, no traceback."""
+    import numpy as np
+
+    x = np.zeros((64, 28, 28), np.uint8)
+    y = np.full(64, np.nan)
+    np.savez(tmp_path / "bad.npz", x=x, y=y)
+    cfg = write_toml(tmp_path / "bad.toml", experiment(tmp_path / "saved_models",
+                                                        data={"source": f"npz:{tmp_path / 'bad.npz'}", "limit": 0}))
+    proc = run_cli("pipeline", str(cfg), "--root", str(tmp_path / "runs"), timeout=300)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("kgan pipeline: error:")]
+    assert len(errors) == 1 and "PrepareDataset" in errors[0] and "bad.npz" in errors[0], proc.stderr
+    assert re.search(r"^\[pipeline\] PrepareDataset\(\w+\) FAILED: .*bad\.npz", proc.stderr, re.M)

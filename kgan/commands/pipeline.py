@@ -24,6 +24,7 @@ def run(args) -> int:
 
     from kgan import stage_lines
     from kgan.config import load_config, resolve_config_path
+    from kgan.errors import KganError
 
     cfg = load_config(args.config)  # fail on a bad config before Luigi starts anything
     check_source(cfg.data.source, args.config)
@@ -33,10 +34,13 @@ def run(args) -> int:
     top = tasks.Pipeline(config=str(resolve_config_path(args.config).resolve()), root=str(Path(args.root).resolve()))
     scheduler = {"scheduler_url": args.scheduler_url} if args.scheduler_url else {"local_scheduler": True}
     stage_lines.start()
-    result = luigi.build([top], workers=args.workers, detailed_summary=True, log_level="WARNING",
+    result = luigi.build([top], workers=args.workers, detailed_summary=True, log_level="CRITICAL",
                          **scheduler)
     # luigi.build returns True even when tasks failed: the detailed status is what tells.
     if result.status not in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):
+        if stage_lines.failures and all(isinstance(e, KganError) for _, e in stage_lines.failures):
+            stage, error = stage_lines.failures[0]
+            raise type(error)(f"{stage}: {error}")  # a user error: one line, exit 2 (kgan.cli)
         print(f"kgan pipeline: failed ({result.status.name}); the failing stage's error is above", file=sys.stderr)
         return 1
     summary = json.loads(Path(top.output().path).read_text())

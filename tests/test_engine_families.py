@@ -128,12 +128,13 @@ def test_lazy_term_runs_every_n_steps_scaled_by_n():
 def test_model_validation_at_config_load_needs_no_tensorflow():
     code = ("import sys, kgan.config as c\n"
             "for bad in ({'model': {'name': 'dcgan', 'options': {'tricks': ['minibach_stddev']}}},\n"
-            "            {'model': {'name': 'wgan'}}, {'model': {'name': 'acgan'}}):\n"
+            "            {'model': {'name': 'wgan'}}, {'model': {'name': 'acgan'}}, {'data': {'resolution': 30}}):\n"
             "    try: c.from_dict(bad); print('accepted')\n"
             "    except c.ConfigError as e: print(str(e).split(':')[0])\n"
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert out.stdout.split() == ["model.options.tricks", "train.clip_value", "model.num_classes", "False", "False"]
+    assert out.stdout.split() == ["model.options.tricks", "train.clip_value", "model.num_classes", "data.resolution",
+                                  "False", "False"]
 
 
 def test_sigkill_in_phase_two_resumes_like_an_uninterrupted_run(tmp_path):

@@ -131,7 +131,17 @@ def validate(cfg) -> None:
     from kgan.models.options import parse_options
 
     family = spec.name if spec.customize is not None else None
-    parse_options(cfg, family, spec.nets)
+    opts = parse_options(cfg, family, spec.nets)
+    if opts["nets"] == "dcgan":
+        from kgan.nets.plan import dcgan_resolutions, upsampling_plan
+
+        try:
+            upsampling_plan(cfg.data.resolution)
+        except ValueError:
+            allowed = ", ".join(map(str, dcgan_resolutions(256)))
+            raise ConfigError(f"data.resolution: {cfg.data.resolution} is not possible for {cfg.model.name}'s "
+                              f"convolutional nets; allowed: {allowed}, ... (a power-of-two multiple of 4..7)") \
+                from None
     for i, phase in enumerate(cfg.train.phases):
         if "resolution" in phase and phase["resolution"] != cfg.data.resolution:
             raise ConfigError(f"train.phases[{i}].resolution: model {cfg.model.name!r} does not grow; "

@@ -5,9 +5,19 @@ Conventions every builder follows, so the engine can use any of them:
 - discriminators take the image (and `label`) and return raw logits `[B, 1]`; the layer feeding the
   last Dense is named `features` (used by feature matching and nearest-neighbour views);
 - final layers are float32 even under a mixed-precision policy.
+
+Attributes load lazily, so that the TensorFlow-free `kgan.nets.plan` serves config validation.
 """
 
-from kgan.nets.dcgan import dcgan_discriminator, dcgan_generator
-from kgan.nets.mlp import mlp_discriminator, mlp_generator
+import importlib
 
-__all__ = ["dcgan_discriminator", "dcgan_generator", "mlp_discriminator", "mlp_generator"]
+_EXPORTS = {"dcgan_discriminator": "kgan.nets.dcgan", "dcgan_generator": "kgan.nets.dcgan",
+            "mlp_discriminator": "kgan.nets.mlp", "mlp_generator": "kgan.nets.mlp"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'kgan.nets' has no attribute {name!r}")

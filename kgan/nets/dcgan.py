@@ -12,16 +12,7 @@ import keras
 from keras import layers
 
 from kgan.nets.common import image_inputs, latent_inputs, logits_head, normalization
-
-
-def upsampling_plan(resolution: int) -> tuple[int, int]:
-    """(start size, number of 2x upsamplings) such that start * 2**n == resolution, 4 <= start <= 7."""
-    start, n = resolution, 0
-    while start % 2 == 0 and start // 2 >= 4:
-        start, n = start // 2, n + 1
-    if not 4 <= start <= 7 or n == 0:
-        raise ValueError(f"resolution {resolution} must be a power-of-two multiple of 4..7 (28, 32, 64, ...)")
-    return start, n
+from kgan.nets.plan import upsampling_plan
 
 
 def dcgan_generator(latent_dim: int, image_shape, num_classes: int = 0, width: int = 64) -> keras.Model:

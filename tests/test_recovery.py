@@ -167,3 +167,60 @@ def test_a_collapsing_run_says_so_in_the_event_log(tmp_path):
     cfg = make_cfg(steps=60, g_lr=1.0, d_lr=1.0, log_every=2, checkpoint_every=100, snapshot_every=100)
     kgan.training.train(cfg, tmp_path / "run", verbose=False)
     assert "collapse suspected" in (tmp_path / "run" / "logs" / "events.log").read_text()
+
+
+def _corrupt(path, rng):
+    data = path.read_bytes()
+    kind = rng.choice(["truncate", "flip", "empty", "delete", "garbage"])
+    if kind == "delete":
+        path.unlink()
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "garbage":
+        path.write_bytes(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))))
+    elif kind == "truncate":
+        path.write_bytes(data[: rng.randrange(max(1, len(data)))])
+    else:
+        flipped = bytearray(data)
+        for _ in range(rng.randrange(1, 8)):
+            i = rng.randrange(len(flipped))
+            flipped[i] ^= 1 << rng.randrange(8)
+        path.write_bytes(bytes(flipped))
+    return kind
+
+
+def test_fuzzed_checkpoint_files_end_in_a_valid_result_or_one_line(tmp_path, capsys):
+    """Seeded random corruptions of checkpoint files (index, data, state file) through `kgan export` and
+    `kgan train`: exit 0 with a valid result, or exit 2 with one line and no traceback; the run's other
+    files are untouched by export, and training only ever moves unreadable checkpoints aside."""
+    import hashlib
+    import shutil
+
+    from kgan.cli import main
+
+    cfg, original = trained(tmp_path)
+    rng = random.Random(11)
+    config = write_config(tmp_path / "tiny.toml", cfg.replace(**{"train.steps": 12}))
+    for case in range(10):
+        run_dir = tmp_path / f"case{case}"
+        shutil.copytree(original, run_dir)
+        files = sorted(p for p in (run_dir / "checkpoints").iterdir() if p.is_file())
+        victim = rng.choice(files)
+        kind = _corrupt(victim, rng)
+        before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in run_dir.rglob("*") if p.is_file()}
+        command = (["train", str(config), "--out", str(run_dir)] if case % 3 == 0 else
+                   ["export", str(run_dir), "--name", "fuzz", "--base", str(tmp_path / f"exports{case}")])
+        code = main(command)
+        err = capsys.readouterr().err
+        where = f"case {case}: {kind} {victim.name}, {command[0]}"
+        assert code in (0, 2), where
+        if code == 2:
+            lines = [l for l in err.splitlines() if l.startswith("kgan ")]
+            assert len(lines) == 1 and "Traceback" not in err, (where, err)
+        elif command[0] == "export":
+            assert (tmp_path / f"exports{case}" / "fuzz" / "1" / "saved_model.pb").is_file(), where
+        else:
+            assert kgan.training.read_run_info(run_dir)["step"] == 12, where
+        if command[0] == "export":  # read-only: nothing in the run changed
+            after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in run_dir.rglob("*") if p.is_file()}
+            assert after == before, where

@@ -45,7 +45,10 @@ class DataConfig:
     batch_size: int = _opt(64, min=1, max=65536, doc="global batch size")
     shuffle_buffer: int = _opt(10000, min=0, doc="0 disables shuffling")
     cache: bool = _opt(True, doc="cache decoded examples in memory")
-    transform: str = _opt("", doc="paired features from the images: mask | downsample:K (empty = none)")
+    transform: str = _opt("", doc="paired source/target features made from the images: mask[:box|half], "
+                                  "downsample:K, edges, blur:S, colorize, label_map:K (empty = none)")
+    holdout: float = _opt(0.0, min=0.0, max=0.5, doc="the last fraction of the examples is never trained on; "
+                                                      "evaluation and galleries of data-fed models use it")
 
 
 @dataclass(frozen=True)
@@ -267,7 +270,7 @@ def _check_cross_fields(cfg: ExperimentConfig) -> None:
     if cfg.eval.features == "inception" and not cfg.eval.inception_handle:
         raise ConfigError("eval.inception_handle: required when eval.features = 'inception'")
     if cfg.data.transform:
-        transforms.parse(cfg.data.transform, cfg.data.resolution)
+        transforms.parse(cfg.data.transform, cfg.data)
     _check_phases(cfg)
     registry.validate(cfg)
 

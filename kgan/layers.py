@@ -302,3 +302,19 @@ class SelfAttention(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "key_ratio": self.key_ratio}
+
+
+@keras.saving.register_keras_serializable(package=_PKG)
+class InferenceDropout(layers.Dropout):
+    """Dropout that can stay on at inference: pix2pix's only noise source ("we apply dropout at test time"),
+    so one input can give several outputs; `at_inference=False` is plain dropout."""
+
+    def __init__(self, rate, at_inference: bool = True, **kwargs):
+        super().__init__(rate, **kwargs)
+        self.at_inference = bool(at_inference)
+
+    def call(self, inputs, training=False):
+        return super().call(inputs, training=True if self.at_inference else training)
+
+    def get_config(self):
+        return {**super().get_config(), "at_inference": self.at_inference}

@@ -223,14 +223,16 @@ class Evaluate(Stage):
 
 def model_data(generator, cfg, prepared):
     """Data-feature batches for a model whose inputs come from data or whose outputs have targets (None for
-    generators from noise), from the prepared shard with the config's transform."""
-    from kgan.data.features import feature_batches
+    generators from noise), from the prepared shard with the config's transform: the held-out examples when
+    `data.holdout` keeps some."""
+    from kgan.data.features import evaluation_split, feature_batches
     from kgan.models import surface
     from kgan.prepare import prepared_data_config
 
     if not (surface.data_features(generator.specs) or generator.target_feature):
         return None
-    return feature_batches(prepared_data_config(cfg.data, prepared.data_dir), 250, seed=cfg.seed)
+    data_cfg = prepared_data_config(cfg.data, prepared.data_dir)
+    return feature_batches(data_cfg, cfg.data.batch_size, seed=cfg.seed, split=evaluation_split(data_cfg))
 
 
 class RenderGallery(Stage):

@@ -113,10 +113,10 @@ def fixed_inputs(cfg: ExperimentConfig, run_dir: Path, gan) -> dict:
     layout, specs = runs.RunLayout(run_dir), gan.inference_inputs()
     n, data = FIXED_SAMPLES, None
     if surface.data_features(specs) and not layout.fixed_inputs.is_file():
-        from kgan.data.features import feature_arrays
+        from kgan.data.features import evaluation_split, feature_arrays
 
-        n = min(FIXED_SAMPLES, cfg.data.batch_size)
-        data = feature_arrays(cfg.data, n, seed=cfg.seed)
+        data = feature_arrays(cfg.data, FIXED_SAMPLES, seed=cfg.seed, split=evaluation_split(cfg.data))
+        n = len(data["image"])
     return runs.load_or_create_fixed_inputs(layout, specs, n, cfg.seed, data=data)
 
 

@@ -63,7 +63,7 @@ def test_image_to_image_model_with_a_patch_critic_trains_and_resumes(tmp_path):
     with np.load(run / "snapshots" / "fixed_inputs.npz") as fixed:
         assert fixed.files == ["source"] and fixed["source"].shape[1:] == (8, 8, 2)
     with np.load(run / "snapshots" / "step_0000008.npz") as snap:
-        assert snap["images"].shape == (16, 8, 8, 1)
+        assert snap["images"].shape == (64, 8, 8, 1)
     info = kgan.training.read_run_info(run)
     assert info["target_feature"] == "target" and info["features"] == ["source", "target"]
     assert info["inputs"][0]["draw"] == "image" and info["image_shape"] == [8, 8, 1]

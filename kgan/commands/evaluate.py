@@ -70,7 +70,7 @@ def model_data(model_path: str, generator, batch_size: int, seed: int):
     from pathlib import Path
 
     from kgan.config import load_config
-    from kgan.data.features import feature_batches
+    from kgan.data.features import evaluation_split, feature_batches
     from kgan.errors import UsageError
     from kgan.models import surface
     from kgan.runs import RunLayout, split_checkpoint
@@ -82,4 +82,5 @@ def model_data(model_path: str, generator, batch_size: int, seed: int):
         raise UsageError(f"--model {model_path}: this model is fed from data features "
                          f"{surface.data_features(generator.specs) or [generator.target_feature]}; evaluate its run "
                          "directory (whose config says how the data is made) instead of the export")
-    return feature_batches(load_config(layout.config).data, batch_size, seed=seed)
+    data_cfg = load_config(layout.config).data
+    return feature_batches(data_cfg, batch_size, seed=seed, split=evaluation_split(data_cfg))

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import tensorflow as tf
 
 from kgan.data import transforms
 from kgan.data.preprocess import PREFETCH, make_dataset
+
+
+def evaluation_split(data_cfg) -> str:
+    """Where data-fed models are scored and shown: the held-out examples when there are any."""
+    return "holdout" if data_cfg.holdout else "train"
 
 
 def available_features(data_cfg) -> tuple[str, ...]:
@@ -19,11 +25,12 @@ def available_features(data_cfg) -> tuple[str, ...]:
 
 
 def feature_dataset(data_cfg, *, seed: int = 0, repeat: bool = True, batch_size: int | None = None,
-                    resolution: int | None = None) -> tf.data.Dataset:
-    """Batches of named features; `resolution` resizes images (bilinear, antialiased) after loading."""
+                    resolution: int | None = None, split: str = "train") -> tf.data.Dataset:
+    """Batches of named features of one split (`data.holdout`); `resolution` resizes images (bilinear,
+    antialiased) after loading."""
     if batch_size is not None:
         data_cfg = dataclasses.replace(data_cfg, batch_size=batch_size)
-    ds = make_dataset(data_cfg, seed=seed, repeat=repeat)
+    ds = make_dataset(data_cfg, seed=seed, repeat=repeat, split=split)
     resize = resolution is not None and resolution != data_cfg.resolution
 
     def named(image, label):
@@ -34,20 +41,20 @@ def feature_dataset(data_cfg, *, seed: int = 0, repeat: bool = True, batch_size:
     ds = ds.map(named)
     if data_cfg.transform:
         ds = ds.enumerate().map(lambda i, f: transforms.apply(
-            data_cfg.transform, f, tf.stack([tf.constant(seed, tf.int64), i])))
+            data_cfg.transform, data_cfg, f, tf.stack([tf.constant(seed, tf.int64), i])))
     return ds.prefetch(PREFETCH)
 
 
-def feature_batches(data_cfg, batch_size: int, *, seed: int = 0):
+def feature_batches(data_cfg, batch_size: int, *, seed: int = 0, split: str = "train"):
     """An endless iterator of numpy feature batches, in the config's (seeded) order: what evaluation feeds a
     model whose inputs come from data."""
-    for batch in feature_dataset(data_cfg, seed=seed, repeat=True, batch_size=batch_size):
+    for batch in feature_dataset(data_cfg, seed=seed, repeat=True, batch_size=batch_size, split=split):
         yield {k: v.numpy() for k, v in batch.items()}
 
 
-def feature_arrays(data_cfg, n: int, *, seed: int = 0) -> dict:
-    """The first `n` examples' features (unshuffled), as numpy arrays: galleries and snapshots show these."""
-    unshuffled = dataclasses.replace(data_cfg, shuffle_buffer=0)
-    n = min(n, unshuffled.limit or n)
-    batch = next(iter(feature_dataset(unshuffled, seed=seed, repeat=True, batch_size=n)))
-    return {k: v.numpy() for k, v in batch.items()}
+def feature_arrays(data_cfg, n: int, *, seed: int = 0, split: str = "train") -> dict:
+    """Up to the first `n` examples' features of a split (unshuffled), as numpy arrays: what snapshots and
+    galleries show."""
+    unshuffled = dataclasses.replace(data_cfg, shuffle_buffer=0, batch_size=1)
+    rows = list(feature_dataset(unshuffled, seed=seed, repeat=False, split=split).take(n).as_numpy_iterator())
+    return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}

@@ -55,8 +55,10 @@ def _options() -> tf.data.Options:
     return options
 
 
-def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True) -> tf.data.Dataset:
-    """Batches `(float32 [B,R,R,C] in [-1, 1], int32 [B])`; the last partial batch is dropped."""
+def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True, split: str = "train") -> tf.data.Dataset:
+    """Batches `(float32 [B,R,R,C] in [-1, 1], int32 [B])`; the last partial batch is dropped.
+
+    `split`: "train" (all but the last `data.holdout` fraction) or "holdout" (that fraction)."""
     src = open_source(data_cfg.source, data_cfg.data_dir or None)
     if data_cfg.resize == "none":
         _check_sizes(src, data_cfg)
@@ -64,7 +66,17 @@ def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True) -> tf
     if count < data_cfg.batch_size:
         raise DataError(f"{src.name}: only {count} examples, fewer than one batch of "
                         f"data.batch_size = {data_cfg.batch_size}")
-    ds = src.dataset.take(count)
+    held = int(count * data_cfg.holdout)
+    if split == "holdout":
+        if held < data_cfg.batch_size:
+            raise DataError(f"{src.name}: data.holdout = {data_cfg.holdout} keeps {held} examples, fewer than one "
+                            f"batch of {data_cfg.batch_size}")
+        ds = src.dataset.skip(count - held).take(held)
+    elif split == "train":
+        count -= held
+        ds = src.dataset.take(count)
+    else:
+        raise ValueError(f"split must be 'train' or 'holdout', got {split!r}")
     ds = ds.map(_preprocess(data_cfg), num_parallel_calls=tf.data.AUTOTUNE)
     if data_cfg.cache:
         ds = ds.cache()

@@ -59,6 +59,10 @@ class GeneratorModule(tf.Module):
     def __init__(self, model, metadata: dict, metadata_file: str | None = None):
         super().__init__(name="kgan_generator")
         self.network = model.inference_network()  # a Keras 3 model is trackable: its variables are saved
+        # ... but not the states of its layers' seed generators (dropout kept on at inference, pix2pix), which
+        # the traced graph reads: track them here or the SavedModel refuses an "untracked resource".
+        self.seed_states = [generator.state for layer in self.network._flatten_layers()
+                            for generator in getattr(layer, "_seed_generators", [])]
         specs = list(model.inference_inputs())
         names = [s.name for s in specs]
         meta = json.loads(json.dumps(metadata))  # a plain copy, not tracked by the module

@@ -37,9 +37,9 @@ def _run_features(src) -> dict | None:
 
     if src.kind != "run" or not src.available or not (surface.data_features(src.specs) or src.target_feature):
         return None
-    from kgan.data.features import feature_arrays
+    from kgan.data.features import evaluation_split, feature_arrays
 
-    return feature_arrays(src.cfg.data, 64, seed=src.cfg.seed)
+    return feature_arrays(src.cfg.data, 64, seed=src.cfg.seed, split=evaluation_split(src.cfg.data))
 
 
 def _real_data(src, data: str | None, data_dir: str | None, limit: int):

@@ -97,12 +97,34 @@ class Generator:
         needs = surface.data_features(self.specs)
         if needs and data is None:
             raise DataError(f"the model's inputs come from the data features {needs}; pass data=")
+        rows_of = _Rows(data) if data is not None else None
         for start in range(0, n, batch_size):
-            rows = next(data, None) if data is not None else None
+            size = min(batch_size, n - start)
+            rows = rows_of.take(size) if rows_of is not None else None
             if needs and rows is None:
                 raise DataError(f"data: ended after {start} of the requested n={n} examples")
-            inputs = surface.draw_numpy(self.specs, min(batch_size, n - start), rng, data=rows)
+            inputs = surface.draw_numpy(self.specs, size, rng, data=rows)
             yield to_uint8(np.asarray(self.fn(inputs), np.float32)), rows
+
+
+class _Rows:
+    """Rows of an iterator of feature batches, re-chunked to any size (data batches need not match ours)."""
+
+    def __init__(self, batches: Iterator[dict]):
+        self.batches, self.pending = batches, None
+
+    def take(self, k: int) -> dict | None:
+        parts = []
+        while sum(len(next(iter(p.values()))) for p in parts) < k:
+            batch = self.pending or next(self.batches, None)
+            self.pending = None
+            if batch is None:
+                return None
+            parts.append(batch)
+        joined = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        rest = {key: v[k:] for key, v in joined.items()}
+        self.pending = rest if len(next(iter(rest.values()))) else None
+        return {key: v[:k] for key, v in joined.items()}
 
 
 def from_gan(gan) -> Generator:

@@ -24,7 +24,12 @@ _FAMILY_OPTIONS = {
 }
 
 
+PIX2PIX_OPTIONS = {"l1": 100.0, "dropout": 0.5, "dropout_at_inference": True, "patch_depth": None}
+
 _DOCS = {
+    "l1": "lambda of the L1 term (the paper: 100)", "dropout": "dropout rate in the first decoder blocks (0 = none)",
+    "dropout_at_inference": "keep dropout on when serving (the paper's noise source)",
+    "patch_depth": "PatchGAN stride-2 layers (patch 16/34/70/142 px; default: the deepest with patches <= half the image)",
     "tricks": f"discriminator tricks, any of {list(TRICKS)}",
     "nets": "network family: mlp | dcgan (default: the model's own)",
     "mbd_kernels": "minibatch discrimination: number of kernels", "mbd_dims": "minibatch discrimination: kernel size",
@@ -46,10 +51,42 @@ def describe_options() -> list[str]:
     def line(key, default):
         return f"  {key} = {'(unset)' if default is None else _toml_value(default)}  # {_DOCS[key]}"
 
-    lines = ["every model:"] + [line(k, v) for k, v in _COMMON_OPTIONS.items()]
+    lines = ["every GAN (gan, dcgan, lsgan, wgan, wgan_gp, cgan, acgan, infogan):"]
+    lines += [line(k, v) for k, v in _COMMON_OPTIONS.items()]
     for family, options in _FAMILY_OPTIONS.items():
         lines += [f"{family}:"] + [line(k, v) for k, v in options.items()]
+    lines += ["pix2pix:"] + [line(k, v) for k, v in PIX2PIX_OPTIONS.items()]
     return lines
+
+
+def pix2pix_options(cfg) -> dict:
+    """pix2pix's `model.options` with defaults, validated; it needs paired data (`data.transform`)."""
+    if not cfg.data.transform:
+        raise ConfigError("data.transform: pix2pix learns source -> target pairs; set data.transform to one of "
+                          "mask, mask:half, edges, blur:S, downsample:K, colorize, label_map:K")
+    raw = dict(cfg.model.options)
+    unknown = sorted(set(raw) - set(PIX2PIX_OPTIONS))
+    if unknown:
+        raise ConfigError(f"model.options.{unknown[0]}: unknown option for pix2pix; allowed: {sorted(PIX2PIX_OPTIONS)}")
+    opts = {**PIX2PIX_OPTIONS, **raw}
+    for key in ("l1", "dropout"):
+        if isinstance(opts[key], bool) or not isinstance(opts[key], (int, float)) or opts[key] < 0:
+            raise ConfigError(f"model.options.{key}: expected a number >= 0, got {opts[key]!r}")
+    if opts["dropout"] >= 1:
+        raise ConfigError(f"model.options.dropout: expected a rate in [0, 1), got {opts['dropout']!r}")
+    if not isinstance(opts["dropout_at_inference"], bool):
+        raise ConfigError(f"model.options.dropout_at_inference: expected true or false, got {opts['dropout_at_inference']!r}")
+    depth = opts["patch_depth"]
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 5):
+        raise ConfigError(f"model.options.patch_depth: expected an int in 1..5, got {depth!r}")
+    from kgan.nets.plan import upsampling_plan
+
+    try:
+        upsampling_plan(cfg.data.resolution)
+    except ValueError:
+        raise ConfigError(f"data.resolution: {cfg.data.resolution} is not possible for pix2pix's U-Net "
+                          "(28, 32, 64, 128, 256, ...)") from None
+    return opts
 
 
 def parse_options(cfg, family: str | None, default_nets: str) -> dict:

@@ -31,10 +31,20 @@ class ModelSpec:
     # auxiliary heads and discriminator tricks (kgan.models.conditional); also used for any model whose
     # config sets model.options
     customize: Callable | None = None
+    # Families beyond z -> image: "module:Class" with from_experiment(cfg), and a TensorFlow-free check(cfg)
+    factory: str | None = None
+    check: Callable | None = None
 
 
 def _positive(v):
     return v > 0
+
+
+def _options(attr):
+    def call(*args, **kwargs):
+        from kgan.models import options
+        return getattr(options, attr)(*args, **kwargs)
+    return call
 
 
 def _conditional(attr):
@@ -71,6 +81,10 @@ _SPECS = {s.name: s for s in [
               "the mutual-information bound (model.options.categorical/continuous); no labels",
               nets="dcgan", loss="non_saturating", model_class=_conditional("InfoGAN"),
               customize=_conditional("customize")),
+    ModelSpec("pix2pix", "Isola et al. 2017: paired image-to-image translation; U-Net generator (dropout as the noise, "
+              "kept at inference), PatchGAN critic on (source, image), BCE + lambda L1 (100), D loss halved; "
+              "needs data.transform", nets="unet", loss="non_saturating",
+              factory="kgan.models.pix2pix:Pix2Pix", check=_options("pix2pix_options")),
 ]}
 
 
@@ -128,6 +142,9 @@ def validate(cfg) -> None:
             check(cfg)
         return
     spec, _, _ = resolve(cfg)
+    if spec.check is not None:
+        spec.check(cfg)
+        return
     from kgan.models.options import parse_options
 
     family = spec.name if spec.customize is not None else None
@@ -157,6 +174,8 @@ def build_gan(cfg, image_shape=None):
     if is_plugin(cfg.model.name):
         return plugin_class(cfg.model.name).from_experiment(cfg)
     spec, loss, norm = resolve(cfg)
+    if spec.factory is not None:
+        return plugin_class(spec.factory).from_experiment(cfg)
     image_shape = tuple(image_shape or (cfg.data.resolution, cfg.data.resolution, cfg.data.channels))
     module, g_name, d_name = NETS[spec.nets]
     nets = importlib.import_module(module)

@@ -25,7 +25,8 @@ def preprocess_to_uint8(data_cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     from kgan.data import make_dataset
     from kgan.imageio import to_uint8
 
-    one_pass = dataclasses.replace(data_cfg, batch_size=1, shuffle_buffer=0, cache=False)
+    # holdout = 0: the shard holds every example; training and evaluation split it (kgan.data.make_dataset)
+    one_pass = dataclasses.replace(data_cfg, batch_size=1, shuffle_buffer=0, cache=False, holdout=0.0)
     ds = make_dataset(one_pass, repeat=False).unbatch().batch(1024)
     images, labels = [], []
     for x, y in ds.as_numpy_iterator():

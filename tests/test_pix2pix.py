@@ -1,0 +1,143 @@
+"""pix2pix and the paired-data transforms: U-Net wiring, PatchGAN patches, the loss terms against hand
+computation, transforms deterministic per seed, the held-out split, and a shipped config end to end."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kgan.config
+import kgan.models
+from kgan.data import transforms
+from kgan.data.features import feature_arrays
+from kgan.errors import ConfigError
+from kgan.models.terms import StepContext
+from kgan.nets.patchgan import default_depth, patchgan_discriminator, receptive_field
+from kgan.nets.unet import unet_generator
+
+from conftest import REPO, run_cli
+
+
+def cfg(transform="mask", **data):
+    return kgan.config.from_dict({"name": "p2p", "model": {"name": "pix2pix", "width": 8},
+                                  "data": {"source": "mnist", "limit": 128, "batch_size": 8, "transform": transform,
+                                           **data}})
+
+
+@pytest.mark.parametrize("resolution,skips", [(28, 1), (32, 2), (64, 3)])
+def test_unet_shapes_and_skip_wiring(resolution, skips):
+    g = unet_generator((resolution, resolution, 2), (resolution, resolution, 1), width=4)
+    assert g.output.shape[1:] == (resolution, resolution, 1)
+    concats = [l for l in g.layers if l.name.startswith("skip_")]
+    assert len(concats) == skips  # every decoder block but the last joins its encoder twin
+    for layer in concats:
+        a, b = layer.input
+        assert a.shape[1:3] == b.shape[1:3]
+
+
+def test_dropout_is_the_noise_at_inference_and_can_be_switched_off():
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 28, 28, 2)).astype("float32")
+    on = unet_generator((28, 28, 2), (28, 28, 1), width=4, dropout_at_inference=True)
+    assert not np.allclose(on(x, training=False), on(x, training=False))
+    off = unet_generator((28, 28, 2), (28, 28, 1), width=4, dropout_at_inference=False)
+    np.testing.assert_array_equal(off(x, training=False), off(x, training=False))
+
+
+def test_patchgan_patch_sizes():
+    assert [receptive_field(d) for d in (1, 2, 3, 4)] == [16, 34, 70, 142]  # 70x70 at depth 3: the paper's
+    assert [default_depth(r) for r in (28, 32, 64, 128, 256)] == [1, 1, 1, 2, 3]
+    d = patchgan_discriminator((28, 28, 2), (28, 28, 1), width=4)
+    assert d.output.shape[1:] == (14, 14, 1)
+    low = patchgan_discriminator((7, 7, 1), (28, 28, 1), width=4, depth=2)  # a low-resolution source
+    assert low.output.shape[1:] == (7, 7, 1)
+
+
+def test_halved_d_loss_and_weighted_l1_match_hand_computation():
+    model = kgan.models.build_gan(cfg("mask:half"))
+    model.compile(optimizers={"discriminator": "adam", "generator": "adam"})
+    data = feature_arrays((model_cfg := cfg("mask:half")).data, 8)
+    batch = {k: tf.constant(v) for k, v in data.items()}
+    fake = tf.constant(np.random.default_rng(1).uniform(-1, 1, data["target"].shape).astype("float32"))
+    ctx = StepContext(model, batch, {"image": fake}, tf.constant(0, tf.int64))
+    terms = {t.name: t for t in model.terms}
+    real_logits = model.discriminator({"source": batch["source"], "image": batch["target"]}, training=True)
+    fake_logits = model.discriminator({"source": batch["source"], "image": fake}, training=True)
+    softplus = lambda t: np.log1p(np.exp(t))  # noqa: E731
+    expected_d = 0.5 * (softplus(-np.asarray(real_logits)).mean() + softplus(np.asarray(fake_logits)).mean())
+    d_value, d_logs = terms["d_adv"].evaluate(ctx, 1.0)
+    assert float(d_value) == pytest.approx(expected_d, rel=1e-4)  # batchnorm in training mode: same batch stats
+    l1_value, l1_logs = terms["l1"].evaluate(StepContext(model, batch, {"image": fake}, tf.constant(0, tf.int64)), 100.0)
+    error = np.abs(np.asarray(fake) - data["target"])
+    assert float(l1_value) == pytest.approx(100 * error.mean(), rel=1e-5)
+    hole = data["mask"]
+    assert float(l1_logs["l1_hole"]) == pytest.approx((error * hole).sum() / hole.sum(), rel=1e-5)
+    assert model_cfg.data.transform == "mask:half"
+
+
+@pytest.mark.parametrize("spec", ["mask", "mask:half", "edges", "blur:1.5", "downsample:2", "label_map:10"])
+def test_transforms_are_deterministic_per_seed_and_shaped_as_declared(spec):
+    c = cfg(spec)
+    a, b = feature_arrays(c.data, 8, seed=3), feature_arrays(c.data, 8, seed=3)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+    assert a["source"].shape[1:] == transforms.source_shape(spec, c.data)
+    np.testing.assert_array_equal(a["target"], a["image"])
+    assert a["source"].min() >= -1.0 - 1e-5 and a["source"].max() <= 1.0 + 1e-5
+
+
+def test_masks_keep_every_known_pixel_and_hide_the_hole():
+    data = feature_arrays(cfg("mask").data, 8, seed=0)
+    known = data["mask"] == 0
+    np.testing.assert_array_equal(data["source"][..., :1][known], data["target"][known])
+    assert np.all(data["source"][..., :1][~known] == -1) and np.all(data["source"][..., 1:] == data["mask"])
+    assert np.all(data["mask"].mean(axis=(1, 2, 3)) == pytest.approx(0.25))  # a box of half the side
+    other = feature_arrays(dataclasses.replace(cfg("mask").data, shuffle_buffer=0), 8, seed=1)
+    assert not np.array_equal(other["mask"], data["mask"])  # the seed moves the boxes
+    half = feature_arrays(cfg("mask:half").data, 4)
+    assert np.all(half["mask"][:, 14:] == 1) and np.all(half["mask"][:, :14] == 0)
+
+
+def test_transform_and_model_errors_name_the_key():
+    with pytest.raises(ConfigError, match="data.transform"):
+        kgan.config.from_dict({"model": {"name": "pix2pix"}})  # pix2pix needs pairs
+    with pytest.raises(ConfigError, match="data.transform: colorize.*channels = 3"):
+        cfg("colorize")
+    with pytest.raises(ConfigError, match="data.transform: 'blur:0'"):
+        cfg("blur:0")
+    with pytest.raises(ConfigError, match="model.options.lambda"):
+        kgan.config.from_dict({"model": {"name": "pix2pix", "options": {"lambda": 10}},
+                               "data": {"transform": "edges"}})
+
+
+def test_holdout_split_is_disjoint_and_complete():
+    c = dataclasses.replace(cfg("edges").data, holdout=0.25, shuffle_buffer=0)
+    train = feature_arrays(c, 1000, split="train")["image"]
+    held = feature_arrays(c, 1000, split="holdout")["image"]
+    assert len(train) == 96 and len(held) == 32
+    everything = feature_arrays(dataclasses.replace(c, holdout=0.0), 1000)["image"]
+    np.testing.assert_array_equal(np.concatenate([train, held]), everything)
+
+
+def test_shipped_inpainting_pipeline_runs_end_to_end(tmp_path):
+    """pipelines/mnist_inpaint.toml, shortened: train, export (image -> image), evaluate on held-out pairs."""
+    shipped = kgan.config.load_config("mnist_inpaint")
+    small = shipped.replace(**{"data.limit": 320, "model.width": 8, "train.steps": 6, "train.log_every": 3,
+                               "train.checkpoint_every": 3, "train.snapshot_every": 3, "eval.num_samples": 32,
+                               "eval.classifier_epochs": 1})
+    config = tmp_path / "inpaint.toml"
+    config.write_text(kgan.config.dump_toml(small))
+    r = run_cli("pipeline", str(config), "--root", str(tmp_path / "out"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = {l.split()[0]: l.split()[-1] for l in r.stdout.splitlines() if l.startswith("  ")}
+    report = json.loads(open(summary["metrics_report"]).read())
+    assert report["num_pairs"] == 32 and {"fid", "l1", "psnr", "ssim"} <= set(report["metrics"])
+    loaded = tf.saved_model.load(summary["saved_model"])
+    signature = loaded.signatures["serving_default"]
+    source = np.zeros((2, 28, 28, 2), np.float32)
+    assert signature(source=tf.constant(source))["images"].shape == (2, 28, 28, 1)
+    with pytest.raises((ValueError, TypeError, tf.errors.InvalidArgumentError)):
+        signature(source=tf.constant(np.zeros((2, 28, 28, 1), np.float32)))  # wrong channels fail clearly
+    history = (tmp_path / "out" / "mnist_inpaint").glob("train-*/logs/history.csv")
+    assert "l1_hole" in next(history).read_text().splitlines()[0]

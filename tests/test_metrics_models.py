@@ -192,6 +192,8 @@ def test_model_sources_export_and_run_dir(mnist, classifier, tmp_path, monkeypat
     assert "ppl" not in report["reference_points"]["real_vs_real"]["metrics"]
 
     class FakeGan:  # the declared surface is all a run's model needs to provide
+        target_feature = None  # generated from noise: no data feature to match
+
         def inference_inputs(self):
             return gen.specs
 

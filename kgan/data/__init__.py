@@ -4,7 +4,7 @@ pre-flight check that its labels fit the model (`check_labels_fit`). See DESIGN.
 Attributes load lazily, so that TensorFlow-free submodules (`kgan.data.transforms`) can be used at config
 load without importing TensorFlow."""
 
-import importlib
+from kgan import lazy
 
 _EXPORTS = {"check_labels_fit": "kgan.data.labels", "label_summary": "kgan.data.labels",
             "inspect_source": "kgan.data.summary", "make_dataset": "kgan.data.preprocess",
@@ -13,8 +13,4 @@ _EXPORTS = {"check_labels_fit": "kgan.data.labels", "label_summary": "kgan.data.
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'kgan.data' has no attribute {name!r}")
+__getattr__ = lazy.exports('kgan.data', _EXPORTS)

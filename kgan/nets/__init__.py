@@ -9,15 +9,11 @@ Conventions every builder follows, so the engine can use any of them:
 Attributes load lazily, so that the TensorFlow-free `kgan.nets.plan` serves config validation.
 """
 
-import importlib
+from kgan import lazy
 
 _EXPORTS = {"dcgan_discriminator": "kgan.nets.dcgan", "dcgan_generator": "kgan.nets.dcgan",
             "mlp_discriminator": "kgan.nets.mlp", "mlp_generator": "kgan.nets.mlp"}
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'kgan.nets' has no attribute {name!r}")
+__getattr__ = lazy.exports('kgan.nets', _EXPORTS)

@@ -20,7 +20,7 @@ FAST = {"kid": {"num_subsets": 3}, "ms_ssim": {"num_pairs": 100}, "swd": {"dir_r
 
 def _generator():
     w = np.random.default_rng(1).standard_normal((4, 784)) / 4
-    return Generator(lambda z: np.tanh(z @ w).reshape(-1, 28, 28, 1), latent_dim=4)
+    return Generator.from_latent(lambda z: np.tanh(z @ w).reshape(-1, 28, 28, 1), latent_dim=4)
 
 
 def _pairs(rng, n=40):

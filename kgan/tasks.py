@@ -259,6 +259,9 @@ class Pipeline(luigi.Task):
 
     config = luigi.Parameter(description="experiment TOML file")
     root = luigi.Parameter(default="runs")
+    announce = luigi.BoolParameter(default=True, significant=False,
+                                   description="print where every output is when done (`kgan pipeline` "
+                                               "prints it itself, also when everything was up to date)")
 
     @property
     def cfg(self):
@@ -284,7 +287,10 @@ class Pipeline(luigi.Task):
     def run(self):
         from kgan import io
 
-        io.write_json(self.output().path, summarize(self.requires()))
+        summary = summarize(self.requires())
+        io.write_json(self.output().path, summary)
+        if self.announce:
+            print("\n".join(where_lines(summary)), flush=True)
 
 
 def summarize(reqs: dict) -> dict:
@@ -293,3 +299,8 @@ def summarize(reqs: dict) -> dict:
              "saved_model": reqs["export"].saved_model, "metrics_report": reqs["eval"].output().path,
              "gallery": reqs["gallery"].output().path}
     return {key: str(Path(path).resolve()) for key, path in paths.items()}
+
+
+def where_lines(summary: dict) -> list[str]:
+    """The closing "where everything is" lines of a pipeline run."""
+    return ["", "kgan pipeline finished:"] + [f"  {key:15s} {path}" for key, path in summary.items()]

@@ -250,6 +250,8 @@ def test_luigi_cli_with_local_scheduler(tmp_path):
     summary = json.loads(next((root / "tiny").glob("pipeline-*.json")).read_text())
     assert Path(summary["gallery"]).is_file() and Path(summary["metrics_report"]).is_file()
     assert (Path(summary["saved_model"]) / "saved_model.pb").is_file()
+    # Luigi's own CLI also ends by saying where everything is (issue: it used to print nothing of it).
+    assert f"gallery         {summary['gallery']}" in proc.stdout
 
 
 # ----------------------------------------------------------------------------------------------- 3: incremental

@@ -31,7 +31,8 @@ def run(args) -> int:
     from kgan import tasks  # also loads the shipped luigi.cfg (retcodes, resources, check_complete_on_run)
 
     # Absolute paths everywhere: the summary and markers must work from any working directory.
-    top = tasks.Pipeline(config=str(resolve_config_path(args.config).resolve()), root=str(Path(args.root).resolve()))
+    top = tasks.Pipeline(config=str(resolve_config_path(args.config).resolve()), root=str(Path(args.root).resolve()),
+                         announce=False)
     scheduler = {"scheduler_url": args.scheduler_url} if args.scheduler_url else {"local_scheduler": True}
     stage_lines.start()
     result = luigi.build([top], workers=args.workers, detailed_summary=True, log_level="CRITICAL",
@@ -44,9 +45,7 @@ def run(args) -> int:
         print(f"kgan pipeline: failed ({result.status.name}); the failing stage's error is above", file=sys.stderr)
         return 1
     summary = json.loads(Path(top.output().path).read_text())
-    print("\nkgan pipeline finished:")
-    for key in ("dataset_card", "run_dir", "saved_model", "metrics_report", "gallery"):
-        print(f"  {key:15s} {summary[key]}")
+    print("\n".join(tasks.where_lines(summary)))
     from kgan.metrics import format_table
 
     print("\n" + format_table(json.loads(Path(summary["metrics_report"]).read_text())))

@@ -1,13 +1,17 @@
-"""One progress line on stderr (`label: done/total (rate/s)`), rewritten in place.
+"""One progress line on stderr (`label: done/total (rate/s)`), rewritten in place on a terminal.
 
 Long scans and feature passes use it so they never look hung; it shows only after `delay` seconds,
-so quick ones stay quiet. Dependency-free on purpose: it runs inside Luigi workers and CI logs.
+so quick ones stay quiet. Where stderr is not a terminal (a log file, CI, a pipe) a carriage return
+would run every update into one long line, so there it writes whole lines, at most one per
+`LOG_INTERVAL` seconds plus the last. Dependency-free on purpose: it runs inside Luigi workers and CI logs.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+
+LOG_INTERVAL = 10.0  # seconds between whole-line updates where stderr is not a terminal
 
 
 class Progress:
@@ -16,23 +20,26 @@ class Progress:
         self.done = 0
         self._start = self._last = time.monotonic()
         self._shown = False
+        self._tty = sys.stderr.isatty()
 
     def update(self, n: int = 1) -> None:
         self.done += n
         now = time.monotonic()
-        if self.enabled and now - self._start >= self.delay and (now - self._last >= 0.5 or self.done >= self.total):
+        if self.enabled and now - self._start >= self.delay and (
+                now - self._last >= (0.5 if self._tty else LOG_INTERVAL) or self.done >= self.total):
             self._last, self._shown = now, True
-            self._show(end="\n" if self.done >= self.total else "")
+            self._show(end="\n" if self.done >= self.total or not self._tty else "")
 
     def close(self) -> None:
         """End the line if one was shown and the total was not reached."""
-        if self._shown and self.done < self.total:
+        if self._shown and self.done < self.total and self._tty:
             self._show(end="\n")
 
     def _show(self, end: str) -> None:
         rate = self.done / max(time.monotonic() - self._start, 1e-9)
-        print(f"\r{self.label}: {self.done}/{self.total} ({rate:.0f} {self.unit}/s)", end=end, file=sys.stderr,
-              flush=True)
+        start = "\r" if self._tty else ""
+        print(f"{start}{self.label}: {self.done}/{self.total} ({rate:.0f} {self.unit}/s)", end=end,
+              file=sys.stderr, flush=True)
 
 
 def clock(seconds: float) -> str:

@@ -221,3 +221,14 @@ def test_cli_default_metrics_come_from_the_config(tmp_path):
     cfg.write_text('[eval]\nmetrics = ["fid", "swd"]\n')
     assert default_metrics(str(cfg)) == ["fid", "swd"]
     assert default_metrics(None) == EvalConfig().metrics == ["fid", "is", "kid", "pr", "coverage"]
+
+
+def test_classifier_extractor_traces_once_for_every_batch_size(mnist, classifier):
+    """Galleries and reports call the extractor with many batch sizes; each new size used to retrace
+    (TensorFlow's retracing warning in the pipeline's gallery stage)."""
+    extractor = get_extractor(f"classifier:{classifier}")
+    x = mnist[0]
+    for n in (1, 7, 64, 250, 3):
+        features, probs = extractor._forward(x[:n])
+        assert features.shape[0] == probs.shape[0] == n
+    assert extractor._fn.experimental_get_tracing_count() == 1

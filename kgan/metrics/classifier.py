@@ -104,7 +104,9 @@ class ClassifierExtractor(FeatureExtractor):
                             f"{str(e).splitlines()[0] if str(e) else ''})") from None
         self.image_shape = tuple(model.input_shape[1:])
         self.num_classes = int(model.output_shape[-1])
-        self._fn = tf.function(lambda x: both(x, training=False), reduce_retracing=True)
+        # One trace for every batch size (galleries and reports call it with many), not a retrace per size.
+        self._fn = tf.function(lambda x: both(x, training=False),
+                               input_signature=[tf.TensorSpec([None, *self.image_shape], tf.float32)])
         side = sidecar_path(self.path)
         self.info = json.loads(side.read_text()) if side.exists() else {}
 

@@ -1,5 +1,7 @@
 """kgan.config: strict TOML validation naming the key, overrides, hashing, round-trips; the CLI."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,16 @@ def test_config_keys_is_valid_toml_with_every_key_its_default_and_a_meaning():
     for option in ("tricks", "conditioning", "aux_weight", "categorical", "cont_loss"):
         assert f"#     {option} = " in text
     assert "[[train.phases]]" in text
+
+
+@pytest.mark.parametrize("command", [["pipeline", "missing.toml"], ["train", "missing.toml"],
+                                     ["train", "bad.toml"], ["pipeline", "bad.toml"]])
+def test_bad_config_is_refused_before_tensorflow_loads(tmp_path, command):
+    """Seconds, not the TensorFlow start-up: a missing or invalid config never imports it."""
+    (tmp_path / "bad.toml").write_text('name = "x"\n[model]\nname = "dcgan"\noptions = {tricks = ["nope"]}\n')
+    code = ("import sys, kgan.cli\n"
+            f"rc = kgan.cli.main({command!r})\n"
+            "print(rc, 'tensorflow' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split() == ["2", "False"], proc.stdout + proc.stderr
+    assert proc.stderr.count("\n") == 1 and command[1] in proc.stderr

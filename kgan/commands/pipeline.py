@@ -15,7 +15,7 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--scheduler-url", help="central luigid scheduler, e.g. http://127.0.0.1:8082 "
                                            "(default: a local scheduler)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, uses_tensorflow=False)  # a bad config is refused before TensorFlow loads
 
 
 def run(args) -> int:
@@ -28,6 +28,9 @@ def run(args) -> int:
 
     cfg = load_config(args.config)  # fail on a bad config before Luigi starts anything
     check_source(cfg.data.source, args.config)
+    from kgan.quiet import import_tensorflow
+
+    import_tensorflow()
     from kgan import tasks  # also loads the shipped luigi.cfg (retcodes, resources, check_complete_on_run)
 
     # Absolute paths everywhere: the summary and markers must work from any working directory.

@@ -16,7 +16,7 @@ def register(subparsers) -> None:
                    help="fail instead of resuming when the run directory holds checkpoints")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config key, e.g. --set train.d_lr=1e-4 (value parsed as TOML)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, uses_tensorflow=False)  # a bad config is refused before TensorFlow loads
 
 
 def parse_overrides(pairs: list[str]) -> dict:
@@ -39,9 +39,8 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 def run(args) -> int:
     from kgan.config import load_config
-    from kgan.data import check_labels_fit
     from kgan.io import check_writable_dir
-    from kgan.training import current_step, train
+    from kgan.quiet import import_tensorflow
 
     cfg = load_config(args.config)
     overrides = parse_overrides(args.set)
@@ -51,6 +50,10 @@ def run(args) -> int:
         cfg = cfg.replace(**overrides)
     out = Path(args.out or Path("runs") / cfg.name)
     check_writable_dir(out, "--out")  # pre-flight: fail in seconds, not at the first checkpoint
+    import_tensorflow()
+    from kgan.data import check_labels_fit
+    from kgan.training import current_step, train
+
     check_labels_fit(cfg)
     gan = train(cfg, out, resume=args.resume)
     print(f"run: {out} (step {current_step(gan)})")

@@ -66,7 +66,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, case):
 
 
 @pytest.mark.parametrize("options,message", [
-    (["--n", "0"], "--n 0: expected at least 1 example in the grid"),  # was a ValueError traceback
+    (["--n", "0"], "argument --n: expected an integer >= 1, got '0'"),  # was a ValueError traceback
     (["--grid", "/sys/kgan/g.png"], "--grid's folder /sys/kgan: not writable (/sys: "),  # was a PermissionError
     (["--grid", "."], "--grid .: is a directory; expected the path of a .png file"),
 ])
@@ -74,4 +74,4 @@ def test_bad_inspect_options_exit_2_before_reading(tmp_path, capsys, monkeypatch
     monkeypatch.chdir(tmp_path)
     assert main(["data", "inspect", f"folder:{tmp_path / 'missing'}", *options]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"kgan data: error: {message}") and err.count("\n") == 1  # the source is never read
+    assert err.startswith("kgan data") and f": error: {message}" in err and err.count("\n") == 1  # never read

@@ -6,6 +6,8 @@ import argparse
 import re
 from pathlib import Path
 
+from kgan.argtypes import positive_int
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("data", help="look at data sources")
@@ -13,11 +15,11 @@ def register(subparsers) -> None:
     inspect = actions.add_parser(
         "inspect", help="summarize a source and write a grid of examples",
         description="Source strings: mnist | idx:PATH | folder:PATH | tfds:NAME[:SPLIT] | npz:PATH")
-    inspect.add_argument("source")
+    inspect.add_argument("source", help="data source string (see the description)")
     inspect.add_argument("--data-dir", default=None, help="TFDS data_dir for tfds: sources")
     inspect.add_argument("--grid", type=Path, default=None,
                          help="PNG to write (default: ./inspect_<source>.png)")
-    inspect.add_argument("--n", type=int, default=64, help="examples in the grid")
+    inspect.add_argument("--n", type=positive_int, default=64, help="examples in the grid")
     inspect.set_defaults(func=run_inspect)
 
 
@@ -41,8 +43,6 @@ def run_inspect(args: argparse.Namespace) -> int:
     from kgan.imageio import write_grid_png
     from kgan.io import check_writable_dir
 
-    if args.n < 1:
-        raise UsageError(f"--n {args.n}: expected at least 1 example in the grid")
     grid = args.grid or Path.cwd() / f"inspect_{re.sub(r'[^A-Za-z0-9._-]+', '_', args.source)}.png"
     if grid.is_dir():
         raise UsageError(f"--grid {grid}: is a directory; expected the path of a .png file")

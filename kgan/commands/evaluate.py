@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from kgan.argtypes import positive_int, seed
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -17,15 +19,16 @@ def register(subparsers) -> None:
     p.add_argument("--data", required=True, help="reference data source (e.g. mnist, npz:PATH)")
     p.add_argument("--features", required=True,
                    help="classifier:PATH.keras or inception:HANDLE (TF Hub URL or local dir)")
-    p.add_argument("--n", type=int, default=10000, help="number of generated samples to score")
+    p.add_argument("--n", type=positive_int, default=10000, help="number of generated samples to score")
     p.add_argument("--metrics", default=None,
                    help="comma list of metric names (fid, kid, pr, is, coverage, ms_ssim, swd, "
                         "ppl, ...; all: `kgan config keys`). Default: eval.metrics "
                         "of --config, else of the default config (fid,is,kid,pr,coverage)")
     p.add_argument("--config", help="experiment TOML whose eval.metrics is the default metric set")
     p.add_argument("--out", help="write the JSON report here")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=250)
+    p.add_argument("--seed", type=seed, default=0, help="seed of the generated samples")
+    p.add_argument("--batch-size", type=positive_int, default=250,
+                   help="images per generator call and feature batch")
     p.add_argument("--cache-dir", default=None,
                    help="cache reference features here (default: next to --out, else none)")
     p.add_argument("--data-dir", default=None, help="TFDS data directory")

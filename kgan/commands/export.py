@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kgan.argtypes import int_range
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -16,17 +18,14 @@ def register(subparsers) -> None:
     p.add_argument("--serving-base", metavar="PATH",
                    help="BASE as the server sees it, for base_path in models.config (e.g. /models inside "
                         "Docker); default: the absolute local path")
-    p.add_argument("--warmup-requests", type=int, metavar="N",
+    p.add_argument("--warmup-requests", type=int_range(0, 100), metavar="N",
                    help="number of warm-up requests (default: config export.warmup_requests)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from kgan.errors import ExportError
     from kgan.export import export_run
 
-    if args.warmup_requests is not None and not 0 <= args.warmup_requests <= 100:
-        raise ExportError(f"--warmup-requests {args.warmup_requests}: expected 0..100")
     target = export_run(args.source, args.name, args.base, serving_base=args.serving_base,
                         warmup_requests=args.warmup_requests)
     print(f"exported {target} (TF Serving config: {target.parent.parent / 'models.config'})")

@@ -6,13 +6,15 @@ import json
 import sys
 from pathlib import Path
 
+from kgan.argtypes import positive_int
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("pipeline", help="prepare, train, export, evaluate and render one experiment",
                               description="Runs tasks.Pipeline with luigi.build; finished stages are skipped.")
     p.add_argument("config", help="experiment TOML file, or the name of a shipped config (kgan config list)")
-    p.add_argument("--root", default="runs", help="directory for pipeline outputs (default: runs)")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--root", default="runs", help="directory for pipeline outputs")
+    p.add_argument("--workers", type=positive_int, default=1, help="Luigi worker processes (stages run in parallel)")
     p.add_argument("--scheduler-url", help="central luigid scheduler, e.g. http://127.0.0.1:8082 "
                                            "(default: a local scheduler)")
     p.set_defaults(func=run)

@@ -20,12 +20,18 @@ def test_models_lists_the_registry():
     assert any(line.split()[:1] == ["dcgan"] for line in result.stdout.splitlines())
 
 
-def test_inspect_vendored_mnist_writes_a_grid(tmp_path):
-    result = run_cli("data", "inspect", "mnist", "--n", "16", cwd=tmp_path)
+def test_inspect_vendored_mnist_writes_nothing_without_grid(tmp_path):
+    result = run_cli("data", "inspect", "mnist", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "mnist: 10000 images of 28x28x1 (uint8), 10 classes" in result.stdout
     assert "     1: 1135" in result.stdout
-    grid = Image.open(tmp_path / "inspect_mnist.png")
+    assert list(tmp_path.iterdir()) == []  # used to leave ./inspect_mnist.png behind
+
+
+def test_inspect_writes_the_grid_asked_for(tmp_path):
+    result = run_cli("data", "inspect", "mnist", "--n", "16", "--grid", "g.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    grid = Image.open(tmp_path / "g.png")
     assert grid.format == "PNG" and grid.size == (4 * 28, 4 * 28) and grid.mode == "L"
 
 

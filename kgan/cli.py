@@ -21,8 +21,35 @@ from kgan import commands
 from kgan.errors import KganError
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Appends `(default: X)` to an option's help where it has a real default the help does not state.
+
+    Unlike argparse.ArgumentDefaultsHelpFormatter it skips None, switches (store_true/false) and
+    empty lists, where "(default: None)" would say nothing.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (not action.option_strings or action.nargs == 0 or "default" in text.lower()
+                or action.default in (None, argparse.SUPPRESS, [])):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """Every parser and subparser of `kgan`: a usage error is one line and exit status 2, like a KganError."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)  # add_parser does not pass the parent's on
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        one_line = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {one_line} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kgan", description=kgan.__doc__)
+    parser = Parser(prog="kgan", description=kgan.__doc__)
     parser.add_argument("--version", action="version", version=f"kgan {kgan.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
@@ -32,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, a usage error: a status for callers of main() too
+        return int(e.code or 0)
     if not getattr(args, "func", None):
         parser.print_help()
         return 1

@@ -1,8 +1,15 @@
-"""Sampling from whatever the user points at: a run directory, one checkpoint, or an export."""
+"""Sampling from whatever the user points at: a run directory, one checkpoint, or an export.
+
+Samples come in chunks of CHUNK images, so any number of them fits in memory. Chunk i is drawn from
+`chunk_seed(seed, i)` and always at its full size (a short last chunk is cut, never drawn short), so
+for a given seed the images form one fixed stream: the first m images are the same for every n >= m.
+Chunk 0 is drawn from `seed` itself (for a run: `surface.fixed_inputs(specs, CHUNK, seed)`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -10,6 +17,10 @@ from kgan.errors import CheckpointError, DataError
 from kgan.export.versions import is_export
 from kgan.models import surface
 from kgan.runs import split_checkpoint
+
+CHUNK = 256
+
+Sampler = Callable[[int, int], np.ndarray]  # (count, seed) -> count uint8 NHWC images
 
 
 def check_drawable(specs, where) -> None:
@@ -20,23 +31,47 @@ def check_drawable(specs, where) -> None:
                         "sample it (render a gallery with --data instead)")
 
 
-def sample_images(source: str | Path, n: int, seed: int = 0, version: int | None = None) -> np.ndarray:
-    """n uint8 NHWC samples: the model's inputs drawn from `seed` (categorical inputs cycling 0..K-1);
-    an export samples through its own `sample` signature."""
-    from kgan.imageio import to_uint8
-    from kgan.training import load_run
-
+def open_model(source: str | Path, version: int | None = None):
+    """What every command that takes a model accepts: a run directory (latest checkpoint), a checkpoint
+    prefix RUN/checkpoints/ckpt-N, saved_models/NAME (latest, or `version`) or saved_models/NAME/VERSION.
+    An export comes back as a `ServedModel`, a run as its model; both have `specs`-describing surfaces."""
     path = Path(source)
     if is_export(path):
         from kgan.export.served import ServedModel
 
-        served = ServedModel(path, version)
-        check_drawable(served.specs, source)
-        return served.sample(n, seed=seed)
+        return ServedModel(path, version)
+    from kgan.training import load_run
+
     run_dir, checkpoint = split_checkpoint(path)
-    if not run_dir.exists():
+    if not run_dir.is_dir():
         raise CheckpointError(f"{source}: no such run directory, checkpoint or export")
-    _, gan, _ = load_run(run_dir, checkpoint)
-    specs = gan.inference_inputs()
+    return load_run(run_dir, checkpoint)[1]
+
+
+def open_sampler(source: str | Path, version: int | None = None) -> Sampler:
+    """Load the model at `source` (`open_model`) once: its inputs drawn from a seed (categorical inputs
+    cycling 0..K-1); an export samples through its own `sample` signature."""
+    from kgan.export.served import ServedModel
+    from kgan.imageio import to_uint8
+
+    model = open_model(source, version)
+    if isinstance(model, ServedModel):
+        check_drawable(model.specs, source)
+        return lambda count, seed: model.sample(count, seed=seed)
+    specs = model.inference_inputs()
     check_drawable(specs, source)
-    return to_uint8(gan.infer(surface.fixed_inputs(specs, n, seed)))
+    return lambda count, seed: to_uint8(model.infer(surface.fixed_inputs(specs, count, seed)))
+
+
+def chunk_seed(seed: int, index: int) -> int:
+    """The seed of chunk `index` of the stream for `seed`: `seed` itself for chunk 0, else a hash of both
+    that fits the int32 seed of an export's `sample` signature."""
+    if index == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0] >> 1)
+
+
+def sample_chunks(sampler: Sampler, n: int, seed: int = 0, chunk: int = CHUNK) -> Iterator[np.ndarray]:
+    """The first `n` images of the stream for `seed`, in chunks of at most `chunk` images."""
+    for index, start in enumerate(range(0, n, chunk)):
+        yield sampler(chunk, chunk_seed(seed, index))[: n - start]

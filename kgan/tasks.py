@@ -19,6 +19,8 @@ from pathlib import Path
 
 import luigi
 
+from kgan import classifiers
+
 # The shipped Luigi settings (retcodes, resources, check_complete_on_run) apply however the tasks are run;
 # a luigi.cfg in the working directory or LUIGI_CONFIG_PATH still overrides them.
 luigi.configuration.LuigiConfigParser.add_config_path(str(Path(__file__).with_name("luigi.cfg")))
@@ -27,7 +29,7 @@ luigi.configuration.LuigiConfigParser.reload()
 # Which config sections (or dotted keys) each stage depends on.
 SECTIONS = {
     "PrepareDataset": ("data",),
-    "TrainClassifier": ("data", "eval.classifier_epochs"),
+    "TrainClassifier": classifiers.SECTIONS,
     "TrainGAN": ("name", "data", "model", "train", "eval.features", "eval.inception_handle",
                  "eval.classifier_epochs", "eval.history_every", "eval.history_samples"),
     "ExportModel": ("name", "data", "model", "train", "export"),
@@ -89,7 +91,8 @@ class PrepareDataset(Stage):
 
 
 class TrainClassifier(Stage):
-    """The evaluation feature extractor for data sets where Inception does not fit (MNIST-sized)."""
+    """The evaluation feature extractor for data sets where Inception does not fit (MNIST-sized); also run
+    alone by `kgan classifier` (kgan.classifiers)."""
 
     resources = {"gpu": 1}
 
@@ -97,7 +100,7 @@ class TrainClassifier(Stage):
         return self.stage(PrepareDataset)
 
     def output(self):
-        return luigi.LocalTarget(str(Path(self.root) / "classifiers" / self.digest / "classifier.keras"))
+        return luigi.LocalTarget(str(classifiers.classifier_path(self.root, self.digest)))
 
     def run(self):
         import numpy as np

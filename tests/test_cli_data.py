@@ -20,12 +20,18 @@ def test_models_lists_the_registry():
     assert any(line.split()[:1] == ["dcgan"] for line in result.stdout.splitlines())
 
 
-def test_inspect_vendored_mnist_writes_a_grid(tmp_path):
-    result = run_cli("data", "inspect", "mnist", "--n", "16", cwd=tmp_path)
+def test_inspect_vendored_mnist_writes_nothing_without_grid(tmp_path):
+    result = run_cli("data", "inspect", "mnist", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "mnist: 10000 images of 28x28x1 (uint8), 10 classes" in result.stdout
     assert "     1: 1135" in result.stdout
-    grid = Image.open(tmp_path / "inspect_mnist.png")
+    assert list(tmp_path.iterdir()) == []  # used to leave ./inspect_mnist.png behind
+
+
+def test_inspect_writes_the_grid_asked_for(tmp_path):
+    result = run_cli("data", "inspect", "mnist", "--n", "16", "--grid", "g.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    grid = Image.open(tmp_path / "g.png")
     assert grid.format == "PNG" and grid.size == (4 * 28, 4 * 28) and grid.mode == "L"
 
 
@@ -66,7 +72,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, case):
 
 
 @pytest.mark.parametrize("options,message", [
-    (["--n", "0"], "--n 0: expected at least 1 example in the grid"),  # was a ValueError traceback
+    (["--n", "0"], "argument --n: expected an integer >= 1, got '0'"),  # was a ValueError traceback
     (["--grid", "/sys/kgan/g.png"], "--grid's folder /sys/kgan: not writable (/sys: "),  # was a PermissionError
     (["--grid", "."], "--grid .: is a directory; expected the path of a .png file"),
 ])
@@ -74,4 +80,4 @@ def test_bad_inspect_options_exit_2_before_reading(tmp_path, capsys, monkeypatch
     monkeypatch.chdir(tmp_path)
     assert main(["data", "inspect", f"folder:{tmp_path / 'missing'}", *options]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"kgan data: error: {message}") and err.count("\n") == 1  # the source is never read
+    assert err.startswith("kgan data") and f": error: {message}" in err and err.count("\n") == 1  # never read

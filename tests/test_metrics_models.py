@@ -205,12 +205,12 @@ def test_model_sources_export_and_run_dir(mnist, classifier, tmp_path, monkeypat
     with pytest.raises(CheckpointError):  # the real kgan.training.load_run: no config.toml
         generator_from_path(run_dir)
     fake = types.ModuleType("kgan.training")
-    fake.load_run = lambda path: ({}, FakeGan(), 7)
+    fake.load_run = lambda path, checkpoint=None: ({}, FakeGan(), 7)
     monkeypatch.setitem(sys.modules, "kgan.training", fake)
     from_run = generator_from_path(run_dir)
     np.testing.assert_allclose(from_run.images(np.ones((2, 4), np.float32)),
                                gen.images(np.ones((2, 4), np.float32)))
-    with pytest.raises(CheckpointError, match="neither a SavedModel export nor a run directory"):
+    with pytest.raises(CheckpointError, match="no such run directory, checkpoint or export"):
         generator_from_path(tmp_path / "nothing")
 
 

@@ -128,7 +128,7 @@ def test_an_image_input_surface_has_no_sample_and_renders_input_output_target(tm
     from kgan.export import read_metadata, sample_from_export
     from kgan.gallery import render_gallery
     from kgan.metrics.sources import generator_from_path
-    from kgan.sampling import sample_images
+    from kgan.sampling import open_sampler
 
     model = _image_model()
     version = _export(model, tmp_path / "pix" / "1", warmup=2)
@@ -145,7 +145,7 @@ def test_an_image_input_surface_has_no_sample_and_renders_input_output_target(tm
     with pytest.raises(ExportError, match=r"no 'sample' signature.*\['image'\] come from data"):
         sample_from_export(version, 2)
     with pytest.raises(DataError, match=r"needs data inputs image \(data feature 'source'\)"):
-        sample_images(version, 2)
+        open_sampler(version)
     generator = generator_from_path(version)
     with pytest.raises(DataError, match=r"data features \['source'\]"):
         next(generator.batches(2, 2))

@@ -7,7 +7,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("config", help="validate and show experiment configs")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = actions.add_parser("show", help="print CONFIG validated, with every default filled in")
-    show.add_argument("config")
+    show.add_argument("config", help="experiment TOML file, or the name of a shipped config")
     show.set_defaults(func=run_show, uses_tensorflow=False)
     actions.add_parser("keys", help="list every key with its default and allowed values"
                        ).set_defaults(func=run_keys, uses_tensorflow=False)

@@ -1,23 +1,24 @@
-"""`kgan data inspect SOURCE`: count, shape, classes and label histogram, plus a PNG grid."""
+"""`kgan data inspect SOURCE [--grid PNG]`: count, shape, classes and label histogram; a grid only when asked."""
 
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
+
+from kgan.argtypes import positive_int
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("data", help="look at data sources")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     inspect = actions.add_parser(
-        "inspect", help="summarize a source and write a grid of examples",
+        "inspect", help="summarize a source (and write a grid of examples with --grid)",
         description="Source strings: mnist | idx:PATH | folder:PATH | tfds:NAME[:SPLIT] | npz:PATH")
-    inspect.add_argument("source")
+    inspect.add_argument("source", help="data source string (see the description)")
     inspect.add_argument("--data-dir", default=None, help="TFDS data_dir for tfds: sources")
     inspect.add_argument("--grid", type=Path, default=None,
-                         help="PNG to write (default: ./inspect_<source>.png)")
-    inspect.add_argument("--n", type=int, default=64, help="examples in the grid")
+                         help="also write a PNG grid of the first --n examples here")
+    inspect.add_argument("--n", type=positive_int, default=64, help="examples in the --grid")
     inspect.set_defaults(func=run_inspect)
 
 
@@ -41,12 +42,11 @@ def run_inspect(args: argparse.Namespace) -> int:
     from kgan.imageio import write_grid_png
     from kgan.io import check_writable_dir
 
-    if args.n < 1:
-        raise UsageError(f"--n {args.n}: expected at least 1 example in the grid")
-    grid = args.grid or Path.cwd() / f"inspect_{re.sub(r'[^A-Za-z0-9._-]+', '_', args.source)}.png"
-    if grid.is_dir():
-        raise UsageError(f"--grid {grid}: is a directory; expected the path of a .png file")
-    check_writable_dir(grid.parent, "--grid's folder")  # before reading the whole source
+    grid = args.grid
+    if grid is not None:
+        if grid.is_dir():
+            raise UsageError(f"--grid {grid}: is a directory; expected the path of a .png file")
+        check_writable_dir(grid.parent, "--grid's folder")  # before reading the whole source
     info = inspect_source(args.source, args.data_dir)
     shape = "x".join(map(str, info["shape"])) if info["shape"] != "mixed" else "mixed sizes"
     print(f"{args.source}: {info['count']} images of {shape} ({info['dtype']}), "
@@ -54,6 +54,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     print("label histogram:")
     for label, count in info["histogram"].items():
         print(f"  {label:>6}: {count}")
-    write_grid_png(grid_images(args.source, args.data_dir, args.n), grid)
-    print(f"grid of {min(args.n, info['count'])} examples: {grid}")
+    if grid is not None:
+        write_grid_png(grid_images(args.source, args.data_dir, args.n), grid)
+        print(f"grid of {min(args.n, info['count'])} examples: {grid}")
     return 0

@@ -1,8 +1,10 @@
-"""`kgan evaluate`: score a model or stored samples against a data source; write a JSON report."""
+"""`kgan evaluate MODEL|--samples SOURCE --data SOURCE --features SPEC`: scores against a data source, as JSON."""
 
 from __future__ import annotations
 
 import argparse
+
+from kgan.argtypes import positive_int, seed
 
 
 def register(subparsers) -> None:
@@ -11,21 +13,32 @@ def register(subparsers) -> None:
         description="Score generated images against a reference data source. The report (JSON) "
                     "includes real-vs-real and per-pixel-Gaussian reference points.")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", help="run directory or SavedModel export (saved_model.pb)")
+    src.add_argument("model", nargs="?", metavar="MODEL",
+                     help="run directory, checkpoint prefix RUN/checkpoints/ckpt-N, saved_models/NAME or "
+                          "saved_models/NAME/VERSION")
+    src.add_argument("--model", dest="model_option", metavar="MODEL", help="the same as MODEL")
     src.add_argument("--samples", help="kgan data source of generated images (npz:PATH, "
                                        "folder:PATH, ...)")
+    p.add_argument("--version", type=positive_int, help="export version (default: latest) for saved_models/NAME")
     p.add_argument("--data", required=True, help="reference data source (e.g. mnist, npz:PATH)")
     p.add_argument("--features", required=True,
-                   help="classifier:PATH.keras or inception:HANDLE (TF Hub URL or local dir)")
-    p.add_argument("--n", type=int, default=10000, help="number of generated samples to score")
+                   help="classifier (the one `kgan classifier DATA` trained under --root), "
+                        "classifier:PATH.keras or inception:HANDLE (TF Hub URL or local dir)")
+    p.add_argument("--root", default="runs", help="pipeline root where --features classifier is looked up")
+    p.add_argument("--classifier-epochs", type=positive_int, metavar="N",
+                   help="with --features classifier: the one trained with `kgan classifier --epochs N` "
+                        "(default: eval.classifier_epochs of --config)")
+    p.add_argument("--n", type=positive_int, default=10000, help="number of generated samples to score")
     p.add_argument("--metrics", default=None,
                    help="comma list of metric names (fid, kid, pr, is, coverage, ms_ssim, swd, "
                         "ppl, ...; all: `kgan config keys`). Default: eval.metrics "
                         "of --config, else of the default config (fid,is,kid,pr,coverage)")
-    p.add_argument("--config", help="experiment TOML whose eval.metrics is the default metric set")
+    p.add_argument("--config", help="experiment TOML whose eval.metrics is the default metric set (and whose "
+                                    "data section keys --features classifier)")
     p.add_argument("--out", help="write the JSON report here")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=250)
+    p.add_argument("--seed", type=seed, default=0, help="seed of the generated samples")
+    p.add_argument("--batch-size", type=positive_int, default=250,
+                   help="images per generator call and feature batch")
     p.add_argument("--cache-dir", default=None,
                    help="cache reference features here (default: next to --out, else none)")
     p.add_argument("--data-dir", default=None, help="TFDS data directory")
@@ -48,20 +61,30 @@ def run(args: argparse.Namespace) -> int:
     from kgan.metrics import evaluate, format_table
     from kgan.metrics.sources import generator_from_path
 
-    samples = generator_from_path(args.model) if args.model else args.samples
-    data = model_data(args.model, samples, args.batch_size, args.seed) if args.model else None
+    model = args.model or args.model_option
+    features = features_spec(args)  # before the model is loaded
+    samples = generator_from_path(model, args.version) if model else args.samples
+    data = model_data(model, samples, args.batch_size, args.seed) if model else None
     metrics = args.metrics or default_metrics(args.config)
     cache_dir = args.cache_dir or (str(Path(args.out).parent / ".metrics-cache")
                                    if args.out else None)
-    report = evaluate(samples, args.data, args.features, metrics=metrics, n=args.n,
+    report = evaluate(samples, args.data, features, metrics=metrics, n=args.n,
                       seed=args.seed, batch_size=args.batch_size, cache_dir=cache_dir,
                       data_dir=args.data_dir, data=data, progress=not args.quiet)
-    report["command"] = {"model": args.model, "samples": args.samples, "data": args.data,
-                         "features": args.features}
+    report["command"] = {"model": model, "samples": args.samples, "data": args.data, "features": features}
     if args.out:
         write_json(args.out, report)
     print(format_table(report))
     return 0
+
+
+def features_spec(args) -> str:
+    """`--features` as `kgan.metrics` takes it: a bare `classifier` is the cached one for --data (kgan.classifiers)."""
+    if args.features != "classifier":
+        return args.features
+    from kgan.classifiers import cached_classifier
+
+    return f"classifier:{cached_classifier(args.root, args.data, args.config, args.classifier_epochs)}"
 
 
 def model_data(model_path: str, generator, batch_size: int, seed: int):
@@ -79,7 +102,7 @@ def model_data(model_path: str, generator, batch_size: int, seed: int):
         return None
     layout = RunLayout(split_checkpoint(Path(model_path))[0])
     if not layout.config.is_file():
-        raise UsageError(f"--model {model_path}: this model is fed from data features "
+        raise UsageError(f"MODEL {model_path}: this model is fed from data features "
                          f"{surface.data_features(generator.specs) or [generator.target_feature]}; evaluate its run "
                          "directory (whose config says how the data is made) instead of the export")
     data_cfg = load_config(layout.config).data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kgan.argtypes import positive_int, seed
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -17,10 +19,10 @@ def register(subparsers) -> None:
     p.add_argument("--report", help="metrics report JSON (default: RUN/report.json)")
     p.add_argument("--classifier", help="classifier .keras for the neighbour feature space "
                                         "(default: RUN/classifier.keras, else pixel space)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sample grid and walks")
-    p.add_argument("--scale", type=int, default=None,
+    p.add_argument("--seed", type=seed, default=0, help="seed of the sample grid and walks")
+    p.add_argument("--scale", type=positive_int, default=None,
                    help="nearest-neighbour upscaling (default: 3 for 28x28)")
-    p.add_argument("--version", type=int, help="export version (default: latest)")
+    p.add_argument("--version", type=positive_int, help="export version (default: latest)")
     p.set_defaults(func=run)
 
 

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+from kgan.argtypes import non_negative_float, positive_int
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -22,12 +24,13 @@ def register(subparsers) -> None:
                     "alone writes to --out. Rerun the same command to resume a killed job from its last "
                     "checkpoint. See docs/distributed.md for several machines.")
     p.add_argument("config", help="experiment TOML file")
-    p.add_argument("--workers", type=int, default=2, help="number of worker processes (default 2)")
+    p.add_argument("--workers", type=positive_int, default=2, help="number of worker processes")
     p.add_argument("--out", required=True, help="run directory (shared by all workers)")
-    p.add_argument("--steps", type=int, help="override train.steps")
+    p.add_argument("--steps", type=positive_int, help="override train.steps")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
-    p.add_argument("--no-resume", dest="resume", action="store_false")
-    p.add_argument("--timeout", type=float, default=0, help="kill the job after this many seconds (0 = never)")
+    p.add_argument("--no-resume", dest="resume", action="store_false",
+                   help="fail instead of resuming when the run directory holds checkpoints")
+    p.add_argument("--timeout", type=non_negative_float, default=0, help="kill the job after this many seconds (0 = never)")
     p.set_defaults(func=run)
 
 
@@ -62,10 +65,6 @@ def worker_command(args) -> list[str]:
 
 
 def run(args) -> int:
-    from kgan.errors import ConfigError
-
-    if args.workers < 1:
-        raise ConfigError("--workers: need at least 1")
     cmd = worker_command(args)
     procs = []
     for i, tf_config in enumerate(tf_configs(args.workers)):

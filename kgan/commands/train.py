@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kgan.argtypes import positive_int
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("train", help="train a GAN from an experiment config",
                               description="Train (or resume) a run. Killing it loses at most the steps since "
                                           "the last checkpoint; run the same command again to resume.")
     p.add_argument("config", help="experiment TOML file")
-    p.add_argument("--steps", type=int, help="override train.steps")
+    p.add_argument("--steps", type=positive_int, help="override train.steps")
     p.add_argument("--out", help="run directory (default: runs/<name>)")
     p.add_argument("--no-resume", dest="resume", action="store_false",
                    help="fail instead of resuming when the run directory holds checkpoints")

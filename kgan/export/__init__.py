@@ -99,8 +99,7 @@ def export_run(run_or_checkpoint, name: str | None = None, base: str | Path | No
     run_dir, checkpoint = _run_and_checkpoint(run_or_checkpoint)
     if base is not None:
         versions.check_base_writable(Path(base))
-    if serving_base is not None and not str(serving_base).startswith("/"):
-        raise ExportError(f"--serving-base {serving_base!r}: must be an absolute path as the server sees it")
+    serving.check_serving_base(serving_base)  # before the slow part
 
     from kgan.training import load_run
 

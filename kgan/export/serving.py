@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from kgan import io
+from kgan.errors import ExportError
+from kgan.export.versions import existing_versions
 from kgan.models import surface
 
 CONFIG_FILE = "models.config"
@@ -25,10 +26,17 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 
 
 def model_names(base: Path) -> list[str]:
-    """Model directories under BASE: non-hidden directories (each holds integer versions)."""
+    """Model directories under BASE that hold at least one version: what is on disk, never what an earlier
+    models.config said, so a rewrite repairs a config that an export killed before it wrote it left stale."""
     if not base.is_dir():
         return []
-    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p.name for p in base.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and existing_versions(p))
+
+
+def check_serving_base(serving_base: str | None) -> None:
+    if serving_base is not None and not str(serving_base).startswith("/"):
+        raise ExportError(f"--serving-base {serving_base!r}: must be an absolute path as the server sees it")
 
 
 def _quote(s: str) -> str:
@@ -52,6 +60,7 @@ def models_config_text(base: Path, serving_base: str | None = None) -> str:
 
 def write_models_config(base: str | Path, serving_base: str | None = None) -> Path:
     """(Re)write BASE/models.config atomically, listing every model under BASE."""
+    check_serving_base(serving_base)
     path = Path(base) / CONFIG_FILE
     io.write_text(path, models_config_text(Path(base), serving_base))
     return path

@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from kgan.errors import CheckpointError, DataError
+from kgan.errors import DataError
 from kgan.imageio import to_uint8
 from kgan.models import surface
 
@@ -133,23 +133,16 @@ def from_gan(gan) -> Generator:
                      gan.target_feature)
 
 
-def generator_from_path(path: str | Path) -> Generator:
-    """A SavedModel export (fed through its declared inputs, `kgan.export.served`) or a run directory
-    (`kgan.training.load_run`)."""
-    from kgan.export.versions import is_export
+def generator_from_path(path: str | Path, version: int | None = None) -> Generator:
+    """The model at `path` as `kgan.sampling.open_model` reads it (run directory, checkpoint prefix,
+    saved_models/NAME with `version`, or a version directory); an export is fed through its declared inputs."""
+    from kgan.export.served import ServedModel
+    from kgan.sampling import open_model  # late: loading a run is heavy
 
-    path = Path(path)
-    if is_export(path):
-        from kgan.export.served import ServedModel
-
-        served = ServedModel(path)
-        return Generator(served.specs, served.infer, served.metadata.get("target_feature"))
-    if path.is_dir():
-        from kgan.training import load_run  # late: heavy, and owned by the training module
-
-        _, gan, _ = load_run(path)
-        return from_gan(gan)
-    raise CheckpointError(f"{path}: neither a SavedModel export nor a run directory")
+    model = open_model(path, version)
+    if isinstance(model, ServedModel):
+        return Generator(model.specs, model.infer, model.metadata.get("target_feature"))
+    return from_gan(model)
 
 
 def source_batches(source: str, n: int, batch_size: int,

@@ -2,6 +2,8 @@
 pix2pix trained on them through the CLI, the refusals that name the file, and the export of the resulting
 image -> image model."""
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -118,3 +120,76 @@ def test_the_pipeline_refuses_paired_sources_before_decoding(pairs, tmp_path):
     with pytest.raises(ConfigError, match="data.source: .*kgan pipeline. does not take paired sources"):
         prepare_dataset(data, tmp_path / "prepared")
     assert not (tmp_path / "prepared").exists()
+
+
+# A fresh interpreter that cannot import kgan or keras: the export is served by TensorFlow alone.
+LOADER = """
+import sys
+for blocked in ("kgan", "keras", "tf_keras"):
+    sys.modules[blocked] = None
+import re
+
+import numpy as np
+import tensorflow as tf
+
+m = tf.saved_model.load(sys.argv[1])
+pixels = np.load(sys.argv[2])
+out = {k: v.numpy() for k, v in m.signatures["serving_default"](source=tf.constant(pixels)).items()}
+floats = tf.constant(pixels.astype(np.float32) / 127.5 - 1)
+out["from_float"] = m.signatures["serving_float"](source=floats)["images_float"].numpy()
+errors = []
+for signature, bad in (("serving_default", np.zeros((1, 32, 32, 1), np.uint8)),
+                       ("serving_default", np.zeros((28, 28, 1), np.uint8)),
+                       ("serving_float", np.full((1, 28, 28, 1), 255.0, np.float32))):
+    try:
+        m.signatures[signature](source=tf.constant(bad))
+        errors.append("accepted")
+    except tf.errors.InvalidArgumentError as e:
+        errors.append(e.message)
+np.savez(sys.argv[3], errors=np.array(errors), **out)
+"""
+
+
+def test_image_to_image_export_serves_uint8_and_floats_without_kgan(paired_run, pairs, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    from kgan.export import export_run
+    from kgan.imageio import to_uint8
+    from kgan.training import load_run
+
+    assert paired_run["result"].returncode == 0, paired_run["result"].stderr[-3000:]
+    version = export_run(paired_run["run"], "p2p", tmp_path / "models")
+    pixels = pairs["edges"][30:36, ..., None]  # held-out sources
+    np.save(tmp_path / "pixels.npy", pixels)
+    (tmp_path / "load.py").write_text(LOADER)
+    proc = subprocess.run([sys.executable, str(tmp_path / "load.py"), str(version), str(tmp_path / "pixels.npy"),
+                           str(tmp_path / "out.npz")], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = np.load(tmp_path / "out.npz")
+
+    _, model, _ = load_run(paired_run["run"])
+    expected = np.asarray(model.infer({"source": pixels / 127.5 - 1}))
+    assert out["images"].dtype == np.uint8 and out["images"].shape == (6, 28, 28, 1)
+    np.testing.assert_allclose(out["images_float"], expected, atol=1e-5)
+    np.testing.assert_allclose(out["from_float"], expected, atol=1e-5)
+    assert np.abs(out["images"].astype(int) - to_uint8(expected).astype(int)).max() <= 1  # rounding ties only
+    wrong_size, wrong_rank, out_of_range = out["errors"]
+    shape = r"source: expected uint8 0\.\.255 images shaped \[batch, 28, 28, 1\]; got shape"
+    assert re.search(shape, wrong_size) and "[1 32 32 1]" in wrong_size
+    assert re.search(shape, wrong_rank) and "[28 28 1]" in wrong_rank
+    assert "source: expected float32 in [-1, 1] images" in out_of_range and "send 0..255 pixels as uint8" in out_of_range
+
+    requests = []
+    for record in tf.data.TFRecordDataset(str(version / "assets.extra" / "tf_serving_warmup_requests")):
+        log = prediction_log_pb2.PredictionLog()
+        log.ParseFromString(record.numpy())
+        requests.append(tf.make_ndarray(log.predict_log.request.inputs["source"]))
+    assert len(requests) == 3 and all(r.dtype == np.uint8 and r.shape == (1, 28, 28, 1) for r in requests)
+    np.testing.assert_array_equal(np.concatenate(requests), pairs["edges"][30:33, ..., None])  # held-out, real
+    assert all(r.std() > 0 for r in requests)

@@ -35,7 +35,8 @@ LOSSES = ("minimax", "non_saturating", "least_squares", "wasserstein", "hinge")
 
 @dataclass(frozen=True)
 class DataConfig:
-    source: str = _opt("mnist", doc="mnist | idx:PATH | folder:PATH | tfds:NAME[:SPLIT] | npz:PATH")
+    source: str = _opt("mnist", doc="mnist | idx:PATH | folder:PATH | tfds:NAME[:SPLIT] | npz:PATH | "
+                                         "paired:DIR_A,DIR_B")
     data_dir: str = _opt("", doc="TFDS data_dir for tfds: sources (empty = TFDS default)")
     resolution: int = _opt(28, min=4, max=1024, doc="output height = width")
     channels: int = _opt(1, choices=(1, 3), doc="output channels")
@@ -261,7 +262,7 @@ def _check_phases(cfg: ExperimentConfig) -> None:
 
 
 def _check_cross_fields(cfg: ExperimentConfig) -> None:
-    from kgan.data import transforms  # TensorFlow-free parts only
+    from kgan.data import pairs  # TensorFlow-free
     from kgan.models import registry  # TensorFlow-free
 
     if not registry.is_plugin(cfg.model.name) and cfg.model.name not in registry.model_names():
@@ -269,8 +270,7 @@ def _check_cross_fields(cfg: ExperimentConfig) -> None:
                           "or name your own class as package.module:ClassName")
     if cfg.eval.features == "inception" and not cfg.eval.inception_handle:
         raise ConfigError("eval.inception_handle: required when eval.features = 'inception'")
-    if cfg.data.transform:
-        transforms.parse(cfg.data.transform, cfg.data)
+    pairs.check(cfg.data)
     _check_phases(cfg)
     registry.validate(cfg)
 

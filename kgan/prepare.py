@@ -15,6 +15,8 @@ import numpy as np
 
 from kgan import io
 from kgan.config import DataConfig
+from kgan.data import pairs
+from kgan.errors import ConfigError
 
 SHARD = "data.npz"
 CARD = "card.json"
@@ -61,6 +63,9 @@ def dataset_card(data_cfg: DataConfig, images: np.ndarray, labels: np.ndarray) -
 
 def prepare_dataset(data_cfg: DataConfig, out_dir: str | Path) -> dict:
     """Write `out_dir/data.npz` (x uint8 NHWC, y int64) and `out_dir/card.json` atomically."""
+    if pairs.is_paired_source(data_cfg.source):  # the shard holds one image per example
+        raise ConfigError(f"data.source: {data_cfg.source!r}: `kgan pipeline` does not take paired sources yet "
+                          "(its prepared shard holds one image per example); train with `kgan train`")
     out_dir = Path(out_dir)
     images, labels = preprocess_to_uint8(data_cfg)
     card = dataset_card(data_cfg, images, labels)

@@ -73,7 +73,7 @@ def check_features(cfg: ExperimentConfig, gan) -> None:
     if missing:
         raise ConfigError(f"data: model {cfg.model.name!r} needs the data features {list(gan.required_features())}; "
                           f"data.source {cfg.data.source!r} with data.transform {cfg.data.transform!r} provides "
-                          f"{list(available)} (missing {missing}; see data.transform)")
+                          f"{list(available)} (missing {missing}; see data.transform, or a paired:DIR_A,DIR_B source)")
 
 
 def learning_rate(optimizer) -> float:

@@ -58,12 +58,12 @@ def _image_model():
     return Declared(specs, keras.Model(image, out), target_feature="target")
 
 
-def _export(model, path: Path, warmup: int = 3) -> Path:
+def _export(model, path: Path, warmup: int = 3, data: dict | None = None) -> Path:
     from kgan.export import build_version, surface_metadata
 
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"name": path.parent.name, "model": "made-up", **surface_metadata(model)}
-    return build_version(model, meta, path, warmup)
+    return build_version(model, meta, path, warmup, data)
 
 
 def _warmup_requests(version: Path) -> list:
@@ -130,17 +130,24 @@ def test_an_image_input_surface_has_no_sample_and_renders_input_output_target(tm
     from kgan.metrics.sources import generator_from_path
     from kgan.sampling import open_sampler
 
+    from kgan.imageio import to_uint8
+
     model = _image_model()
-    version = _export(model, tmp_path / "pix" / "1", warmup=2)
+    examples = np.random.default_rng(5).uniform(-1, 1, (2, RES, RES, 1)).astype("float32")
+    version = _export(model, tmp_path / "pix" / "1", warmup=2, data={"source": examples})
     loaded = tf.saved_model.load(str(version))
-    assert set(loaded.signatures) == {"serving_default", "metadata"}
-    spec = loaded.signatures["serving_default"].structured_input_signature[1]
-    assert list(spec) == ["image"] and spec["image"].shape.as_list() == [None, RES, RES, 1]
+    assert set(loaded.signatures) == {"serving_default", "serving_float", "metadata"}
+    for name, dtype in (("serving_default", tf.uint8), ("serving_float", tf.float32)):
+        spec = loaded.signatures[name].structured_input_signature[1]
+        assert list(spec) == ["image"] and spec["image"].dtype == dtype
+        assert spec["image"].shape.rank is None  # open, so that the graph's own check can name the shape
     meta = read_metadata(version)
-    assert meta["target_feature"] == "target" and meta["signatures"] == ["serving_default", "metadata"]
-    assert meta["latent_dim"] == 0
-    request = _warmup_requests(version)[0]
-    assert set(request.inputs) == {"image"} and not tf.make_ndarray(request.inputs["image"]).any()  # zeros
+    assert meta["target_feature"] == "target"
+    assert meta["signatures"] == ["serving_default", "serving_float", "metadata"] and meta["latent_dim"] == 0
+    requests = [tf.make_ndarray(r.inputs["image"]) for r in _warmup_requests(version)]
+    np.testing.assert_array_equal(np.concatenate(requests), to_uint8(examples))  # the data's rows, as uint8
+    with pytest.raises(DataError, match="input 'image': comes from the data feature 'source'"):
+        _export(model, tmp_path / "nodata" / "1", warmup=1)
 
     with pytest.raises(ExportError, match=r"no 'sample' signature.*\['image'\] come from data"):
         sample_from_export(version, 2)

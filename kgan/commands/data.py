@@ -13,7 +13,8 @@ def register(subparsers) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     inspect = actions.add_parser(
         "inspect", help="summarize a source (and write a grid of examples with --grid)",
-        description="Source strings: mnist | idx:PATH | folder:PATH | tfds:NAME[:SPLIT] | npz:PATH")
+        description="Source strings: mnist | idx:PATH | folder:PATH | tfds:NAME[:SPLIT] | npz:PATH | "
+                    "paired:DIR_A,DIR_B")
     inspect.add_argument("source", help="data source string (see the description)")
     inspect.add_argument("--data-dir", default=None, help="TFDS data_dir for tfds: sources")
     inspect.add_argument("--grid", type=Path, default=None,
@@ -36,6 +37,10 @@ def grid_images(source: str, data_dir: str | None, n: int):
     return out
 
 
+def _shape_text(shape) -> str:
+    return "x".join(map(str, shape)) if shape != "mixed" else "mixed sizes"
+
+
 def run_inspect(args: argparse.Namespace) -> int:
     from kgan.data import inspect_source
     from kgan.errors import UsageError
@@ -48,9 +53,10 @@ def run_inspect(args: argparse.Namespace) -> int:
             raise UsageError(f"--grid {grid}: is a directory; expected the path of a .png file")
         check_writable_dir(grid.parent, "--grid's folder")  # before reading the whole source
     info = inspect_source(args.source, args.data_dir)
-    shape = "x".join(map(str, info["shape"])) if info["shape"] != "mixed" else "mixed sizes"
-    print(f"{args.source}: {info['count']} images of {shape} ({info['dtype']}), "
+    print(f"{args.source}: {info['count']} images of {_shape_text(info['shape'])} ({info['dtype']}), "
           f"{info['num_classes']} classes")
+    if "source_shape" in info:
+        print(f"paired: each image (the target) has a source image of {_shape_text(info['source_shape'])}")
     print("label histogram:")
     for label, count in info["histogram"].items():
         print(f"  {label:>6}: {count}")

@@ -10,7 +10,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "export", help="export a run's generator as a TF Serving SavedModel (BASE/NAME/<version>)",
         description="Write BASE/NAME/<next version>/ atomically (the EMA generator when training kept one), "
-                    "with serving_default, sample and metadata signatures, TF Serving warm-up requests, and "
+                    "with the signatures its declared inputs allow (serving_default; sample for models drawn from a "
+                    "seed; serving_float for image inputs; metadata), TF Serving warm-up requests, and "
                     "rewrite BASE/models.config from the model directories present. Older versions are never "
                     "touched. With --refresh-config and no RUN_OR_CHECKPOINT, only rewrite models.config "
                     "(after an export was killed before it wrote it, or model directories were removed).")

@@ -1,4 +1,5 @@
-"""Training batches as named features: `{"image", "label"}` plus what `data.transform` adds.
+"""Training batches as named features: `{"image", "label"}` plus the pairs of a paired source or of
+`data.transform` (`kgan.data.pairs`).
 
 Models ask for features by name (`Engine.required_features`); the pipeline is `make_dataset`'s
 batches, optionally resized (a training phase's resolution) and transformed (paired features).
@@ -11,7 +12,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from kgan.data import transforms
+from kgan.data import pairs, transforms
 from kgan.data.preprocess import PREFETCH, make_dataset
 
 
@@ -21,7 +22,7 @@ def evaluation_split(data_cfg) -> str:
 
 
 def available_features(data_cfg) -> tuple[str, ...]:
-    return ("image", "label") + transforms.feature_names(data_cfg.transform)
+    return ("image", "label") + pairs.feature_names(data_cfg)
 
 
 def feature_dataset(data_cfg, *, seed: int = 0, repeat: bool = True, batch_size: int | None = None,
@@ -30,15 +31,10 @@ def feature_dataset(data_cfg, *, seed: int = 0, repeat: bool = True, batch_size:
     antialiased) after loading."""
     if batch_size is not None:
         data_cfg = dataclasses.replace(data_cfg, batch_size=batch_size)
-    ds = make_dataset(data_cfg, seed=seed, repeat=repeat, split=split)
-    resize = resolution is not None and resolution != data_cfg.resolution
-
-    def named(image, label):
-        if resize:
-            image = tf.image.resize(image, (resolution, resolution), method="bilinear", antialias=True)
-        return {"image": image, "label": label}
-
-    ds = ds.map(named)
+    ds = make_dataset(data_cfg, seed=seed, repeat=repeat, split=split, named=True)
+    if resolution is not None and resolution != data_cfg.resolution:
+        ds = ds.map(lambda features: {k: tf.image.resize(v, (resolution, resolution), method="bilinear", antialias=True)
+                                      if k != "label" else v for k, v in features.items()})
     if data_cfg.transform:
         ds = ds.enumerate().map(lambda i, f: transforms.apply(
             data_cfg.transform, data_cfg, f, tf.stack([tf.constant(seed, tf.int64), i])))

@@ -77,7 +77,11 @@ def folder_labels(root: Path) -> np.ndarray:
 
 def open_folder(name: str, root: Path) -> Source:
     files, labels = checked_files(root)
-    raw_shapes = scan(files)
+    return open_files(name, files, labels, scan(files))
+
+
+def open_files(name: str, files: list[Path], labels: list[int], raw_shapes: list[tuple[int, int, int]]) -> Source:
+    """A Source reading `files` in this order, given their decoded shapes (`scan`)."""
     channels = 3 if any(c >= 3 for _, _, c in raw_shapes) else 1
     shapes: dict[Shape, str] = {}
     for path, (h, w, _) in zip(files, raw_shapes):

@@ -55,29 +55,50 @@ def _options() -> tf.data.Options:
     return options
 
 
-def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True, split: str = "train") -> tf.data.Dataset:
+def _elements(src: Source, cfg: DataConfig, named: bool):
+    """The raw examples and the map that makes them model-ready: `(image, label)`, or with `named` a dict in
+    which a paired source's images come along as `source` (its own images are also the `target`)."""
+    preprocess = _preprocess(cfg)
+    if not named:
+        return src.dataset, preprocess
+    if src.source_images is None:
+        return src.dataset, lambda image, label: dict(zip(("image", "label"), preprocess(image, label)))
+
+    def pair(target, source):
+        image, label = preprocess(*target)
+        return {"image": image, "label": label, "source": preprocess(*source)[0], "target": image}
+
+    return tf.data.Dataset.zip(src.dataset, src.source_images.dataset), pair
+
+
+def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True, split: str = "train",
+                 named: bool = False) -> tf.data.Dataset:
     """Batches `(float32 [B,R,R,C] in [-1, 1], int32 [B])`; the last partial batch is dropped.
 
-    `split`: "train" (all but the last `data.holdout` fraction) or "holdout" (that fraction)."""
+    `split`: "train" (all but the last `data.holdout` fraction) or "holdout" (that fraction).
+    `named`: batches of dicts `{"image", "label"}`, plus `source` and `target` for a paired source."""
     src = open_source(data_cfg.source, data_cfg.data_dir or None)
     if data_cfg.resize == "none":
         _check_sizes(src, data_cfg)
+        if src.source_images is not None:
+            _check_sizes(src.source_images, data_cfg)
     count = min(src.count, data_cfg.limit) if data_cfg.limit else src.count
     if count < data_cfg.batch_size:
         raise DataError(f"{src.name}: only {count} examples, fewer than one batch of "
                         f"data.batch_size = {data_cfg.batch_size}")
     held = int(count * data_cfg.holdout)
+    examples, preprocess = _elements(src, data_cfg, named)
     if split == "holdout":
         if held < data_cfg.batch_size:
             raise DataError(f"{src.name}: data.holdout = {data_cfg.holdout} keeps {held} examples, fewer than one "
                             f"batch of {data_cfg.batch_size}")
-        ds = src.dataset.skip(count - held).take(held)
+        ds = examples.skip(count - held).take(held)
     elif split == "train":
         count -= held
-        ds = src.dataset.take(count)
+        ds = examples.take(count)
     else:
         raise ValueError(f"split must be 'train' or 'holdout', got {split!r}")
-    ds = ds.map(_preprocess(data_cfg), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
     if data_cfg.cache:
         ds = ds.cache()
     if data_cfg.shuffle_buffer:

@@ -22,6 +22,8 @@ class Source:
     errors can name a culprit without decoding again; it is empty when the shape is only known by
     reading every example (a variable-size TFDS feature).
     `labels` holds every label when that is cheap to know up front, else None.
+    `source_images` is set by a paired source (`paired:DIR_A,DIR_B`): the images translated into these
+    ones, example i paired with example i, so both stay in one order through splits and shuffles.
     """
 
     name: str
@@ -29,6 +31,7 @@ class Source:
     count: int
     shapes: dict[Shape, str] = field(default_factory=dict)
     labels: np.ndarray | None = None
+    source_images: "Source | None" = None
 
     def single_shape(self) -> Shape | None:
         """The one image shape (None if unknown until read); DataError naming two files if mixed."""

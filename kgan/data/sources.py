@@ -1,4 +1,5 @@
-"""Source strings (`mnist`, `idx:PATH`, `folder:PATH`, `tfds:NAME[:SPLIT]`, `npz:PATH`) -> data."""
+"""Source strings (`mnist`, `idx:PATH`, `folder:PATH`, `tfds:NAME[:SPLIT]`, `npz:PATH`,
+`paired:DIR_A,DIR_B`) -> data."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import kgan
 from kgan.data.folder import folder_labels, open_folder
 from kgan.data.idx import idx_labels, open_idx
 from kgan.data.npz import npz_labels, open_npz
+from kgan.data.paired_folders import open_paired, paired_labels
 from kgan.data.source import Source
 from kgan.errors import DataError
 
-SCHEMES = ("mnist", "idx:PATH", "folder:PATH", "tfds:NAME[:SPLIT]", "npz:PATH")
-PATH_OPENERS = {"idx": open_idx, "folder": open_folder, "npz": open_npz}
-LABEL_READERS = {"idx": idx_labels, "folder": folder_labels, "npz": npz_labels}
+SCHEMES = ("mnist", "idx:PATH", "folder:PATH", "tfds:NAME[:SPLIT]", "npz:PATH", "paired:DIR_A,DIR_B")
+PATH_OPENERS = {"idx": open_idx, "folder": open_folder, "npz": open_npz, "paired": open_paired}
+LABEL_READERS = {"idx": idx_labels, "folder": folder_labels, "npz": npz_labels, "paired": paired_labels}
 
 
 def data_root() -> Path:
@@ -26,14 +28,20 @@ def data_root() -> Path:
     return Path(os.environ.get("KGAN_DATA_DIR") or Path(kgan.__file__).parent / "data")
 
 
-def _parse(source: str) -> tuple[str, Path | str]:
-    """A source string as (scheme, path or TFDS spec); `mnist` is the bundled IDX pair."""
+def _parse(source: str) -> tuple[str, Path | str | tuple[Path, Path]]:
+    """A source string as (scheme, path, TFDS spec or the two folders of `paired:`); `mnist` is the bundled
+    IDX pair."""
     scheme, sep, rest = source.partition(":")
     if source == "mnist":
         root = data_root() / "mnist"
         if not root.is_dir():
             raise DataError(f"mnist: {root} not found; set KGAN_DATA_DIR to a folder holding mnist/")
         return "idx", root
+    if sep and scheme == "paired":
+        dirs = rest.split(",")
+        if len(dirs) != 2 or not all(dirs):
+            raise DataError(f"{source!r}: expected paired:DIR_A,DIR_B, two folders separated by one comma")
+        return scheme, tuple(Path(d).expanduser() for d in dirs)
     if sep and rest and scheme in PATH_OPENERS:
         return scheme, Path(rest).expanduser()
     if sep and rest and scheme == "tfds":

@@ -22,7 +22,8 @@ def _scan(ds: tf.data.Dataset, count: int) -> tuple[np.ndarray, set]:
 
 
 def inspect_source(source: str, data_dir: str | None = None) -> dict:
-    """`count`, `shape` ((H, W, C) or "mixed"), `num_classes`, `histogram` {label: n}, `dtype`."""
+    """`count`, `shape` ((H, W, C) or "mixed"), `num_classes`, `histogram` {label: n}, `dtype`; a paired source
+    adds `source_shape`, the shape of its source images (its own are the targets)."""
     src = open_source(source, data_dir)
     labels, shapes = src.labels, set(src.shapes)
     if labels is None or not shapes:
@@ -30,10 +31,17 @@ def inspect_source(source: str, data_dir: str | None = None) -> dict:
         labels = checked_labels(labels, source)
     values, counts = np.unique(labels, return_counts=True)
     histogram = {int(v): int(n) for v, n in zip(values, counts)}
-    return {
+    info = {
         "count": src.count,
-        "shape": next(iter(shapes)) if len(shapes) == 1 else "mixed",
+        "shape": _one(shapes),
         "num_classes": sum(1 for v in histogram if v >= 0),
         "histogram": histogram,
         "dtype": src.dataset.element_spec[0].dtype.name,
     }
+    if src.source_images is not None:
+        info["source_shape"] = _one(src.source_images.shapes)
+    return info
+
+
+def _one(shapes) -> tuple | str:
+    return next(iter(shapes)) if len(shapes) == 1 else "mixed"

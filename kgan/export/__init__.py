@@ -6,7 +6,7 @@ BASE/
   models.config                        TF Serving model_config_list, one entry per model dir
   NAME/
     1/ 2/ ...                          versions; each published by one atomic rename
-      saved_model.pb, variables/       signatures serving_default, [sample,] metadata
+      saved_model.pb, variables/       signatures serving_default, [serving_float,] [sample,] metadata
       fingerprint.pb
       assets/kgan_metadata.json        what the metadata signature returns, as JSON
       assets.extra/tf_serving_warmup_requests   PredictionLog TFRecord replayed by TF Serving
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import kgan
-from kgan.errors import CheckpointError, ExportError
+from kgan.errors import CheckpointError, DataError, ExportError
 from kgan.export import serving, versions
 from kgan.export.versions import check_name, existing_versions, resolve_version_dir
 from kgan.models import surface
@@ -113,11 +113,12 @@ def export_run(run_or_checkpoint, name: str | None = None, base: str | Path | No
     count = cfg.export.warmup_requests if warmup_requests is None else int(warmup_requests)
     source = str(Path(checkpoint).resolve() if checkpoint else run_dir.resolve())
     metadata = build_metadata(cfg, gan, step, name, source)
+    data = warmup_data(cfg, gan.inference_inputs(), count)
 
     model_dir = base / name
     versions.make_model_dir(model_dir)
     with versions.temp_build_dir(model_dir) as tmp:
-        built = build_version(gan, metadata, tmp / "version", count)
+        built = build_version(gan, metadata, tmp / "version", count, data)
         target = versions.publish(built, model_dir)
     if write_config:
         try:
@@ -128,9 +129,26 @@ def export_run(run_or_checkpoint, name: str | None = None, base: str | Path | No
     return target
 
 
-def build_version(model, metadata: dict, path: Path, warmup_count: int) -> Path:
+def warmup_data(cfg, specs, count: int) -> dict | None:
+    """Data features for the warm-up requests of inputs that come from data: the first `count` examples of
+    the run's evaluation split (held out when there is one), made by its transform. None when no input
+    needs data."""
+    needs = [s.name for s in specs if not s.drawable]
+    if count <= 0 or not needs:
+        return None
+    from kgan.data.features import evaluation_split, feature_arrays
+
+    try:
+        return feature_arrays(cfg.data, count, seed=cfg.seed, split=evaluation_split(cfg.data))
+    except DataError as e:
+        raise DataError(f"{e} (the warm-up requests of inputs {needs} are examples of the run's data; "
+                        "--warmup-requests 0 exports without them)") from None
+
+
+def build_version(model, metadata: dict, path: Path, warmup_count: int, warmup_data: dict | None = None) -> Path:
     """Write a complete version directory for `model` (anything with the declared inference surface) at
-    `path`, which must not exist yet; `export_run` builds into a temporary directory and publishes it."""
+    `path`, which must not exist yet; `export_run` builds into a temporary directory and publishes it.
+    `warmup_data`: data features the warm-up requests of image/text inputs are taken from."""
     import tensorflow as tf
 
     from kgan.export import signatures
@@ -144,7 +162,8 @@ def build_version(model, metadata: dict, path: Path, warmup_count: int) -> Path:
         signatures.save(signatures.GeneratorModule(model, metadata, str(metadata_file)), path)
         extra = path / "assets.extra"
         extra.mkdir(exist_ok=True)
-        serving.write_warmup(extra / serving.WARMUP_FILE, metadata["name"], model.inference_inputs(), warmup_count)
+        serving.write_warmup(extra / serving.WARMUP_FILE, metadata["name"], model.inference_inputs(), warmup_count,
+                             warmup_data)
         model.inference_network().save(str(extra / KERAS_FILE))
     except (OSError, tf.errors.OpError) as e:
         raise ExportError(f"{path.parent}: writing the SavedModel failed ({getattr(e, 'strerror', None) or e})") \

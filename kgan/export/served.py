@@ -50,6 +50,8 @@ class ServedModel:
         self.serving = self.model.signatures.get("serving_default")
         if self.serving is None:
             raise CheckpointError(f"{self.version_dir}: SavedModel has no 'serving_default' signature")
+        # image inputs are floats here: serving_float takes them unquantized (serving_default wants uint8)
+        self.serving = self.model.signatures.get("serving_float", self.serving)
         self.sample_signature = self.model.signatures.get("sample")
         self._signature = self.serving.structured_input_signature[1]
         meta = self.version_dir / METADATA_ASSET

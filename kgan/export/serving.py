@@ -19,6 +19,7 @@ from pathlib import Path
 from kgan import io
 from kgan.errors import ExportError
 from kgan.export.versions import existing_versions
+from kgan.imageio import to_uint8
 from kgan.models import surface
 
 CONFIG_FILE = "models.config"
@@ -66,18 +67,22 @@ def write_models_config(base: str | Path, serving_base: str | None = None) -> Pa
     return path
 
 
-def warmup_inputs(specs, count: int, seed: int = 0):
+def warmup_inputs(specs, count: int, seed: int = 0, data: dict | None = None):
     """`count` single-example input dicts for serving_default, one entry per declared input (fixed seed:
     a reproducible file). Drawable inputs are seeded draws (categorical ones cycle over the requests);
-    image and text inputs, which come from data, are zeros and empty strings."""
-    drawn = surface.fixed_inputs([s for s in specs if s.drawable], count, seed)
-    neutral = surface.zeros([s for s in specs if not s.drawable], 1)
+    image and text inputs are the first rows of `data` (data features): real examples, so that warm-up
+    runs the graph on what it will serve. Images are uint8, as serving_default takes them."""
+    drawn = surface.fixed_inputs(specs, count, seed, data=data)
+    for s in specs:
+        if s.draw == "image":
+            drawn[s.name] = to_uint8(drawn[s.name])
     for i in range(count):
-        yield {s.name: drawn[s.name][i:i + 1] if s.drawable else neutral[s.name] for s in specs}
+        yield {s.name: drawn[s.name][i:i + 1] for s in specs}
 
 
-def write_warmup(path: Path, model_name: str, specs, count: int) -> bool:
-    """Write the warm-up TFRecord of PredictionLog records; False when `count` is 0."""
+def write_warmup(path: Path, model_name: str, specs, count: int, data: dict | None = None) -> bool:
+    """Write the warm-up TFRecord of PredictionLog records (`data`: see `warmup_inputs`); False when `count`
+    is 0."""
     if count <= 0:
         return False
     import tensorflow as tf
@@ -85,7 +90,7 @@ def write_warmup(path: Path, model_name: str, specs, count: int) -> bool:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with tf.io.TFRecordWriter(str(path)) as writer:
-        for inputs in warmup_inputs(specs, count):
+        for inputs in warmup_inputs(specs, count, data=data):
             request = predict_pb2.PredictRequest(
                 model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"))
             for key, value in inputs.items():

@@ -9,7 +9,13 @@ Signatures are derived from the model's declared inputs (`kgan.models.surface`; 
 docs/serving.md):
 
 - `serving_default(<one tensor per declared input, named like it>)` -> `images uint8 [None, H, W, C]`,
-  `images_float float32 [None, H, W, C]` in [-1, 1].
+  `images_float float32 [None, H, W, C]` in [-1, 1]. Image inputs are uint8 pixels 0..255 here (what a
+  client has after decoding a PNG/JPEG, scaled like training data: x / 127.5 - 1).
+- `serving_float(...)` (only with image inputs): the same with image inputs as float32 in [-1, 1] (what the
+  network sees; kgan's own consumers call this one, so no input is quantized).
+  Image inputs are checked in the graph (rank 4, height, width and channels as declared; floats within
+  [-1, 1]) so a wrong request fails with a message naming the input and the expected shape, not deep
+  inside a convolution: their signature shape is left open for that.
 - `sample(num_samples int32 [], seed int32 [], truncation float32 [])` -> the same outputs from inputs
   drawn in the graph by `surface.draw_graph` (input i from the stateless Philox seed [seed, i]: the same
   seed gives the same images on every run, process and device; `normal` inputs are scaled by
@@ -32,7 +38,37 @@ METADATA_ASSET = "kgan_metadata.json"
 def signature_names(specs) -> list[str]:
     """The signatures an export of a model with these inputs has."""
     drawable = all(s.drawable for s in specs)
-    return ["serving_default", *(["sample"] if drawable else []), "metadata"]
+    images = any(s.draw == "image" for s in specs)
+    return ["serving_default", *(["serving_float"] if images else []), *(["sample"] if drawable else []), "metadata"]
+
+
+def _input_spec(spec, images_as_uint8: bool):
+    """A signature input: an image input of open shape (checked in the graph by `_checked_image`)."""
+    if spec.draw != "image":
+        return spec.tensor_spec()
+    return tf.TensorSpec(None, tf.uint8 if images_as_uint8 else tf.float32, name=spec.name)
+
+
+def _checked_image(spec, value):
+    """An image input checked against its declaration and scaled to float32 [-1, 1], with the static shape
+    the network was built for. Errors name the input, the expected dtype/range and shape; the checks run
+    before anything reads the input."""
+    as_uint8 = value.dtype == tf.uint8
+    expected = (f"{spec.name}: expected {'uint8 0..255' if as_uint8 else 'float32 in [-1, 1]'} images "
+                f"shaped [batch, {', '.join(map(str, spec.shape))}]")
+    shape = tf.shape(value)
+    per_example = tf.pad(shape, [[0, 4]])[1:4]  # padded, so a wrong rank cannot fail the comparison itself
+    fits = tf.logical_and(tf.equal(tf.size(shape), 4), tf.reduce_all(tf.equal(per_example, spec.shape)))
+    with tf.control_dependencies([tf.debugging.Assert(fits, [f"{expected}; got shape", shape], summarize=8)]):
+        value = tf.identity(value)
+    if as_uint8:
+        value = tf.cast(value, tf.float32) / 127.5 - 1.0  # as training data (kgan.data.preprocess)
+    else:
+        in_range = tf.reduce_all(tf.abs(value) <= 1.0 + 1e-3)
+        message = f"{expected}; got values outside [-1, 1] (send 0..255 pixels as uint8 to serving_default)"
+        with tf.control_dependencies([tf.debugging.Assert(in_range, [message])]):
+            value = tf.identity(value)
+    return tf.ensure_shape(value, [None, *spec.shape])
 
 
 def _outputs(images):
@@ -64,14 +100,17 @@ class GeneratorModule(tf.Module):
         self.seed_states = [generator.state for layer in self.network._flatten_layers()
                             for generator in getattr(layer, "_seed_generators", [])]
         specs = list(model.inference_inputs())
-        names = [s.name for s in specs]
         meta = json.loads(json.dumps(metadata))  # a plain copy, not tracked by the module
         if metadata_file is not None:
             self.metadata_asset = tf.saved_model.Asset(metadata_file)
 
-        @tf.function(input_signature=[s.tensor_spec() for s in specs])
-        def serving_default(*args):
-            return _outputs(surface.call_network(self.network, dict(zip(names, args))))
+        def serve(images_as_uint8: bool):
+            @tf.function(input_signature=[_input_spec(s, images_as_uint8) for s in specs])
+            def fn(*args):
+                inputs = {s.name: _checked_image(s, a) if s.draw == "image" else a for s, a in zip(specs, args)}
+                return _outputs(surface.call_network(self.network, inputs))
+
+            return fn
 
         @tf.function(input_signature=[])
         def metadata():
@@ -81,7 +120,9 @@ class GeneratorModule(tf.Module):
                 out["metadata_file"] = self.metadata_asset.asset_path
             return out
 
-        fns = {"serving_default": serving_default, "metadata": metadata}
+        fns = {"serving_default": serve(images_as_uint8=True), "metadata": metadata}
+        if "serving_float" in signature_names(specs):
+            fns["serving_float"] = serve(images_as_uint8=False)
         if "sample" in signature_names(specs):
             @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="num_samples"),
                                           tf.TensorSpec([], tf.int32, name="seed"),

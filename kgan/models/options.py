@@ -7,6 +7,7 @@ Common options (every model in the registry): `tricks` (discriminator tricks, `k
 
 from __future__ import annotations
 
+from kgan.data import pairs
 from kgan.errors import ConfigError
 from kgan.models.registry import NETS
 
@@ -60,10 +61,11 @@ def describe_options() -> list[str]:
 
 
 def pix2pix_options(cfg) -> dict:
-    """pix2pix's `model.options` with defaults, validated; it needs paired data (`data.transform`)."""
-    if not cfg.data.transform:
+    """pix2pix's `model.options` with defaults, validated; it needs paired data (`kgan.data.pairs`)."""
+    if not pairs.has_pairs(cfg.data):
         raise ConfigError("data.transform: pix2pix learns source -> target pairs; set data.transform to one of "
-                          "mask, mask:half, edges, blur:S, downsample:K, colorize, label_map:K")
+                          "mask, mask:half, edges, blur:S, downsample:K, colorize, label_map:K, or use "
+                          "data.source = 'paired:DIR_A,DIR_B'")
     raw = dict(cfg.model.options)
     unknown = sorted(set(raw) - set(PIX2PIX_OPTIONS))
     if unknown:

@@ -36,13 +36,13 @@ class Pix2Pix(Engine):
 
     @classmethod
     def from_experiment(cls, cfg):
-        from kgan.data import transforms
+        from kgan.data import pairs
         from kgan.models.options import pix2pix_options
         from kgan.nets.patchgan import patchgan_discriminator
         from kgan.nets.unet import unet_generator
 
         opts = pix2pix_options(cfg)
-        source = transforms.source_shape(cfg.data.transform, cfg.data)
+        source = pairs.source_shape(cfg.data)
         image = (cfg.data.resolution, cfg.data.resolution, cfg.data.channels)
         generator = unet_generator(source, image, width=cfg.model.width, dropout=opts["dropout"],
                                    dropout_at_inference=opts["dropout_at_inference"])

@@ -1,7 +1,8 @@
 """Metric history during training: a callback that scores the sampler every N steps.
 
 Writes `RUN/reports/step_<step>.json` (the same report format as `evaluate`, with a `step`) and the
-headline numbers to TensorBoard (`metrics/FID`, ...); the gallery plots them against the step; a regression (FID rising while the losses look calm) is then
+headline numbers to TensorBoard (`metrics/FID`, ...); `read_history` reads them back for the gallery and
+`kgan compare`, which plot them against the step; a regression (FID rising while the losses look calm) is then
 visible without re-running anything. Uses few samples by design: it tracks a trend, the final
 evaluation gives the number to quote.
 """

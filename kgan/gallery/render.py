@@ -63,9 +63,10 @@ def not_shown(src, classifier=None) -> dict[str, str]:
     """Model sections that do not apply to the source's declared inputs (or, for the predicted-class rows,
     to the classifier at hand): {section id: one-line reason}. Without a model nothing is judged (the
     sections render with their "Missing" notes)."""
+    no_classifier = ("Samples by predicted class: no classifier with classes (RUN/classifier.keras or "
+                     "--classifier PATH)" if classifier is None or not classifier.num_classes else "")
     if not src.available:
-        return {} if classifier is not None and classifier.num_classes else {
-            "predicted": "Samples by predicted class: no classifier with classes"}
+        return {"predicted": no_classifier} if no_classifier else {}
     from_data = [s.name for s in src.specs if not s.drawable]
     if from_data:
         why = f"the inputs {from_data} come from data (see Input | output | target)"
@@ -79,9 +80,8 @@ def not_shown(src, classifier=None) -> dict[str, str]:
         out["truncation"] = "Truncation sweep: the model has no normal (latent) input"
     if surface.categorical_spec(src.specs, "label") is None:
         out["classes"] = "Per-class samples: unconditional model (no class label input)"
-        if classifier is None or not classifier.num_classes:
-            out["predicted"] = ("Samples by predicted class: no classifier with classes "
-                                "(RUN/classifier.keras or --classifier PATH)")
+        if no_classifier:
+            out["predicted"] = no_classifier
     else:
         out["predicted"] = "Samples by predicted class: the model takes a class label (see Per-class samples)"
     if not codes.traversable(src.specs):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from kgan.events import COLLAPSE
+
 
 class CollapseDetector:
     """Feed one (critic loss, generator loss) pair per log row; `update` returns a message when a collapse
@@ -29,6 +31,6 @@ class CollapseDetector:
         self.active = collapsed
         if not started:
             return None
-        return (f"collapse suspected: the critic's loss has been below {self.critic_floor:g} and the generator's "
+        return (f"{COLLAPSE}: the critic's loss has been below {self.critic_floor:g} and the generator's "
                 f"loss flat at {g[-1]:.4g} for {len(self.rows)} log rows; samples are likely not improving "
                 "(lower train.g_lr / train.d_lr, or check the model)")

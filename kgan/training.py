@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 
-from kgan import checkpoints, distribute, io, phases, runs
+from kgan import checkpoints, distribute, events, io, phases, runs
 from kgan.collapse import CollapseDetector
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
@@ -158,7 +158,7 @@ class RunLogger(keras.callbacks.Callback):
         step = self.step if step is None else step
         self.events_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.events_path, "a") as f:
-            f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} step {step}: {message}\n")
+            f.write(events.format_line(step, message))
         print(f"[kgan] {message}", file=sys.stderr, flush=True)
 
     def on_train_begin(self, logs=None):
@@ -245,7 +245,7 @@ class RunLogger(keras.callbacks.Callback):
         self.restores += 1
         if self.restores > self.cfg.train.max_restores:
             self.model.stop_training = True
-            self.event(f"divergence: {bad} non-finite steps after {self.cfg.train.max_restores} restores; stopping")
+            self.event(f"{events.DIVERGENCE}: {bad} non-finite steps after {self.cfg.train.max_restores} restores; stopping")
             return True
         factor = float(self.model.lr_factor.numpy()) * self.cfg.train.divergence_lr_factor
         # (a non-chief worker's own manager is empty until its first save: fall back to what the run resumed from)
@@ -256,7 +256,7 @@ class RunLogger(keras.callbacks.Callback):
         self.model.nonfinite_steps.assign(0)
         enter_phase(self.model, self.cfg, self.phase)
         rates = ", ".join(f"{g} {learning_rate(o):.3g}" for g, o in self.model.group_optimizers.items())
-        self.event(f"divergence: {bad} non-finite steps; restored {latest or 'nothing (no checkpoint yet)'}, "
+        self.event(f"{events.DIVERGENCE}: {bad} non-finite steps; restored {latest or 'nothing (no checkpoint yet)'}, "
                    f"learning rates x{factor:.3g} of the phase's -> {rates}")
         return True
 

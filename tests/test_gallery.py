@@ -3,6 +3,7 @@
 import html
 import json
 import math
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -88,6 +89,15 @@ def _parse(index: Path) -> _Page:
     return page
 
 
+def _table_rows(text: str, section: str) -> list[list[str]]:
+    """The cells of the first table in one section of the page."""
+
+    body = text.split(f'<section id="{section}">', 1)[1].split("</section>", 1)[0]
+    table = re.search(r"<table.*?</table>", body, re.S).group(0)
+    return [[html.unescape(c) for c in re.findall(r"<t[hd]>(.*?)</t[hd]>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
+
+
 def _grid(n, cols, h=28, w=28):
     """Expected (width, height) of an n-image grid with `cols` columns at SCALE."""
     return cols * w * SCALE, math.ceil(n / cols) * h * SCALE
@@ -136,9 +146,11 @@ def test_sections_and_content(gallery):
     assert "step 0" in text and "step 20" in text
     assert "Feature space: pixel space" in text
     assert "not shown" in text and "unconditional model" in text and "no image or text input" in text
-    # evaluation table: the value next to both reference points
-    assert "123.4000" in text and "1.5000" in text and "300.0000" in text
-    assert "real vs real" in text and "pixel gaussian" in text
+    # evaluation table: the value next to both reference points, and which way is better
+    rows = _table_rows(text, "evaluation")
+    assert rows[0] == ["metric", "better", "samples", "real vs real", "pixel gaussian"]
+    assert ["FID", "lower", "123.4", "1.500", "300.0"] in rows
+    assert ["precision", "higher", "0.1000", "0.9000", "0"] in rows
     assert "Missing" not in text
     meta = json.loads((gallery.parent / "gallery.json").read_text())
     assert meta["kind"] == "run" and meta["scale"] == SCALE
@@ -160,6 +172,9 @@ def test_missing_pieces_render_with_notes(run_dir, tmp_path):
     assert "Missing: no snapshots" in text
     assert "Missing: no training history" in text
     assert "Missing: no metrics report" in text
+    # ... and says the command that makes one, with this run and its data set
+    assert html.unescape(f"Make one with: kgan classifier mnist && kgan evaluate {bare} --data mnist "
+                         f"--features classifier --out {bare / 'report.json'}") in html.unescape(text)
     assert 'class="note"' in text
     assert (index.parent / "samples.png").is_file()  # the model sections still render
     # a pre-existing gallery is replaced as a whole (atomic rename), not merged
@@ -247,7 +262,6 @@ def _chromium(args, profile: Path):
 
 
 def test_browser_loads_every_image_without_errors(gallery, tmp_path):
-    import re
 
     page_dir = gallery.parent
     probe_page = page_dir / "_probe.html"  # beside index.html so relative links resolve
@@ -277,3 +291,195 @@ def test_browser_loads_every_image_without_errors(gallery, tmp_path):
         assert im.size == (1600, 6400)
         assert np.asarray(im.convert("L")).std() > 10  # not a blank page
     print(f"gallery screenshot: {shot}")
+
+
+LAYOUT_PROBE = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images).map(function (i) {
+    var r = i.getBoundingClientRect();
+    return {src: i.getAttribute('src'), left: r.left, right: r.right, top: r.top, width: r.width,
+            ratio: r.width ? r.height / r.width : 0, natural: i.naturalWidth ? i.naturalHeight / i.naturalWidth : 0,
+            rendering: getComputedStyle(i).imageRendering};
+  });
+  parent.postMessage(JSON.stringify({viewport: window.innerWidth, images: imgs,
+                                     scroll: document.documentElement.scrollWidth}), '*');
+});
+</script>"""
+
+# Chromium's window is at least 500 px wide, so the page is measured in iframes of the given widths.
+LAYOUT_HARNESS = """<!DOCTYPE html><html><body>
+<iframe src="_layout.html" style="width: 390px; height: 3000px; border: 0"></iframe>
+<iframe src="_layout.html" style="width: 1400px; height: 3000px; border: 0"></iframe>
+<script>
+window.addEventListener('message', function (e) {
+  var pre = document.createElement('pre');
+  pre.className = 'kgan-layout';
+  pre.textContent = e.data;
+  document.body.appendChild(pre);
+});
+</script></body></html>"""
+
+
+def _layouts(gallery: Path, profile: Path) -> dict:
+    """{viewport width: layout facts} of the page at 390 and 1400 px in headless Chromium."""
+    probe_page, harness = gallery.parent / "_layout.html", gallery.parent / "_harness.html"
+    probe_page.write_text(gallery.read_text().replace("<head>", "<head>\n" + LAYOUT_PROBE, 1))
+    harness.write_text(LAYOUT_HARNESS)
+    try:
+        result = _chromium(["--virtual-time-budget=10000", "--dump-dom", harness.as_uri()], profile)
+    finally:
+        probe_page.unlink()
+        harness.unlink()
+    found = [json.loads(html.unescape(m)) for m in re.findall(r'<pre class="kgan-layout">(.*?)</pre>',
+                                                               result.stdout, re.S)]
+    assert len(found) == 2, f"layout probes missing (rc {result.returncode}):\n{result.stderr[-3000:]}"
+    return {facts["viewport"]: facts for facts in found}
+
+
+def test_layout_phone_and_laptop(gallery, tmp_path):
+    layouts = _layouts(gallery, tmp_path / "profile")
+    assert set(layouts) == {390, 1400}
+    phone = layouts[390]
+    assert len(phone["images"]) > 10
+    for img in phone["images"]:
+        assert img["left"] >= 0 and img["right"] <= 390 + 0.5, img  # no image overflows the screen
+        assert img["ratio"] == pytest.approx(img["natural"], rel=0.02), img  # shrunk, not squashed
+        if not img["src"].startswith(("history_", "metric_")):
+            assert img["rendering"] == "pixelated", img
+    assert phone["scroll"] <= 390  # nothing else makes the page scroll sideways either
+    laptop = layouts[1400]
+    by_src = {i["src"]: i for i in laptop["images"]}
+    fake, real = by_src["samples.png"], by_src["real.png"]
+    assert fake["top"] == real["top"], (fake, real)  # side by side ...
+    assert fake["right"] <= real["left"], (fake, real)  # ... generated left, real right
+    assert fake["width"] == real["width"] == _grid(64, 8)[0]  # at full size
+    assert real["right"] <= 1400
+
+
+def test_plots_use_plain_tick_labels(tmp_path):
+    from kgan.gallery.plots import line_figure
+
+    fig = line_figure({"IS": ([10, 20, 30], [1.000001, 1.000002, 1.0000015])}, "IS vs step")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.yaxis.get_offset_text().get_text() == ""  # was "1e-7+1.000002"-style
+    labels = [t.get_text().replace("\u2212", "-") for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all("e" not in label for label in labels), labels
+    assert all(float(label) > 0.99 for label in labels), labels  # the values themselves, not offsets
+
+
+def test_nearest_searches_every_real_image():
+    from kgan.gallery.neighbours import embed, nearest
+
+    real = np.random.default_rng(0).integers(0, 256, (2600, 6, 6, 1), dtype=np.uint8)
+    queries = embed(real[[2500, 7]])
+    found, dist = nearest(queries, real, 3, batch=512)
+    assert found[:, 0].tolist() == [2500, 7] and dist[:, 0] == pytest.approx([0, 0], abs=1e-6)
+    assert (np.diff(dist, axis=1) >= 0).all()
+    found, dist = nearest(queries, real, 1, exclude=[2500, -1], batch=512)  # itself does not count
+    assert found[0, 0] != 2500 and dist[0, 0] > 0 and found[1, 0] == 7
+
+
+def test_neighbour_beyond_2000_in_the_gallery(run_dir, tiny_digits, tmp_path):
+    """A copy of generated sample 3 placed at index 2100 of the real data is found."""
+    from kgan.gallery.neighbours import QUERIES
+    from kgan.gallery.sections import SAMPLES
+    from kgan.gallery.source import open_source
+
+    src = open_source(run_dir)
+    fake = src.generate(src.draw(SAMPLES, 0))[:QUERIES]
+    real = np.concatenate([np.tile(tiny_digits["images"], (9, 1, 1, 1))[:2100], fake[3:4]])
+    np.savez(tmp_path / "big.npz", x=real[..., 0], y=np.zeros(len(real), np.int64))
+    index = render_gallery(run_dir, tmp_path / "g", data=f"npz:{tmp_path / 'big.npz'}")
+    rows = _table_rows(index.read_text(), "neighbours")
+    assert rows[4][:2] == ["3", "0.000"], rows  # row 0 is the header
+    assert all(float(r[1]) > 0 for i, r in enumerate(rows[1:]) if i != 3)
+    text = html.unescape(index.read_text())
+    assert "3 nearest of 2101 real images" in text
+    assert "real-to-real reference: a real image's nearest other real image is at median" in text
+
+
+def test_samples_by_predicted_class(run_dir, tiny_digits, tmp_path, gallery):
+    from kgan.gallery.predicted import DRAWS
+    from kgan.metrics.classifier import ClassifierExtractor, train_classifier
+
+    assert "predicted" not in _parse(gallery).sections  # no classifier: named at the top instead
+    assert "Samples by predicted class: no classifier with classes" in gallery.read_text()
+    clf = train_classifier(tiny_digits["images"], tiny_digits["labels"], 1, tmp_path / "clf.keras")
+    index = render_gallery(run_dir, tmp_path / "g", classifier=clf, real_limit=256)
+    text = html.unescape(index.read_text())
+    assert "predicted" in _parse(index).sections
+    assert "The classes are predicted, not chosen" in text
+    extractor = ClassifierExtractor(clf)
+    counts = {int(c): int(n) for c, n in re.findall(r"class (\d+): (\d+)<", text)}
+    assert sum(counts.values()) == DRAWS and counts
+    for c in counts:  # every row holds samples the classifier puts in that class
+        grid = np.asarray(Image.open(index.parent / f"predicted_{c:03d}.png"))  # grayscale, SCALE-fold
+        first = grid[:28 * SCALE:SCALE, :28 * SCALE:SCALE].reshape(1, 28, 28, 1)
+        assert extractor.probs(first).argmax() == c
+
+
+def test_training_warnings_at_the_top(run_dir, tmp_path):
+    from kgan.collapse import CollapseDetector
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns("report.json", "reports"))
+    detector = CollapseDetector(window=2)
+    collapse = [detector.update(0.0, 1.0) for _ in range(2)][-1]  # the detector's own message
+    (run / "logs" / "events.log").write_text(
+        "2024-01-01T00:00:00 step 0: resumed from ckpt-10\n"
+        "2024-01-01T00:00:01 step 12: divergence: 5 non-finite steps; restored ckpt-10, learning rates x0.5\n"
+        f"2024-01-01T00:00:02 step 18: {collapse}\n"
+        "garbage line\n")
+    index = render_gallery(run, tmp_path / "g", real_limit=64)
+    text = index.read_text()
+    box = text.split('<div class="warnings"', 1)[1].split("</div>", 1)[0]
+    assert text.index('<div class="warnings"') < text.index('<table class="meta">')  # above everything
+    assert "step 12: divergence: 5 non-finite steps" in box and "step 18: collapse suspected" in box
+    assert "resumed" not in box and "garbage" not in box
+    assert json.loads((index.parent / "gallery.json").read_text())["warnings"][0].startswith("step 12")
+    (run / "logs" / "events.log").write_text("2024-01-01T00:00:00 step 0: resumed from ckpt-10\n")
+    assert 'class="warnings"' not in render_gallery(run, tmp_path / "g", real_limit=64).read_text()
+
+
+@pytest.fixture(scope="module")
+def second_run(run_dir, tmp_path_factory):
+    run = tmp_path_factory.mktemp("compare") / "run2"
+    kgan.training.train(_cfg().replace(**{"train.steps": 10, "seed": 1, "name": "second"}), run, verbose=False)
+    return run
+
+
+def test_compare_two_runs(gallery, run_dir, second_run, tmp_path, monkeypatch):
+    import kgan.gallery.plots
+    from kgan.gallery.compare import render_compare
+
+    (second_run / "report.json").write_text(json.dumps({**REPORT, "metrics": {"fid": {"value": 99.0}}}))
+    (second_run / "reports").mkdir(exist_ok=True)
+    for step, fid in ((5, 180.0), (10, 120.0)):
+        (second_run / "reports" / f"step_{step:07d}.json").write_text(
+            json.dumps({"step": step, "metrics": {"fid": {"value": fid}}}))
+    plotted = []
+    line_plot = kgan.gallery.plots.line_plot
+    monkeypatch.setattr(kgan.gallery.plots, "line_plot",
+                        lambda path, series, *a, **k: plotted.append(series) or line_plot(path, series, *a, **k))
+    index = render_compare([run_dir, second_run], tmp_path / "cmp")
+    text = index.read_text()
+    rows = _table_rows(text, "metrics")
+    assert rows[0] == ["metric", "better", "1. gallery-tiny", "2. second", "real vs real", "pixel gaussian"]
+    assert ["FID", "lower", "123.4", "99.00", "1.500", "300.0"] in rows
+    srcs = {i["src"] for i in _parse(index).images}
+    assert {"samples_0.png", "samples_1.png", "real.png", "metric_00.png"} <= srcs
+    assert 'class="group cols"' in text  # the grids side by side
+    assert plotted == [{"1. gallery-tiny": ([10, 20], [200.0, 150.0]), "2. second": ([5, 10], [180.0, 120.0])}]
+
+
+def test_compare_refuses_different_data_sets(run_dir, second_run, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(second_run, other)
+    config = other / "config.toml"
+    config.write_text(config.read_text().replace('source = "mnist"', f'source = "npz:{tmp_path / "x.npz"}"'))
+    result = run_cli("compare", str(run_dir), str(other), "--out", str(tmp_path / "cmp"), timeout=300)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("kgan compare")]
+    assert len(lines) == 1 and "different data sets" in lines[0] and "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "cmp").exists()

@@ -42,13 +42,13 @@ _run = tasks.RenderGallery.run
 
 
 def run(self):
-    import kgan.gallery.sections as sections
+    import kgan.gallery.evaluation as evaluation
 
-    def broken(src, writer, tmp, report):
+    def broken(src, writer, tmp, report, command):
         (tmp / "index.html").write_text("<html><body>half a gallery")
         raise RuntimeError("injected gallery failure")
 
-    sections.evaluation_section = broken
+    evaluation.evaluation_section = broken
     return _run(self)
 
 

@@ -1,7 +1,8 @@
 """Matplotlib plots for the gallery (Agg canvas directly: no pyplot, no global backend switch).
 
 Every figure is saved at a fixed size (`FIGSIZE` x `DPI`, no tight bbox) so the page can give each
-<img> its real width and height.
+<img> its real width and height. Tick labels are plain numbers: matplotlib's default offset notation
+turns a flat IS curve into an axis labelled `1e-7+1.000002`, which nobody reads at a glance.
 """
 
 from __future__ import annotations
@@ -74,21 +75,33 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def line_plot(path: Path, x, series: dict[str, list[float]], title: str, xlabel: str = "step",
-              ylabel: str = "") -> Path:
+def plain_ticks(ax) -> None:
+    """Both axes without offset or scientific notation."""
+    ax.ticklabel_format(axis="both", style="plain", useOffset=False)
+
+
+def line_figure(series: dict[str, tuple[list, list[float]]], title: str, xlabel: str = "step",
+                ylabel: str = ""):
+    """A figure with one line per {name: (x, y)}."""
     fig = _figure()
     ax = fig.add_subplot(1, 1, 1)
-    for name, values in series.items():
-        ax.plot(x, values, label=name, marker="o" if len(x) < 30 else None, markersize=3)
+    for name, (x, y) in series.items():
+        ax.plot(x, y, label=name, marker="o" if len(x) < 30 else None, markersize=3)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     if ylabel:
         ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
+    plain_ticks(ax)
     if series:
         ax.legend(loc="best", fontsize="small")
     fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.15)
-    return _save(fig, path)
+    return fig
+
+
+def line_plot(path: Path, series: dict[str, tuple[list, list[float]]], title: str, xlabel: str = "step",
+              ylabel: str = "") -> Path:
+    return _save(line_figure(series, title, xlabel, ylabel), path)
 
 
 def history_plots(history: dict[str, list[float]], out_dir: Path) -> list[tuple[str, Path]]:
@@ -96,6 +109,6 @@ def history_plots(history: dict[str, list[float]], out_dir: Path) -> list[tuple[
     steps = history.get("step") or list(range(1, 1 + max(map(len, history.values()), default=0)))
     out = []
     for slug, title, cols in group_columns(history):
-        path = line_plot(out_dir / f"history_{slug}.png", steps, {c: history[c] for c in cols}, title)
+        path = line_plot(out_dir / f"history_{slug}.png", {c: (steps, history[c]) for c in cols}, title)
         out.append((title, path))
     return out

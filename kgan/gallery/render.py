@@ -7,66 +7,21 @@ from pathlib import Path
 
 import kgan
 from kgan.errors import ConfigError, DataError
-from kgan.gallery import codes, html, paired, sections
-from kgan.gallery.source import open_source
+from kgan.events import read_events
+from kgan.gallery import codes, evaluation, html, neighbours, paired, predicted, sections
+from kgan.gallery.source import data_source, open_source, real_images
 from kgan.io import atomic_path
 from kgan.models import surface
-
-REAL_LIMIT = 2000  # real images loaded for the real grid and the neighbour search
-
-def _origin_config(src):
-    """The config of the run an export was made from, when its metadata names one that exists."""
-    origin = src.info.get("source")
-    if not origin:
-        return None
-    path = Path(origin)
-    path = path.parent.parent if path.parent.name == "checkpoints" else path
-    if not (path / "config.toml").is_file():
-        return None
-    from kgan.config import load_config
-
-    try:
-        return load_config(path / "config.toml")
-    except ConfigError:
-        return None
 
 
 def _run_features(src) -> dict | None:
     """A run's own data features (its config's data section and transform) for a model fed from data."""
-    from kgan.models import surface
-
     if src.kind != "run" or not src.available or not (surface.data_features(src.specs) or src.target_feature):
         return None
     from kgan.data.features import evaluation_split, feature_arrays
 
     return feature_arrays(src.cfg.data, 64, seed=src.cfg.seed, split=evaluation_split(src.cfg.data))
 
-
-def _real_data(src, data: str | None, data_dir: str | None, limit: int):
-    """(uint8 images in the model's shape or None, note)."""
-    from kgan.data import load_arrays
-
-    if data:
-        source, where = data, "--data"
-    elif src.kind == "run":
-        source, where = src.cfg.data.source, "the run's config.toml"
-        data_dir = data_dir or src.cfg.data.data_dir or None
-    elif src.info.get("data_source"):
-        source, where = src.info["data_source"], "export metadata"
-    elif _origin_config(src) is not None:
-        cfg = _origin_config(src)
-        source, where = cfg.data.source, f"{src.info['source']}/config.toml (the exported run)"
-        data_dir = data_dir or cfg.data.data_dir or None
-    else:
-        return None, ("Missing: no real data (the export does not name its data and its run "
-                      "directory is gone; pass --data SOURCE).")
-    try:
-        images, _ = load_arrays(source, data_dir or None, limit)
-    except DataError as e:
-        return None, f"Missing: real data {source!r} from {where} could not be loaded ({e})."
-    if src.image_shape:
-        images = sections.match_shape(images, src.image_shape)
-    return images, ""
 
 def _classifier(src, classifier: str | None):
     """(extractor or None, note)."""
@@ -88,7 +43,8 @@ def _classifier(src, classifier: str | None):
                       f"{src.image_shape}; using pixel space.")
     return extractor, ""
 
-def _check_out(out_dir: Path, source: Path) -> None:
+def check_out(out_dir: Path, source: Path) -> None:
+    """Refuse an --out that is the source (or holds it), or an existing directory that is not a gallery."""
     out, src = out_dir.resolve(), source.resolve()
     if out == src or out in src.parents:
         raise ConfigError(f"--out {out_dir} would replace the model it renders ({source})")
@@ -103,16 +59,20 @@ def _describe(spec) -> str:
     return f"{spec.name} ({spec.draw}{shape}{classes})"
 
 
-def not_shown(src) -> dict[str, str]:
-    """Model sections that do not apply to the source's declared inputs: {section id: one-line reason}.
-    Without a model nothing is judged (the sections render with their "Missing" notes)."""
+def not_shown(src, classifier=None) -> dict[str, str]:
+    """Model sections that do not apply to the source's declared inputs (or, for the predicted-class rows,
+    to the classifier at hand): {section id: one-line reason}. Without a model nothing is judged (the
+    sections render with their "Missing" notes)."""
+    no_classifier = ("Samples by predicted class: no classifier with classes (RUN/classifier.keras or "
+                     "--classifier PATH)" if classifier is None or not classifier.num_classes else "")
     if not src.available:
-        return {}
+        return {"predicted": no_classifier} if no_classifier else {}
     from_data = [s.name for s in src.specs if not s.drawable]
     if from_data:
         why = f"the inputs {from_data} come from data (see Input | output | target)"
         return {"samples": f"Random samples: {why}", "walks": f"Latent walks: {why}",
                 "truncation": f"Truncation sweep: {why}", "classes": f"Per-class samples: {why}",
+                "predicted": f"Samples by predicted class: {why}",
                 "codes": f"Latent-code traversals: {why}", "neighbours": f"Nearest real neighbours: {why}"}
     out = {"paired": "Input | output | target: the model takes no image or text input"}
     if surface.latent_spec(src.specs) is None:
@@ -120,31 +80,46 @@ def not_shown(src) -> dict[str, str]:
         out["truncation"] = "Truncation sweep: the model has no normal (latent) input"
     if surface.categorical_spec(src.specs, "label") is None:
         out["classes"] = "Per-class samples: unconditional model (no class label input)"
+        if no_classifier:
+            out["predicted"] = no_classifier
+    else:
+        out["predicted"] = "Samples by predicted class: the model takes a class label (see Per-class samples)"
     if not codes.traversable(src.specs):
         out["codes"] = "Latent-code traversals: no categorical or uniform inputs besides the class label"
     return out
 
 
+def training_warnings(src) -> list[str]:
+    """The run's divergence restores and collapse warnings (logs/events.log), one line each."""
+    if src.kind != "run":
+        return []
+    return [f"step {e.step}: {e.message}" for e in read_events(src.layout.events) if e.is_warning]
+
+
 def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data: str | None = None,
                    data_dir: str | None = None, report: str | Path | None = None,
                    classifier: str | Path | None = None, seed: int = 0, scale: int | None = None,
-                   version: int | None = None, real_limit: int = REAL_LIMIT,
+                   version: int | None = None, real_limit: int = 0,
                    features: dict | None = None) -> Path:
     """Render `index.html` + images for a run directory or a SavedModel export into `out_dir`.
 
     Rendered into a temporary sibling and renamed onto `out_dir` at the end, so a reader never
     sees a half-written gallery (an earlier gallery there is replaced). Returns index.html's path.
+    `real_limit`: real images loaded for the real grid and the neighbour search (0: all of them).
     `features`: data features ({name: array}) for models whose inputs come from data (image or text
     inputs, and the target their output should match). Sections that do not apply to the model's
     declared inputs are left out and named, with the reason, at the top of the page.
     """
     source, out_dir = Path(run_or_saved_model), Path(out_dir)
     src = open_source(source, version)  # raises CheckpointError for a missing/unknown path
-    _check_out(out_dir, source)
+    check_out(out_dir, source)
     if features is None:
         features = _run_features(src)
-    real, real_note = _real_data(src, data, data_dir, real_limit)
+    real, real_note = real_images(src, data, data_dir, real_limit)
     extractor, classifier_note = _classifier(src, str(classifier) if classifier else None)
+    named = data_source(src)
+    command = evaluation.evaluate_command(src, data or (named[0] if named else None),
+                                          extractor.path if extractor is not None else classifier)
     scale = scale or sections.auto_scale(src.image_shape or (28, 28, 1))
     with atomic_path(out_dir, directory=True) as tmp:
         writer = sections.Writer(tmp, scale)
@@ -154,13 +129,15 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
             "walks": lambda: sections.walks_section(src, writer, seed),
             "truncation": lambda: sections.truncation_section(src, writer, seed),
             "classes": lambda: sections.classes_section(src, writer, seed),
+            "predicted": lambda: predicted.predicted_section(src, writer, seed, extractor),
             "codes": lambda: codes.codes_section(src, writer, seed),
             "paired": lambda: paired.paired_section(src, features, writer, seed),
-            "neighbours": lambda: sections.neighbours_section(src, real, writer, seed, extractor, classifier_note),
+            "neighbours": lambda: neighbours.neighbours_section(src, real, writer, seed, extractor, classifier_note),
             "history": lambda: sections.history_section(src, writer, tmp),
-            "evaluation": lambda: sections.evaluation_section(src, writer, tmp, Path(report) if report else None),
+            "evaluation": lambda: evaluation.evaluation_section(src, writer, tmp, Path(report) if report else None,
+                                                                command),
         }
-        skipped = not_shown(src)
+        skipped = not_shown(src, extractor)
         secs = [build() for name, build in builders.items() if name not in skipped]
         kind = "training run" if src.kind == "run" else "SavedModel export"
         meta = [("source", f"{kind}: {source}"),
@@ -173,13 +150,15 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
         if model_name:
             meta.insert(1, ("model", model_name))
         missing = [n for s in secs for n in s.notes if n.startswith("Missing")]
+        warnings = training_warnings(src)
         (tmp / "index.html").write_text(html.page(
             f"kgan gallery: {src.name or source.name}", meta, secs,
-            f"kgan {kgan.__version__}; {len(missing)} missing piece(s)."))
+            f"kgan {kgan.__version__}; {len(missing)} missing piece(s).", warnings))
         (tmp / "gallery.json").write_text(json.dumps({
             "source": str(source), "kind": src.kind, "seed": seed, "scale": scale,
             "image_shape": list(src.image_shape), "files": writer.files,
-            "sections": {s.id: {"title": s.title, "notes": s.notes} for s in secs}, "not_shown": skipped},
+            "sections": {s.id: {"title": s.title, "notes": s.notes} for s in secs}, "not_shown": skipped,
+            "warnings": warnings},
             indent=2) + "\n")
     return out_dir / "index.html"
 

@@ -6,7 +6,6 @@ model): it returns a section with a `notes` entry saying what is missing, and th
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -16,7 +15,6 @@ import numpy as np
 
 from kgan.imageio import write_grid_png
 from kgan.latent import interpolation_path
-from kgan.metrics.report import headline
 from kgan.models import surface
 
 SAMPLES = 64
@@ -27,8 +25,6 @@ WALK_STEPS = 10
 TRUNCATION_PSI = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 TRUNCATION_ROWS = 6
 PER_CLASS = 10
-NEIGHBOUR_QUERIES = 8
-NEIGHBOURS = 3
 
 
 # ----------------------------------------------------------------------------- page model
@@ -43,9 +39,11 @@ class Image:
 
 @dataclass
 class Group:
-    """Items shown side by side."""
+    """Items shown side by side: wrapping as the width allows, or (`columns` > 0) in that many columns that
+    shrink their images rather than wrap, down to one column on a narrow screen."""
 
     items: list
+    columns: int = 0
 
 
 @dataclass
@@ -134,14 +132,14 @@ def samples_section(src, real, real_note: str, writer: Writer, seed: int) -> Sec
     else:
         fake = src.generate(src.draw(SAMPLES, seed))
         sec.items.append(Group([writer.grid("samples.png", fake, SAMPLE_COLS,
-                                            f"generated (seed {seed})")]))
+                                            f"generated (seed {seed})")], columns=2))
     if real is not None:
         pick = np.random.default_rng(seed).permutation(len(real))[:SAMPLES]
         img = writer.grid("real.png", real[np.sort(pick)], SAMPLE_COLS, "real data")
         if sec.items:
             sec.items[0].items.append(img)
         else:
-            sec.items.append(Group([img]))
+            sec.items.append(Group([img], columns=2))
     if real_note:
         sec.notes.append(real_note)
     return sec
@@ -229,44 +227,6 @@ def classes_section(src, writer: Writer, seed: int) -> Section:
     return sec
 
 
-def _features(images, classifier):
-    if classifier is None:
-        return images.reshape(len(images), -1).astype(np.float32) / 255.0
-    return classifier.features(images).astype(np.float32)
-
-
-def neighbours_section(src, real, writer: Writer, seed: int, classifier=None,
-                       classifier_note: str = "") -> Section:
-    space = ("penultimate-layer features of the classifier " + str(classifier.path)
-             if classifier is not None else "pixel space (L2 distance between raw pixels)")
-    sec = Section("neighbours", "Nearest real neighbours",
-                  f"Each row: a generated sample (leftmost column) and its {NEIGHBOURS} "
-                  f"nearest real training images. Feature space: {space}. Near-copies would "
-                  "suggest memorization.")
-    if classifier_note:
-        sec.notes.append(classifier_note)
-    if not src.available:
-        sec.notes.append(f"Missing: no model ({src.unavailable}).")
-        return sec
-    if real is None:
-        sec.notes.append("Missing: no real data to search (pass --data SOURCE).")
-        return sec
-    fake = src.generate(src.draw(SAMPLES, seed))[:NEIGHBOUR_QUERIES]
-    fq, fr = _features(fake, classifier), _features(real, classifier)
-    d2 = (np.sum(fq ** 2, 1)[:, None] - 2 * fq @ fr.T + np.sum(fr ** 2, 1)[None, :])
-    nearest = np.argsort(d2, axis=1)[:, :NEIGHBOURS]
-    rows = np.concatenate([fake[:, None], real[nearest]], axis=1)  # [Q, 1 + K, H, W, C]
-    rows = rows.reshape((-1,) + fake.shape[1:])
-    sec.items.append(writer.grid("neighbours.png", rows, NEIGHBOURS + 1,
-                                 f"generated | {NEIGHBOURS} nearest real images ({len(real)} "
-                                 "searched)"))
-    dist = np.sqrt(np.maximum(np.take_along_axis(d2, nearest, 1), 0))
-    sec.items.append(Table(["sample", *[f"distance to neighbour {i + 1}" for i in range(NEIGHBOURS)]],
-                           [[str(i), *[f"{v:.3f}" for v in row]] for i, row in enumerate(dist)],
-                           "distances in the feature space above"))
-    return sec
-
-
 def history_section(src, writer: Writer, out_dir: Path) -> Section:
     sec = Section("history", "Loss curves",
                   "From logs/history.csv, one point per log_every steps (Keras means over the "
@@ -285,87 +245,4 @@ def history_section(src, writer: Writer, out_dir: Path) -> Section:
         sec.notes.append(f"Missing: {path} has no rows yet.")
         return sec
     sec.items.append(Group([writer.plot(p, title) for title, p in history_plots(history, out_dir)]))
-    return sec
-
-
-# ----------------------------------------------------------------------------- metrics report
-def _fmt(v) -> str:
-    return "-" if v is None else f"{v:.4f}"
-
-
-def report_table(report: dict) -> Table:
-    points = report.get("reference_points") or {}
-    names = [k for k in ("real_vs_real", "pixel_gaussian") if k in points]
-    names += [k for k in points if k not in names]
-    headers = ["metric", "samples", *[k.replace("_", " ") for k in names]]
-    rows = []
-    for metric, result in (report.get("metrics") or {}).items():
-        others = [(points[k].get("metrics") or {}).get(metric) for k in names]
-        other_heads = [dict(headline(metric, o)) if o is not None else {} for o in others]
-        for label, value in headline(metric, result):
-            rows.append([label, _fmt(value), *[_fmt(h.get(label)) for h in other_heads]])
-    ex = report.get("extractor") or {}
-    caption = (f"extractor: {ex.get('name', '?')}, resize: {report.get('resize', '?')}, "
-               f"samples: {report.get('num_samples', '?')}, reference: "
-               f"{report.get('num_reference', '?')} ({report.get('reference', '?')})")
-    return Table(headers, rows, caption)
-
-
-def _report_step(path: Path, report: dict):
-    step = report.get("step")
-    if isinstance(step, (int, float)):
-        return step
-    m = re.search(r"(\d+)", path.stem)
-    return int(m.group(1)) if m else None
-
-
-def evaluation_section(src, writer: Writer, out_dir: Path, report_path: Path | None) -> Section:
-    sec = Section("evaluation", "Evaluation",
-                  "Metric values next to the two reference points: real-vs-real (two halves of "
-                  "the real data: the best one can hope for) and the per-pixel Gaussian (a "
-                  "trivially bad model).")
-    candidates = [report_path] if report_path else [src.path / "report.json",
-                                                     src.path.parent / "report.json"]
-    if report_path and not report_path.is_file():
-        sec.notes.append(f"Missing: metrics report {report_path} does not exist.")
-        candidates = []
-    found = next((p for p in candidates if p and p.is_file()), None)
-    if found is None and not sec.notes:
-        sec.notes.append("Missing: no metrics report (RUN/report.json); run `kgan evaluate ... "
-                         "--out RUN/report.json` or pass --report.")
-    if found is not None:
-        try:
-            report = json.loads(found.read_text())
-            table = report_table(report)
-            table.caption = f"{found.name}: {table.caption}"
-            sec.items.append(table)
-        except (json.JSONDecodeError, AttributeError, TypeError) as e:
-            sec.notes.append(f"Unreadable metrics report {found}: {e}")
-    # Metric history: several reports with a step (RUN/reports/*.json), plotted vs step.
-    history_dir = src.layout.reports if src.kind == "run" else src.path / "reports"
-    points: dict[str, list[tuple[float, float]]] = {}
-    for path in sorted(history_dir.glob("*.json")) if history_dir.is_dir() else []:
-        try:
-            rep = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            continue
-        step = _report_step(path, rep)
-        if step is None:
-            continue
-        for metric, result in (rep.get("metrics") or {}).items():
-            for label, value in headline(metric, result):
-                points.setdefault(label, []).append((step, value))
-    if any(len(v) >= 2 for v in points.values()):
-        from kgan.gallery.plots import line_plot
-
-        images = []
-        for i, (label, pts) in enumerate(sorted(points.items())):
-            pts.sort()
-            p = line_plot(out_dir / f"metric_{i:02d}.png", [s for s, _ in pts],
-                          {label: [v for _, v in pts]}, f"{label} vs step")
-            images.append(writer.plot(p, label))
-        sec.items.append(Text("Metric history (RUN/reports/*.json):"))
-        sec.items.append(Group(images))
-    else:
-        sec.notes.append("No metric history: fewer than two per-step reports in RUN/reports/.")
     return sec

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kgan.errors import CheckpointError
+from kgan.errors import CheckpointError, ConfigError, DataError
 from kgan.export.versions import is_export
 from kgan.models import surface
 
@@ -147,3 +147,55 @@ def open_source(path: str | Path, version: int | None = None) -> ModelSource:
     if classify(path) == "export":
         return ExportSource(path, version)
     return RunSource(path)
+
+
+def _origin_config(src):
+    """The config of the run an export was made from, when its metadata names one that exists."""
+    origin = src.info.get("source")
+    if not origin:
+        return None
+    path = Path(origin)
+    path = path.parent.parent if path.parent.name == "checkpoints" else path
+    if not (path / "config.toml").is_file():
+        return None
+    from kgan.config import load_config
+
+    try:
+        return load_config(path / "config.toml")
+    except ConfigError:
+        return None
+
+
+def data_source(src) -> tuple[str, str, str | None] | None:
+    """(data source, where it was named, data_dir) of what the model was trained on, or None when neither
+    the run's config, the export's metadata nor the exported run's config names it."""
+    if src.kind == "run":
+        return src.cfg.data.source, "the run's config.toml", src.cfg.data.data_dir or None
+    if src.info.get("data_source"):
+        return src.info["data_source"], "export metadata", None
+    cfg = _origin_config(src)
+    if cfg is not None:
+        return cfg.data.source, f"{src.info['source']}/config.toml (the exported run)", cfg.data.data_dir or None
+    return None
+
+
+def real_images(src, data: str | None, data_dir: str | None, limit: int = 0):
+    """(uint8 real images in the model's shape, or None; a note when None): `data` when given, else the
+    model's own data set; `limit` 0 loads every image."""
+    from kgan.data import load_arrays
+    from kgan.gallery.sections import match_shape
+
+    named = data_source(src)
+    if data:
+        source, where = data, "--data"
+    elif named is not None:
+        source, where, own_dir = named
+        data_dir = data_dir or own_dir
+    else:
+        return None, ("Missing: no real data (the export does not name its data and its run "
+                      "directory is gone; pass --data SOURCE).")
+    try:
+        images, _ = load_arrays(source, data_dir or None, limit)
+    except DataError as e:
+        return None, f"Missing: real data {source!r} from {where} could not be loaded ({e})."
+    return (match_shape(images, src.image_shape) if src.image_shape else images), ""

@@ -1,13 +1,16 @@
 """Metric history during training: a callback that scores the sampler every N steps.
 
 Writes `RUN/reports/step_<step>.json` (the same report format as `evaluate`, with a `step`) and the
-headline numbers to TensorBoard (`metrics/FID`, ...); the gallery plots them against the step; a regression (FID rising while the losses look calm) is then
+headline numbers to TensorBoard (`metrics/FID`, ...); `read_history` reads them back for the gallery and
+`kgan compare`, which plot them against the step; a regression (FID rising while the losses look calm) is then
 visible without re-running anything. Uses few samples by design: it tracks a trend, the final
 evaluation gives the number to quote.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import keras
@@ -16,7 +19,7 @@ import tensorflow as tf
 
 from kgan import io
 from kgan.metrics.features import get_extractor
-from kgan.metrics.report import evaluate
+from kgan.metrics.report import evaluate, headline
 from kgan.training import crossed_multiple, current_step
 
 
@@ -57,10 +60,35 @@ class MetricHistory(keras.callbacks.Callback):
 
     def _to_tensorboard(self, report: dict, step: int) -> None:
         """The headline numbers beside the losses in TensorBoard (`metrics/FID`, `metrics/IS`, ...)."""
-        from kgan.metrics.report import headline
-
         with self.tensorboard.as_default(step=step):
             for name, result in report["metrics"].items():
                 for label, value in headline(name, result):
                     tf.summary.scalar(f"metrics/{label}", value)
         self.tensorboard.flush()
+
+
+def _report_step(path: Path, report: dict):
+    step = report.get("step")
+    if isinstance(step, (int, float)):
+        return step
+    m = re.search(r"(\d+)", path.stem)
+    return int(m.group(1)) if m else None
+
+
+def read_history(reports_dir: str | Path) -> dict[str, list[tuple[float, float]]]:
+    """{headline label: [(step, value)] by step} from the reports `MetricHistory` wrote (unreadable or
+    step-less files are skipped; no directory gives {})."""
+    reports_dir = Path(reports_dir)
+    points: dict[str, list[tuple[float, float]]] = {}
+    for path in sorted(reports_dir.glob("*.json")) if reports_dir.is_dir() else []:
+        try:
+            report = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        step = _report_step(path, report) if isinstance(report, dict) else None
+        if step is None:
+            continue
+        for metric, result in (report.get("metrics") or {}).items():
+            for label, value in headline(metric, result):
+                points.setdefault(label, []).append((step, value))
+    return {label: sorted(pts) for label, pts in points.items()}

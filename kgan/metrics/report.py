@@ -271,9 +271,10 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     return report
 
 
-def _rows(name: str, result) -> list[tuple[str, str, float]]:
+def headline_rows(name: str, result) -> list[tuple[str, str, float]]:
     """(label, direction, displayed value) of one metric's headline numbers; a metric that is not
-    registered (an older report) shows its numeric fields without a direction."""
+    registered (an older report) shows its numeric fields without a direction. Every table of
+    metrics (this module's text table, the gallery, the comparison page) reads them here."""
     if name in registry.names() and isinstance(result, dict):
         metric = registry.get(name)
         return [(metric.label(h), metric.direction_of(h), metric.scale * float(result[h.key]))
@@ -288,7 +289,7 @@ def _rows(name: str, result) -> list[tuple[str, str, float]]:
 
 def headline(name: str, result) -> list[tuple[str, float]]:
     """(label, displayed value) of the headline numbers of one metric result."""
-    return [(label, value) for label, _, value in _rows(name, result)]
+    return [(label, value) for label, _, value in headline_rows(name, result)]
 
 
 def format_value(value: float | None, digits: int = 4) -> str:
@@ -304,7 +305,12 @@ def format_value(value: float | None, digits: int = 4) -> str:
     return f"{value:.{max(0, digits - 1 - magnitude)}f}"
 
 
-_ARROWS = {"lower": "lower", "higher": "higher", "match": "~real", "": ""}
+_BETTER = {"lower": "lower", "higher": "higher", "match": "~real", "": ""}
+
+
+def better(direction: str) -> str:
+    """The "better" column of a table for a metric direction: lower, higher, ~real (match real vs real)."""
+    return _BETTER[direction]
 
 
 def format_table(report: dict) -> str:
@@ -327,9 +333,9 @@ def format_table(report: dict) -> str:
     for name, result in report["metrics"].items():
         others = [(points.get(p, {}).get("metrics") or {}).get(name)
                   for p in ("real_vs_real", "pixel_gaussian")]
-        for i, (label, direction, value) in enumerate(_rows(name, result)):
-            cells = [value] + [(_rows(name, o)[i][2] if o else None) for o in others]
-            lines.append(f"{label:<18}{_ARROWS[direction]:>8}"
+        for i, (label, direction, value) in enumerate(headline_rows(name, result)):
+            cells = [value] + [(headline_rows(name, o)[i][2] if o else None) for o in others]
+            lines.append(f"{label:<18}{better(direction):>8}"
                          + "".join(f"{format_value(c):>16}" for c in cells))
     if "conditional" in report:
         lines.append(f"{'cond. accuracy':<18}{'higher':>8}"

@@ -45,3 +45,25 @@ def write_grid_png(images_uint8_nhwc: np.ndarray, path: str | Path, cols: int | 
     with atomic_path(path) as tmp:
         image.save(tmp, format="PNG")
     return Path(path)
+
+
+def match_shape(images: np.ndarray, shape) -> np.ndarray:
+    """uint8 images resized (padded) and converted to (H, W, C) for display beside a model's output: RGB to
+    grey by the mean, grey to RGB by repetition; channels beyond C (a mask beside an image) are dropped."""
+    h, w, c = shape
+    if images.shape[1:] == (h, w, c):
+        return images
+    import tensorflow as tf
+
+    x = images
+    if x.shape[-1] != c:
+        if c == 1 and x.shape[-1] == 3:
+            x = np.round(x.astype(np.float32).mean(axis=-1, keepdims=True)).astype(np.uint8)
+        elif x.shape[-1] > c:
+            x = x[..., :c]
+        else:
+            x = np.repeat(x[..., :1], c, axis=-1)
+    if x.shape[1:3] != (h, w):
+        x = tf.image.resize_with_pad(x.astype(np.float32), h, w).numpy()
+        x = np.clip(np.round(x), 0, 255).astype(np.uint8)
+    return x

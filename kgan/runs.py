@@ -48,6 +48,11 @@ class RunLayout:
         """The fixed snapshot inputs: one array per input name."""
         return self.snapshots / "fixed_inputs.npz"
 
+    @property
+    def fixed_targets(self) -> Path:
+        """What the fixed inputs of a data-fed model should become: its target feature's rows."""
+        return self.snapshots / "fixed_targets.npz"
+
     def snapshot(self, step: int) -> Path:
         return self.snapshots / f"step_{step:07d}.npz"
 
@@ -108,4 +113,20 @@ def load_or_create_fixed_inputs(layout: RunLayout, specs, n: int, seed: int, dat
             from None
 
 
-__all__ = ["RunLayout", "load_or_create_fixed_inputs", "read_run_info", "split_checkpoint"]
+def load_or_create_fixed_targets(layout: RunLayout, feature: str, data: dict | None = None) -> dict:
+    """{feature: rows}: the target of the fixed examples a data-fed model's snapshots show (the rows of `data`),
+    kept in `snapshots/fixed_targets.npz` so every snapshot and the gallery pair the same outputs with the
+    same targets, resumes included. A file without `feature` is a `CheckpointError`."""
+    path = layout.fixed_targets
+    if not path.is_file():
+        if data is None or feature not in data:
+            raise DataError(f"fixed examples: the data has no target feature {feature!r}")
+        with io.atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **{feature: np.asarray(data[feature])})
+    with np.load(path, allow_pickle=False) as f:
+        if feature not in f.files:
+            raise CheckpointError(f"{path}: holds no {feature!r}; delete it and fixed_inputs.npz to take new ones")
+        return {feature: f[feature]}
+
+
+__all__ = ["RunLayout", "load_or_create_fixed_inputs", "load_or_create_fixed_targets", "read_run_info", "split_checkpoint"]

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 
-from kgan import checkpoints, distribute, events, io, phases, runs
+from kgan import checkpoints, distribute, events, io, phases, runs, triptych
 from kgan.collapse import CollapseDetector
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
@@ -107,17 +107,26 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None):
     return cfg, gan, current_step(gan)
 
 
-def fixed_inputs(cfg: ExperimentConfig, run_dir: Path, gan) -> dict:
-    """The fixed inputs used for snapshots (seeded draws, categorical inputs cycling; data inputs from the
-    first examples of the source); created once per run so progress is comparable."""
-    layout, specs = runs.RunLayout(run_dir), gan.inference_inputs()
+def fixed_examples(cfg: ExperimentConfig, run_dir: Path, gan) -> tuple[dict, dict]:
+    """(inputs, targets) every snapshot renders: seeded draws with categorical inputs cycling or, for a model
+    fed from data, the first examples of the evaluation split (held out when `data.holdout` > 0) and its
+    target feature's rows ({} when it has none). Created once per run and read back on resume, so progress
+    is comparable; the targets are written first, since the inputs file marks the fixed examples complete."""
+    layout, specs, target = runs.RunLayout(run_dir), gan.inference_inputs(), gan.target_feature
+    fed = bool(surface.data_features(specs))
     n, data = FIXED_SAMPLES, None
-    if surface.data_features(specs) and not layout.fixed_inputs.is_file():
+    if fed and not (layout.fixed_inputs.is_file() and (not target or layout.fixed_targets.is_file())):
         from kgan.data.features import evaluation_split, feature_arrays
 
         data = feature_arrays(cfg.data, FIXED_SAMPLES, seed=cfg.seed, split=evaluation_split(cfg.data))
         n = len(data["image"])
-    return runs.load_or_create_fixed_inputs(layout, specs, n, cfg.seed, data=data)
+    targets = runs.load_or_create_fixed_targets(layout, target, data) if fed and target else {}
+    inputs = runs.load_or_create_fixed_inputs(layout, specs, n, cfg.seed, data=data)
+    rows = len(next(iter(inputs.values())))
+    if targets and len(targets[target]) != rows:
+        raise CheckpointError(f"{layout.fixed_targets}: {len(targets[target])} rows for {rows} fixed inputs; "
+                              "delete both files to take new fixed examples")
+    return inputs, targets
 
 
 def _hparams(cfg: ExperimentConfig) -> dict:
@@ -135,11 +144,11 @@ class RunLogger(keras.callbacks.Callback):
     """Checkpoints, fixed-z snapshots, CSV history, progress line and the divergence guard."""
 
     def __init__(self, cfg: ExperimentConfig, run_dir: Path, manager: tf.train.CheckpointManager,
-                 total_steps: int, fixed: dict, verbose: bool = True):
+                 total_steps: int, fixed: tuple[dict, dict], verbose: bool = True):
         super().__init__()
         self.cfg, self.run_dir, self.manager = cfg, run_dir, manager
         self.total_steps, self.verbose = total_steps, verbose
-        self.fixed = fixed
+        self.fixed, self.fixed_targets = fixed
         self.phase = phases.plan(cfg)[0]
         self.history_path = run_dir / "logs" / "history.csv"
         self.events_path = run_dir / "logs" / "events.log"
@@ -162,7 +171,6 @@ class RunLogger(keras.callbacks.Callback):
         print(f"[kgan] {message}", file=sys.stderr, flush=True)
 
     def on_train_begin(self, logs=None):
-        self.fixed_inputs = fixed_inputs(self.cfg, self.run_dir, self.model)
         step = self.step
         if step == 0:
             with self.tensorboard.as_default():
@@ -197,11 +205,18 @@ class RunLogger(keras.callbacks.Callback):
         self.last_checkpoint_step = self.step
 
     def snapshot(self):
+        """The fixed inputs' images; for a model fed from data also its input | output | target triptychs."""
         images = to_uint8(self.model.infer(self.fixed))
+        shown, cols, extra = images, None, {}
+        specs = self.model.inference_inputs()
+        if surface.data_features(specs):
+            grid, titles = triptych.compose(specs, self.fixed, images, self.fixed_targets)
+            extra = {"triptych": grid, "columns": np.array(titles)}
+            shown, cols = triptych.flat(grid), triptych.PER_ROW * grid.shape[1]
         with io.atomic_path(self.run_dir / "snapshots" / f"step_{self.step:07d}.npz") as tmp:
-            np.savez_compressed(tmp, images=images, step=self.step)
+            np.savez_compressed(tmp, images=images, step=self.step, **extra)
         with self.tensorboard.as_default(step=self.step):
-            tf.summary.image("snapshot", tile(images)[None], max_outputs=1)
+            tf.summary.image("snapshot", tile(shown, cols)[None], max_outputs=1)
         self.last_snapshot_step = self.step
 
     def log(self, logs: dict):
@@ -356,7 +371,7 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
         check_features(cfg, gan)
     manager = tf.train.CheckpointManager(_checkpoint(gan), str(out_dir / "checkpoints"),
                                          max_to_keep=cfg.train.keep_checkpoints)
-    logger = RunLogger(cfg, out_dir, manager, cfg.train.steps, fixed_inputs(cfg, out_dir, gan), verbose)
+    logger = RunLogger(cfg, out_dir, manager, cfg.train.steps, fixed_examples(cfg, out_dir, gan), verbose)
     if latest:
         # Every worker restores the chief's latest checkpoint (run_dir must be shared, see docs/distributed.md).
         _checkpoint(gan).restore(latest).expect_partial()
@@ -422,6 +437,7 @@ def run_info(cfg: ExperimentConfig, gan, seconds: float) -> dict:
         "features": list(gan.required_features()),
         "inputs": surface.specs_to_json(gan.inference_inputs()),
         "target_feature": gan.target_feature,
+        "inference_noise": gan.inference_noise,
         "train_seconds_last_session": round(seconds, 2)}
 
 

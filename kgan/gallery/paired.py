@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from kgan import triptych
 from kgan.errors import DataError
-from kgan.gallery.sections import Section, Table, match_shape
-from kgan.imageio import to_uint8
+from kgan.gallery.sections import Section, Table
 from kgan.models import surface
 
 ROWS = 8
-
-
-def _as_uint8(images, shape) -> np.ndarray:
-    images = np.asarray(images)
-    return match_shape(images if images.dtype == np.uint8 else to_uint8(images), shape)
 
 
 def paired_section(src, features: dict | None, writer, seed: int) -> Section:
@@ -40,16 +35,11 @@ def paired_section(src, features: dict | None, writer, seed: int) -> Section:
     except DataError as e:
         sec.notes.append(f"Missing: {e}")
         return sec
-    columns = [_as_uint8(inputs[s.name], src.image_shape) for s in src.specs if s.draw == "image"]
-    columns.append(src.generate(inputs))
-    titles = [s.name for s in src.specs if s.draw == "image"] + ["output"]
-    if target and target in features:
-        columns.append(_as_uint8(np.asarray(features[target])[:n], src.image_shape))
-        titles.append(target)
-    elif target:
+    targets = {target: np.asarray(features[target])[:n]} if target and target in features else {}
+    if target and not targets:
         sec.notes.append(f"Missing: the data has no target feature {target!r}.")
-    grid = np.stack(columns, axis=1).reshape((-1,) + columns[-1].shape[1:])
-    sec.items.append(writer.grid("paired.png", grid, len(columns), " | ".join(titles)))
+    grid, titles = triptych.compose(src.specs, inputs, src.generate(inputs), targets)
+    sec.items.append(writer.grid("paired.png", triptych.flat(grid), grid.shape[1], " | ".join(titles)))
     texts = [s for s in src.specs if s.draw == "string"]
     if texts:
         sec.items.append(Table(["row", *[s.name for s in texts]],

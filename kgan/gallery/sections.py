@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kgan import triptych
 from kgan.imageio import write_grid_png
 from kgan.latent import interpolation_path
 from kgan.models import surface
@@ -104,24 +105,6 @@ def auto_scale(image_shape) -> int:
     return int(min(4, max(1, round(84 / max(image_shape[:2])))))
 
 
-# ----------------------------------------------------------------------------- real data
-def match_shape(images: np.ndarray, shape) -> np.ndarray:
-    """Real images resized/converted to the model's (H, W, C) for display and neighbours."""
-    h, w, c = shape
-    if images.shape[1:] == (h, w, c):
-        return images
-    import tensorflow as tf
-
-    x = images
-    if x.shape[-1] != c:
-        x = (np.repeat(x, 3, axis=-1) if c == 3
-             else np.round(x.astype(np.float32).mean(axis=-1, keepdims=True)).astype(np.uint8))
-    if x.shape[1:3] != (h, w):
-        x = tf.image.resize_with_pad(x.astype(np.float32), h, w).numpy()
-        x = np.clip(np.round(x), 0, 255).astype(np.uint8)
-    return x
-
-
 # ----------------------------------------------------------------------------- sections
 def samples_section(src, real, real_note: str, writer: Writer, seed: int) -> Section:
     sec = Section("samples", "Random samples",
@@ -150,10 +133,23 @@ def _snapshot_step(path: Path) -> int:
     return int(m.group(1)) if m else -1
 
 
+def _examples_note(src) -> str:
+    from kgan.data.features import evaluation_split
+
+    if evaluation_split(src.cfg.data) == "holdout":
+        return "held-out examples"
+    return "training examples (the run holds none out: data.holdout = 0)"
+
+
 def progression_section(src, writer: Writer) -> Section:
-    sec = Section("progression", "Training progression",
-                  f"The same first {PROGRESSION_SAMPLES} fixed inputs (snapshots/fixed_inputs.npz) "
-                  "rendered at every snapshot, one row per snapshot.")
+    if surface.data_features(src.specs):
+        which = _examples_note(src) if src.kind == "run" else "examples"
+        intro = (f"The same first {triptych.PER_ROW} fixed {which} (snapshots/fixed_inputs.npz and "
+                 "fixed_targets.npz) as input | output | target at every snapshot, one row per snapshot.")
+    else:
+        intro = (f"The same first {PROGRESSION_SAMPLES} fixed inputs (snapshots/fixed_inputs.npz) rendered at "
+                 "every snapshot, one row per snapshot.")
+    sec = Section("progression", "Training progression", intro)
     if src.kind != "run":
         sec.notes.append("Not available from an exported SavedModel (no training snapshots); "
                          "render the gallery from the run directory to see it.")
@@ -163,15 +159,20 @@ def progression_section(src, writer: Writer) -> Section:
         sec.notes.append(f"Missing: no snapshots in {src.layout.snapshots} (snapshot_every "
                          "not reached yet, or the directory was removed).")
         return sec
-    rows = []
+    rows, header = [], f"first {PROGRESSION_SAMPLES} fixed inputs"
     for path in snaps:
-        with np.load(path) as f:
-            images = f["images"][:PROGRESSION_SAMPLES]
         step = _snapshot_step(path)
-        img = writer.grid(f"progress_{step:07d}.png", images, PROGRESSION_SAMPLES,
-                          f"step {step}", alt=f"fixed-input samples at step {step}")
+        with np.load(path) as f:
+            if "triptych" in f.files:  # a model fed from data: input | output | target per example
+                grid = f["triptych"][:triptych.PER_ROW]
+                images, cols = triptych.flat(grid), triptych.PER_ROW * grid.shape[1]
+                header = f"first {len(grid)} fixed examples: " + " | ".join(map(str, f["columns"]))
+            else:
+                images, cols = f["images"][:PROGRESSION_SAMPLES], PROGRESSION_SAMPLES
+        img = writer.grid(f"progress_{step:07d}.png", images, cols, f"step {step}",
+                          alt=f"fixed-input samples at step {step}")
         rows.append((f"step {step}", img))
-    sec.items.append(LabeledRows(rows, ("snapshot", f"first {PROGRESSION_SAMPLES} fixed inputs")))
+    sec.items.append(LabeledRows(rows, ("snapshot", header)))
     return sec
 
 

@@ -47,6 +47,8 @@ class ModelSource(abc.ABC):
     info: dict = field(default_factory=dict)
     #: the data feature an output should match (image-to-image models), else None
     target_feature: str | None = None
+    #: what makes the model's inference draw noise (the same inputs give different images), "" if none
+    inference_noise: str = ""
     #: why no model could be loaded (then only history sections render)
     unavailable: str = ""
 
@@ -98,6 +100,7 @@ class RunSource(ModelSource):
             return
         self.specs = list(self.gan.inference_inputs())
         self.target_feature = self.gan.target_feature
+        self.inference_noise = self.gan.inference_noise
         self.image_shape = tuple(int(d) for d in self.gan.inference_network().output_shape[1:])
 
     def generate(self, inputs):
@@ -118,6 +121,7 @@ class ExportSource(ModelSource):
         self.info = self.served.metadata
         self.specs = self.served.specs
         self.target_feature = self.info.get("target_feature")
+        self.inference_noise = self.info.get("inference_noise") or ""
         self.step = self.info.get("training_steps", self.info.get("step"))
         height = self.info.get("height") or self.info.get("resolution")
         width = self.info.get("width") or self.info.get("resolution")
@@ -183,7 +187,7 @@ def real_images(src, data: str | None, data_dir: str | None, limit: int = 0):
     """(uint8 real images in the model's shape, or None; a note when None): `data` when given, else the
     model's own data set; `limit` 0 loads every image."""
     from kgan.data import load_arrays
-    from kgan.gallery.sections import match_shape
+    from kgan.imageio import match_shape
 
     named = data_source(src)
     if data:

@@ -47,6 +47,9 @@ class Engine(keras.Model):
     GROUPS: dict = {}  # group -> tuple of network names, in update order
     #: the data feature a served output should match (paired metrics); None for generators from noise
     target_feature = None
+    #: what makes inference draw noise beyond the declared inputs (the same inputs give different images),
+    #: "" when inference is deterministic; the gallery's output-diversity section follows it
+    inference_noise = ""
     HPARAMS: tuple = ("n_critic", "ema", "seed", "simultaneous")  # constructor arguments saved in get_config
 
     def __init__(self, *, n_critic: int = 1, ema: float = 0.0, ema_networks=(), seed: int | None = None,

@@ -16,6 +16,7 @@ import keras
 from keras import ops
 
 from kgan import losses
+from kgan.layers import InferenceDropout
 from kgan.models import surface
 from kgan.models.engine import Engine
 from kgan.models.terms import Term
@@ -60,6 +61,13 @@ class Pix2Pix(Engine):
 
     def inference_network(self) -> keras.Model:
         return self.shadow("generator")
+
+    @property
+    def inference_noise(self) -> str:
+        """The paper's noise: dropout kept on at inference (none with `dropout = 0` or `dropout_at_inference = false`)."""
+        kept = any(isinstance(layer, InferenceDropout) and layer.at_inference and layer.rate > 0
+                   for layer in self.inference_network().layers)
+        return "dropout kept on at inference" if kept else ""
 
     # ----- step
     def forward(self, batch: dict, training: bool) -> dict:

@@ -43,3 +43,23 @@ def run_cli(*args: str, cwd: Path = REPO, timeout: float = 600, env: dict | None
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "kgan", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env=full_env)
+
+
+@pytest.fixture(scope="session")
+def p2p_run(tmp_path_factory) -> dict:
+    """A tiny pix2pix run (inpainting, a quarter of the data held out) trained to step 2 and resumed to step 4;
+    `before`: (inode, bytes) of its fixed-example files after the first session."""
+    import kgan.config
+    import kgan.training
+
+    cfg = kgan.config.from_dict({
+        "name": "p2p-tiny", "seed": 0, "model": {"name": "pix2pix", "width": 8},
+        "data": {"source": "mnist", "limit": 64, "batch_size": 8, "transform": "mask", "holdout": 0.25},
+        "train": {"steps": 2, "checkpoint_every": 2, "snapshot_every": 2, "log_every": 2, "ema": 0.0}})
+    run = tmp_path_factory.mktemp("p2p") / "run"
+    kgan.training.train(cfg, run, verbose=False)
+    files = [run / "snapshots" / name for name in ("fixed_inputs.npz", "fixed_targets.npz")]
+    before = {p.name: (p.stat().st_ino, p.read_bytes()) for p in files}
+    cfg = cfg.replace(**{"train.steps": 4})
+    kgan.training.train(cfg, run, verbose=False)
+    return {"run": run, "cfg": cfg, "before": before}

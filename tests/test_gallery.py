@@ -483,3 +483,33 @@ def test_compare_refuses_different_data_sets(run_dir, second_run, tmp_path):
     lines = [line for line in result.stderr.splitlines() if line.startswith("kgan compare")]
     assert len(lines) == 1 and "different data sets" in lines[0] and "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "cmp").exists()
+
+
+def test_paired_run_shows_triptych_progression_and_output_diversity(p2p_run, tmp_path):
+    from kgan.gallery import diversity
+
+    index = render_gallery(p2p_run["run"], tmp_path / "g")
+    page, text = _parse(index), index.read_text()
+    assert page.sections == ["progression", "paired", "diversity", "history", "evaluation"]
+    sizes = {}
+    for img in page.images:
+        with Image.open(index.parent / img["src"]) as im:
+            sizes[img["src"]] = im.size
+    for step in (0, 2, 4):  # the first 4 fixed held-out examples, input | output | target side by side
+        assert sizes[f"progress_{step:07d}.png"] == _grid(12, 12)
+    assert "first 4 fixed held-out examples" in text and "first 4 fixed examples: source | output | target" in text
+    assert sizes["diversity.png"] == _grid(1 + diversity.DRAWS, 1 + diversity.DRAWS)  # the input, then 8 draws
+    std = float(re.search(r"per-pixel std across the draws: ([\d.]+) of 255", text).group(1))
+    assert ("about 0" in text) == (std < diversity.NEGLIGIBLE)
+    assert "dropout kept on at inference" in text
+
+
+def test_output_diversity_is_left_out_for_a_deterministic_declaration(p2p_run, tmp_path, monkeypatch):
+    from kgan.models.pix2pix import Pix2Pix
+
+    monkeypatch.setattr(Pix2Pix, "inference_noise", "")
+    index = render_gallery(p2p_run["run"], tmp_path / "g")
+    assert "diversity" not in _parse(index).sections and not (index.parent / "diversity.png").exists()
+    not_shown = json.loads((index.parent / "gallery.json").read_text())["not_shown"]
+    assert not_shown["diversity"].startswith("Output diversity: deterministic inference")
+    assert "deterministic inference" in index.read_text()

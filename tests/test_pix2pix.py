@@ -141,3 +141,34 @@ def test_shipped_inpainting_pipeline_runs_end_to_end(tmp_path):
         signature(source=tf.constant(np.zeros((2, 28, 28, 1), np.uint8)))  # wrong channels fail clearly
     history = (tmp_path / "out" / "mnist_inpaint").glob("train-*/logs/history.csv")
     assert "l1_hole" in next(history).read_text().splitlines()[0]
+
+
+def test_fixed_examples_are_held_out_survive_a_resume_and_snapshot_as_triptychs(p2p_run):
+    from kgan import triptych
+
+    run, cfg = p2p_run["run"], p2p_run["cfg"]
+    for name, (inode, data) in p2p_run["before"].items():  # read back on resume, never redrawn or rewritten
+        path = run / "snapshots" / name
+        assert (path.stat().st_ino, path.read_bytes()) == (inode, data), name
+    with np.load(run / "snapshots" / "fixed_inputs.npz") as f, np.load(run / "snapshots" / "fixed_targets.npz") as t:
+        source, target = f["source"], t["target"]
+    held = feature_arrays(cfg.data, 64, seed=cfg.seed, split="holdout")
+    assert len(source) == len(held["source"]) == 16  # a quarter of 64 examples
+    np.testing.assert_array_equal(source, held["source"])
+    np.testing.assert_array_equal(target, held["target"])
+    assert not np.array_equal(target, feature_arrays(cfg.data, 16, seed=cfg.seed, split="train")["target"])
+    for step in (0, 2, 4):  # before and after the resume: the same inputs and targets beside each output
+        with np.load(run / "snapshots" / f"step_{step:07d}.npz") as snap:
+            grid, images, columns = snap["triptych"], snap["images"], list(snap["columns"])
+        assert grid.shape == (16, 3, 28, 28, 1) and grid.dtype == np.uint8
+        assert columns == ["source", "output", "target"]
+        np.testing.assert_array_equal(grid[:, 0], triptych.display(source, (28, 28, 1)))
+        np.testing.assert_array_equal(grid[:, 1], images)
+        np.testing.assert_array_equal(grid[:, 2], triptych.display(target, (28, 28, 1)))
+
+
+@pytest.mark.parametrize("kept,noise", [(True, "dropout kept on at inference"), (False, "")])
+def test_inference_noise_is_declared_from_the_dropout_option(kept, noise):
+    c = kgan.config.from_dict({"model": {"name": "pix2pix", "width": 4, "options": {"dropout_at_inference": kept}},
+                               "data": {"transform": "edges"}})
+    assert kgan.models.build_gan(c).inference_noise == noise

@@ -437,7 +437,7 @@ def run_info(cfg: ExperimentConfig, gan, seconds: float) -> dict:
         "features": list(gan.required_features()),
         "inputs": surface.specs_to_json(gan.inference_inputs()),
         "target_feature": gan.target_feature,
-        "inference_noise": gan.inference_noise,
+        "inference_noise": surface.inference_noise(gan),
         "train_seconds_last_session": round(seconds, 2)}
 
 

@@ -52,8 +52,8 @@ def _run_and_checkpoint(run_or_checkpoint) -> tuple[Path, str | None]:
 
 def surface_metadata(model) -> dict:
     """What an export says about the model's declared surface: its inputs, the image it makes, the data
-    feature its output should match, what makes its inference draw noise. `latent_dim` and `num_classes` (0 when absent) stay for readers
-    written before `inputs` existed."""
+    feature its output should match, what makes its inference draw noise ("" when deterministic).
+    `latent_dim` and `num_classes` (0 when absent) stay for readers written before `inputs` existed."""
     from kgan.export.signatures import signature_names
 
     specs = model.inference_inputs()
@@ -61,7 +61,7 @@ def surface_metadata(model) -> dict:
     return {
         "inputs": surface.specs_to_json(specs),
         "target_feature": model.target_feature,
-        "inference_noise": model.inference_noise,
+        "inference_noise": surface.inference_noise(model),
         "signatures": signature_names(specs),
         "latent_dim": surface.latent_dim(specs),
         "num_classes": surface.num_classes(specs),

@@ -100,7 +100,7 @@ class RunSource(ModelSource):
             return
         self.specs = list(self.gan.inference_inputs())
         self.target_feature = self.gan.target_feature
-        self.inference_noise = self.gan.inference_noise
+        self.inference_noise = surface.inference_noise(self.gan)
         self.image_shape = tuple(int(d) for d in self.gan.inference_network().output_shape[1:])
 
     def generate(self, inputs):

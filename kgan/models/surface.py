@@ -101,6 +101,12 @@ def num_classes(specs) -> int:
     return spec.classes if spec else 0
 
 
+def inference_noise(model) -> str:
+    """What makes `model`'s inference draw noise beyond its inputs (the same inputs give different images);
+    "" for a deterministic model, and for one that declares nothing (the declaration is optional)."""
+    return str(getattr(model, "inference_noise", "") or "")
+
+
 def data_features(specs) -> list[str]:
     """The data features an inference batch needs (image/string inputs)."""
     return [s.feature for s in specs if not s.drawable]

@@ -10,7 +10,9 @@ a phone's width:
 - linear and spherical latent walks and a truncation sweep (models with a normal input),
 - per-class rows (a class label input) or rows by the classifier's predicted class (unconditional
   models), latent-code traversals (other categorical/uniform inputs),
-- input | output | target rows (models whose inputs come from data), nearest real neighbours over
+- input | output | target rows (models whose inputs come from data; their progression shows triptychs
+  of the fixed held-out examples), one input with K outputs and their per-pixel std (models that
+  declare inference noise), nearest real neighbours over
   every real image with the real-to-real reference distance,
 - loss curves (logs/history.csv), metric history and the evaluation table (report.json).
 Which sections apply follows from the model's declared inputs; the others are named at the top.
@@ -18,8 +20,8 @@ Which sections apply follows from the model's declared inputs; the others are na
 
 Modules: `source` (run/export behind one interface), `sections` (page model, sample sections),
 `neighbours`, `predicted`, `evaluation` (report tables, metric history), `codes` (traversals),
-`paired` (data-fed rows), `plots` (matplotlib, Agg), `html` (the page), `render` (orchestration,
-atomic write), `compare` (the comparison page).
+`paired` (data-fed rows), `diversity` (output diversity), `plots` (matplotlib, Agg), `html` (the
+page), `render` (orchestration, atomic write), `compare` (the comparison page).
 """
 
 from kgan.gallery.render import render_gallery

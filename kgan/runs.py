@@ -129,4 +129,5 @@ def load_or_create_fixed_targets(layout: RunLayout, feature: str, data: dict | N
         return {feature: f[feature]}
 
 
-__all__ = ["RunLayout", "load_or_create_fixed_inputs", "load_or_create_fixed_targets", "read_run_info", "split_checkpoint"]
+__all__ = ["RunLayout", "load_or_create_fixed_inputs", "load_or_create_fixed_targets", "read_run_info",
+           "split_checkpoint"]

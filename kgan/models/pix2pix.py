@@ -64,7 +64,8 @@ class Pix2Pix(Engine):
 
     @property
     def inference_noise(self) -> str:
-        """The paper's noise: dropout kept on at inference (none with `dropout = 0` or `dropout_at_inference = false`)."""
+        """The paper's noise: dropout kept on at inference (none with `dropout = 0` or
+        `dropout_at_inference = false`)."""
         kept = any(isinstance(layer, InferenceDropout) and layer.at_inference and layer.rate > 0
                    for layer in self.inference_network().layers)
         return "dropout kept on at inference" if kept else ""

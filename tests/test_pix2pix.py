@@ -141,3 +141,26 @@ def test_shipped_inpainting_pipeline_runs_end_to_end(tmp_path):
         signature(source=tf.constant(np.zeros((2, 28, 28, 1), np.uint8)))  # wrong channels fail clearly
     history = (tmp_path / "out" / "mnist_inpaint").glob("train-*/logs/history.csv")
     assert "l1_hole" in next(history).read_text().splitlines()[0]
+
+
+def test_adversarial_weight_zero_is_l1_only_and_never_updates_d():
+    """The L1-only baseline: D's weights stay as initialized, and the generator's loss is exactly lambda * L1."""
+    model_cfg = cfg("edges", limit=64).replace(**{"model.options": {"adversarial_weight": 0, "l1": 50.0,
+                                                                    "dropout": 0.0}})
+    model = kgan.models.build_gan(model_cfg)
+    model.compile(optimizers={"discriminator": "adam", "generator": "adam"})
+    before = [w.copy() for w in model.discriminator.get_weights()]
+    g_before = [w.copy() for w in model.generator.get_weights()]
+    data = feature_arrays(model_cfg.data, 8)
+    batch = {k: tf.constant(v) for k, v in data.items()}
+    out = model.generator(batch["source"], training=True)  # dropout 0: the step's own pass is the same
+    expected = 50.0 * float(np.abs(np.asarray(out) - data["target"]).mean())
+    assert float(model.train_step(batch)["g_loss"]) == pytest.approx(expected, rel=1e-5)
+    for _ in range(2):
+        model.train_step(batch)
+    for a, b in zip(before, model.discriminator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(g_before, model.generator.get_weights()))
+    assert [t.name for g in model.GROUPS for t, _ in model.active_terms(g)] == ["l1"]
+    with pytest.raises(ConfigError, match=r"model.options.adversarial_weight: expected a number >= 0"):
+        cfg("edges").replace(**{"model.options": {"adversarial_weight": -1}})

@@ -61,6 +61,7 @@ def surface_metadata(model) -> dict:
     return {
         "inputs": surface.specs_to_json(specs),
         "target_feature": model.target_feature,
+        "identity_feature": model.identity_feature,
         "signatures": signature_names(specs),
         "latent_dim": surface.latent_dim(specs),
         "num_classes": surface.num_classes(specs),

@@ -102,3 +102,27 @@ def test_baselines_are_validated_at_load_and_derive_their_own_experiment():
         cfg.replace(**{"eval.baselines": ["gan"]})
     with pytest.raises(ConfigError, match="model 'dcgan' has no baseline 'l1_only'; it has none"):
         kgan.config.from_dict({"eval": {"baselines": ["l1_only"]}})
+
+
+def test_the_pipeline_evaluates_each_baseline_with_the_same_stages(tmp_path):
+    """Evaluate requires the baseline's own Evaluate (its own TrainGAN: no discriminator updates), on the same
+    prepared data and classifier; the baseline's numbers become a reference point of the report."""
+    import json
+
+    from kgan import tasks
+    from kgan.metrics.report import add_reference_point
+
+    cfg = kgan.config.load_config("mnist_pix2pix_edges").replace(**{"eval.baselines": ["l1_only"]})
+    reqs = tasks.Evaluate.for_config(cfg, str(tmp_path)).requires()
+    baseline = reqs["baselines"]["l1_only"]
+    assert isinstance(baseline, tasks.Evaluate) and baseline.cfg.model.options["adversarial_weight"] == 0
+    inner = baseline.requires()
+    assert inner["data"].digest == reqs["data"].digest and inner["classifier"].digest == reqs["classifier"].digest
+    assert inner["export"].requires().run_dir != reqs["export"].requires().run_dir
+    assert inner["baselines"] == {}
+    other = tmp_path / "baseline.json"
+    other.write_text(json.dumps({"metrics": {"l1": {"mean": 0.1}, "fid": {"value": 3.0}, "kid": {"value": 1.0}}}))
+    report = {"metrics": {"l1": {"mean": 0.2}, "fid": {"value": 5.0}}, "reference_points": {}}
+    add_reference_point(report, "l1_only", "L1 only", other)
+    assert report["reference_points"]["l1_only"]["metrics"] == {"l1": {"mean": 0.1}, "fid": {"value": 3.0}}
+    assert format_table(report).splitlines()[0].split()[-2:] == ["l1", "only"]

@@ -314,6 +314,16 @@ def _rows_feature(made, feature: str):
     return np.concatenate([np.asarray(rows[feature])[:len(images)] for images, rows in made])
 
 
+def add_reference_point(report: dict, name: str, description: str, other_report: str | Path) -> None:
+    """Another model's report (a baseline evaluated on the same data) as the reference point `name`."""
+    import json
+
+    other = json.loads(Path(other_report).read_text())
+    report.setdefault("reference_points", {})[name] = {
+        "description": description, "report": str(Path(other_report).resolve()),
+        "metrics": {m: v for m, v in other["metrics"].items() if m in report["metrics"]}}
+
+
 def headline_rows(name: str, result) -> list[tuple[str, str, float]]:
     """(label, direction, displayed value) of one metric's headline numbers; a metric that is not
     registered (an older report) shows its numeric fields without a direction. Every table of

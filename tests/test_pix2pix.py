@@ -125,14 +125,20 @@ def test_shipped_inpainting_pipeline_runs_end_to_end(tmp_path):
     shipped = kgan.config.load_config("mnist_inpaint")
     small = shipped.replace(**{"data.limit": 320, "model.width": 8, "train.steps": 6, "train.log_every": 3,
                                "train.checkpoint_every": 3, "train.snapshot_every": 3, "eval.num_samples": 32,
-                               "eval.classifier_epochs": 1})
+                               "eval.classifier_epochs": 1, "eval.baselines": ["l1_only"]})
     config = tmp_path / "inpaint.toml"
     config.write_text(kgan.config.dump_toml(small))
     r = run_cli("pipeline", str(config), "--root", str(tmp_path / "out"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     summary = {l.split()[0]: l.split()[-1] for l in r.stdout.splitlines() if l.startswith("  ")}
     report = json.loads(open(summary["metrics_report"]).read())
-    assert report["num_pairs"] == 32 and {"fid", "l1", "psnr", "ssim"} <= set(report["metrics"])
+    assert report["num_pairs"] == 32 and {"fid", "l1", "psnr", "ssim", "output_accuracy"} <= set(report["metrics"])
+    points = report["reference_points"]
+    assert set(points) == {"real_vs_real", "pixel_gaussian", "identity", "l1_only"}
+    assert set(points["identity"]["metrics"]) == set(points["l1_only"]["metrics"]) == set(report["metrics"])
+    assert points["identity"]["metrics"]["output_accuracy"]["num_labelled"] == 32
+    baseline_history = next((tmp_path / "out" / "mnist_inpaint-l1_only").glob("train-*/logs/history.csv"))
+    assert "l1_hole" in baseline_history.read_text().splitlines()[0]
     loaded = tf.saved_model.load(summary["saved_model"])
     signature = loaded.signatures["serving_default"]
     source = np.zeros((2, 28, 28, 2), np.uint8)

@@ -122,7 +122,9 @@ def test_the_pipeline_evaluates_each_baseline_with_the_same_stages(tmp_path):
     assert inner["baselines"] == {}
     other = tmp_path / "baseline.json"
     other.write_text(json.dumps({"metrics": {"l1": {"mean": 0.1}, "fid": {"value": 3.0}, "kid": {"value": 1.0}}}))
-    report = {"metrics": {"l1": {"mean": 0.2}, "fid": {"value": 5.0}}, "reference_points": {}}
+    report = {"metrics": {"l1": {"mean": 0.2}, "fid": {"value": 5.0}},
+              "reference_points": {"identity": {"metrics": {}}, "real_vs_real": {"metrics": {}}}}
     add_reference_point(report, "l1_only", "L1 only", other)
     assert report["reference_points"]["l1_only"]["metrics"] == {"l1": {"mean": 0.1}, "fid": {"value": 3.0}}
-    assert format_table(report).splitlines()[0].split()[-2:] == ["l1", "only"]
+    assert format_table(report).splitlines()[0].split()[2:] == ["samples", "real", "vs", "real", "identity", "l1",
+                                                                "only"]

@@ -180,7 +180,7 @@ def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch
     ctx = dict(seed=seed, extractor=extractor, progress=progress)
     points = {}
     if identity is not None:
-        inputs = stats.extract(extractor, stats.array_batches(identity[:n], batch_size), min(n, len(identity)),
+        inputs = stats.extract(extractor, stats.array_batches(identity, batch_size), len(identity),
                                keep_features="features" in needs, keep_images=keep,
                                label="identity features", progress=progress)
         points["identity"] = {"num_samples": int(inputs["n"]), "metrics": _score(
@@ -297,8 +297,8 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
                 points.setdefault(point, {"metrics": {}})["metrics"].update(section[point])
                 points[point]["paired"] = text
     if identity is not None:
-        points = report["reference_points"]
-        points["identity"]["description"] = "the model's input, resized and in the output's channels"
+        report["reference_points"]["identity"]["description"] = ("the model's input, resized and in the "
+                                                                  "output's channels")
     return report
 
 
@@ -369,7 +369,9 @@ def better(direction: str) -> str:
 def format_table(report: dict) -> str:
     """A short text table: samples next to both reference points, which way is better, the
     extractor's held-out accuracy and any warnings."""
-    points = report.get("reference_points", {})
+    found = report.get("reference_points", {})
+    order = [p for p in _PAIRED_POINTS if p in found] + sorted(set(found) - set(_PAIRED_POINTS))
+    points = {p: found[p] for p in order}  # the fixed points first, then baselines (JSON sorts keys)
     cols = ["better", "samples"] + [p.replace("_", " ") for p in points]
     ex = report.get("extractor") or {}
     lines = [f"WARNING: {w}" for w in report.get("warnings", [])]

@@ -224,7 +224,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
              seed: int = 0, batch_size: int = 250, num_images: int = 2048,
              cache_dir: str | Path | None = None, reference_name: str = "",
              data_dir: str | None = None, options: dict | None = None, pairs=None,
-             data=None, progress: bool = True) -> dict:
+             labels=None, data=None, progress: bool = True) -> dict:
     """Score `n` samples against `reference_images`, and/or `pairs`; a JSON-serializable report.
 
     samples: uint8 NHWC array, iterable of uint8 batches, `kgan.data` source string, or a
@@ -237,6 +237,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     options: per-metric keyword arguments, e.g. {"kid": {"num_subsets": 10}}.
     pairs: iterable of (outputs, targets) uint8 NHWC batches for the paired metrics (l1, psnr,
     ssim): an image-to-image model's outputs with the targets of the same inputs.
+    labels: int class labels of those pairs' examples (-1 = unlabelled), for `output_accuracy`.
     data: iterator of data-feature batches ({feature: array}) for a model whose inputs come from data
     (`kgan.data.features.feature_batches`); when the model has a target feature, its outputs and those
     targets also make the pairs, the rows' `label`s the labels of `output_accuracy`, and a declared
@@ -251,7 +252,8 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
         samples, "latent_dim"))
     generator = as_generator(samples) if is_model else None
     samples = generator or samples  # what the sample batches come from
-    labels = identity = None
+    labels = None if labels is None else np.asarray(labels)
+    identity = None
     if generator is not None and data is not None:  # one pass over the data makes the samples and the pairs
         made = list(generator.batches_with_rows(n, batch_size, seed, data))
         samples = [images for images, _ in made]

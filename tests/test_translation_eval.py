@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import kgan.config
-from kgan.errors import ConfigError
+from kgan.errors import ConfigError, DataError
 from kgan.metrics import FeatureExtractor, Generator, evaluate, format_table
 from kgan.metrics.identity import as_output
 from kgan.metrics.output_accuracy import accuracy
@@ -44,7 +44,7 @@ def test_identity_resizes_nearest_and_brings_channels_to_the_output():
 def test_accuracy_counts_only_labelled_examples():
     probs = np.eye(3)[[0, 1, 2, 2]]
     assert accuracy(probs, np.array([0, 1, 1, -1])) == {"accuracy": 2 / 3, "num_labelled": 3}
-    with pytest.raises(Exception, match="every label is -1"):
+    with pytest.raises(DataError, match="every label is -1"):
         accuracy(probs, np.full(4, -1))
 
 

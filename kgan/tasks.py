@@ -190,14 +190,21 @@ class ExportModel(Stage):
 
 
 class Evaluate(Stage):
-    """Scores the exported model (what is served) against the prepared data; metrics JSON."""
+    """Scores the exported model (what is served) against the prepared data; metrics JSON. Each of
+    `eval.baselines` is its own experiment (`registry.baseline_config`) trained, exported and evaluated by
+    these same stages on the same data; its metrics become a reference point of this report."""
 
     resources = {"gpu": 1}
 
     def requires(self):
+        from kgan.models.registry import baseline_config  # TensorFlow-free
+
+        cfg = self.cfg
         reqs = {"data": self.stage(PrepareDataset), "export": self.stage(ExportModel)}
-        if self.cfg.eval.features == "classifier":
+        if cfg.eval.features == "classifier":
             reqs["classifier"] = self.stage(TrainClassifier)
+        reqs["baselines"] = {name: Evaluate.for_config(baseline_config(cfg, name)[1], self.root)
+                             for name in cfg.eval.baselines}
         return reqs
 
     def output(self):
@@ -208,6 +215,8 @@ class Evaluate(Stage):
 
         from kgan import io
         from kgan.metrics import evaluate, generator_from_path
+        from kgan.metrics.report import add_reference_point
+        from kgan.models.registry import baseline_config
 
         cfg, reqs = self.cfg, self.requires()
         if cfg.eval.features == "classifier":
@@ -220,6 +229,8 @@ class Evaluate(Stage):
         report = evaluate(generator, reference, extractor, metrics=cfg.eval.metrics, n=cfg.eval.num_samples,
                           seed=cfg.seed, cache_dir=Path(self.root) / "feature_cache",
                           reference_name=reqs["data"].digest, data=model_data(generator, cfg, reqs["data"]))
+        for name, task in reqs["baselines"].items():
+            add_reference_point(report, name, baseline_config(cfg, name)[0], task.output().path)
         io.write_json(self.output().path, report)
         self.progress(100, "evaluated")
 

@@ -35,7 +35,8 @@ def test_every_registered_metric_is_reachable_through_evaluate():
     targets, outputs = _pairs(rng)
     report = evaluate(_generator(), ref, PixelExtractor(), n=80, batch_size=40, num_images=60,
                       options=FAST, pairs=[(outputs[:20], targets[:20]),
-                                           (outputs[20:], targets[20:])], progress=False)
+                                           (outputs[20:], targets[20:])],
+                      labels=rng.integers(0, 4, len(targets)), progress=False)
     assert set(report["metrics"]) == set(registry.names())
     for point in report["reference_points"].values():  # all but ppl (needs the generator)
         assert set(point["metrics"]) == set(registry.names()) - {"ppl"}

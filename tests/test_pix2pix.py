@@ -125,14 +125,20 @@ def test_shipped_inpainting_pipeline_runs_end_to_end(tmp_path):
     shipped = kgan.config.load_config("mnist_inpaint")
     small = shipped.replace(**{"data.limit": 320, "model.width": 8, "train.steps": 6, "train.log_every": 3,
                                "train.checkpoint_every": 3, "train.snapshot_every": 3, "eval.num_samples": 32,
-                               "eval.classifier_epochs": 1})
+                               "eval.classifier_epochs": 1, "eval.baselines": ["l1_only"]})
     config = tmp_path / "inpaint.toml"
     config.write_text(kgan.config.dump_toml(small))
     r = run_cli("pipeline", str(config), "--root", str(tmp_path / "out"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     summary = {l.split()[0]: l.split()[-1] for l in r.stdout.splitlines() if l.startswith("  ")}
     report = json.loads(open(summary["metrics_report"]).read())
-    assert report["num_pairs"] == 32 and {"fid", "l1", "psnr", "ssim"} <= set(report["metrics"])
+    assert report["num_pairs"] == 32 and {"fid", "l1", "psnr", "ssim", "output_accuracy"} <= set(report["metrics"])
+    points = report["reference_points"]
+    assert set(points) == {"real_vs_real", "pixel_gaussian", "identity", "l1_only"}
+    assert set(points["identity"]["metrics"]) == set(points["l1_only"]["metrics"]) == set(report["metrics"])
+    assert points["identity"]["metrics"]["output_accuracy"]["num_labelled"] == 32
+    baseline_history = next((tmp_path / "out" / "mnist_inpaint-l1_only").glob("train-*/logs/history.csv"))
+    assert "l1_hole" in baseline_history.read_text().splitlines()[0]
     loaded = tf.saved_model.load(summary["saved_model"])
     signature = loaded.signatures["serving_default"]
     source = np.zeros((2, 28, 28, 2), np.uint8)
@@ -172,3 +178,26 @@ def test_inference_noise_is_declared_from_the_dropout_option(kept, noise):
     c = kgan.config.from_dict({"model": {"name": "pix2pix", "width": 4, "options": {"dropout_at_inference": kept}},
                                "data": {"transform": "edges"}})
     assert kgan.models.build_gan(c).inference_noise == noise
+
+
+def test_adversarial_weight_zero_is_l1_only_and_never_updates_d():
+    """The L1-only baseline: D's weights stay as initialized, and the generator's loss is exactly lambda * L1."""
+    model_cfg = cfg("edges", limit=64).replace(**{"model.options": {"adversarial_weight": 0, "l1": 50.0,
+                                                                    "dropout": 0.0}})
+    model = kgan.models.build_gan(model_cfg)
+    model.compile(optimizers={"discriminator": "adam", "generator": "adam"})
+    before = [w.copy() for w in model.discriminator.get_weights()]
+    g_before = [w.copy() for w in model.generator.get_weights()]
+    data = feature_arrays(model_cfg.data, 8)
+    batch = {k: tf.constant(v) for k, v in data.items()}
+    out = model.generator(batch["source"], training=True)  # dropout 0: the step's own pass is the same
+    expected = 50.0 * float(np.abs(np.asarray(out) - data["target"]).mean())
+    assert float(model.train_step(batch)["g_loss"]) == pytest.approx(expected, rel=1e-5)
+    for _ in range(2):
+        model.train_step(batch)
+    for a, b in zip(before, model.discriminator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(g_before, model.generator.get_weights()))
+    assert [t.name for g in model.GROUPS for t, _ in model.active_terms(g)] == ["l1"]
+    with pytest.raises(ConfigError, match=r"model.options.adversarial_weight: expected a number >= 0"):
+        cfg("edges").replace(**{"model.options": {"adversarial_weight": -1}})

@@ -19,8 +19,9 @@ from kgan.errors import ConfigError
 from kgan.progress import Progress
 
 #: What a metric can ask for: extractor features, class probabilities, the pixels of samples and
-#: reference, a latent generator (not stored samples), and (model output, target) pairs.
-NEEDS = ("features", "probs", "images", "generator", "paired")
+#: reference, a latent generator (not stored samples), (model output, target) pairs, and the data's
+#: class labels of the paired examples.
+NEEDS = ("features", "probs", "images", "generator", "paired", "labels")
 #: Which way is better. "match": neither; the value should be close to the real-vs-real one.
 DIRECTIONS = ("lower", "higher", "match")
 
@@ -74,7 +75,8 @@ class Metric:
 class Inputs:
     """What `compute` receives: one side (`sample`), the side it is compared with (`reference`),
     each a dict with `stats`, `features`, `probs` and `images`, plus the run's context. `pairs` is
-    (outputs, targets), uint8 NHWC arrays of one shape. `bar(what, total, unit)` makes a progress
+    (outputs, targets), uint8 NHWC arrays of one shape; `labels` the data's class labels of the
+    examples `pairs[0]` was made from (-1 = unlabelled). `bar(what, total, unit)` makes a progress
     line for loops that take more than a moment (silent when quick or when progress is off)."""
 
     sample: dict = field(default_factory=dict)
@@ -83,6 +85,7 @@ class Inputs:
     generator: Any = None
     extractor: Any = None
     pairs: tuple | None = None
+    labels: Any = None
     side: str = "samples"
     progress: bool = False
 

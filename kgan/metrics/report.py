@@ -8,7 +8,10 @@ Which metrics exist, what they need and how they are shown comes from `kgan.metr
 Paired metrics (model outputs against their targets) use the same two reference points, built
 from the targets: "real vs real" scores each target against another example's target (a real
 image, but not the one asked for: what an output that ignores its input can reach), "pixel
-gaussian" scores per-pixel Gaussian draws of the targets against the targets.
+gaussian" scores per-pixel Gaussian draws of the targets against the targets. A model that declares an
+`identity_feature` (its input) adds the "identity" point: that input, brought to the output's shape
+(`kgan.metrics.identity`), scored as the output, paired and unpaired. Reference points added by the caller
+(the pipeline's baselines) are table columns like these.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ _NEED_HINTS = {"features": "a feature extractor and samples to score",
                "probs": "class probabilities (an extractor with classes)",
                "images": "samples and reference images",
                "generator": "a generator (a model), not stored samples",
-               "paired": "(output, target) pairs: evaluate(..., pairs=...)"}
+               "paired": "(output, target) pairs: evaluate(..., pairs=...)",
+               "labels": "class labels of the paired examples (a model fed from labelled data)"}
 
 
 def _split(metrics) -> list[str]:
@@ -118,18 +122,24 @@ def _pairs(pairs) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(outs), np.concatenate(targets)
 
 
-def _paired_section(names, pairs, seed: int, options: dict, progress: bool) -> dict:
+def _paired_section(names, pairs, seed: int, options: dict, progress: bool, *, extractor=None,
+                    labels=None, identity=None) -> dict:
+    """Each point scores its images against the targets; `labels` go with the images scored (real vs
+    real: the other example's target, so its accuracy is the accuracy on real targets)."""
     outputs, targets = _pairs(pairs)
-    other = np.roll(targets, len(targets) // 2, axis=0)  # every target with another one
+    shift = len(targets) // 2
+    other = np.roll(targets, shift, axis=0)  # every target with another one
     gauss = np.concatenate(list(baselines.pixel_gaussian(targets, len(targets), seed)))
+    points = {"metrics": (outputs, labels, "outputs"),
+              "real_vs_real": (other, None if labels is None else np.roll(labels, shift), "real vs real"),
+              "pixel_gaussian": (gauss, labels, "pixel gaussian")}
+    if identity is not None:
+        points["identity"] = (identity, labels, "identity")
+    ctx = dict(seed=seed, extractor=extractor, progress=progress)
     return {"num_pairs": int(len(targets)),
-            "metrics": _score(names, Inputs(pairs=(outputs, targets), seed=seed,
-                                            progress=progress), options),
-            "real_vs_real": _score(names, Inputs(pairs=(other, targets), seed=seed,
-                                                 side="real vs real", progress=progress), options),
-            "pixel_gaussian": _score(names, Inputs(pairs=(gauss, targets), seed=seed,
-                                                   side="pixel gaussian", progress=progress),
-                                     options)}
+            **{point: _score(names, Inputs(pairs=(images, targets), labels=point_labels, side=side, **ctx),
+                             options)
+               for point, (images, point_labels, side) in points.items()}}
 
 
 def _load_reference(reference_images, reference_name: str, data_dir):
@@ -146,8 +156,10 @@ def _load_reference(reference_images, reference_name: str, data_dir):
 
 
 def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch_size,
-                    num_images, cache_dir, reference_name, data_dir, options, progress) -> dict:
-    """The sample-side report: metrics of the samples and of both reference points."""
+                    num_images, cache_dir, reference_name, data_dir, options, progress,
+                    identity=None) -> dict:
+    """The sample-side report: metrics of the samples and of the reference points (`identity`: the
+    model's inputs as outputs, uint8 NHWC, when it declares them)."""
     needs = set().union(*(registry.get(m).needs for m in names))
     keep = num_images if "images" in needs else 0
     refd = reference_features(extractor, ref, name=reference_name, seed=seed, cache_dir=cache_dir,
@@ -166,6 +178,13 @@ def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch
                     if keep else None)
     ref_names = [m for m in names if "generator" not in registry.get(m).needs]
     ctx = dict(seed=seed, extractor=extractor, progress=progress)
+    points = {}
+    if identity is not None:
+        inputs = stats.extract(extractor, stats.array_batches(identity, batch_size), len(identity),
+                               keep_features="features" in needs, keep_images=keep,
+                               label="identity features", progress=progress)
+        points["identity"] = {"num_samples": int(inputs["n"]), "metrics": _score(
+            ref_names, Inputs(inputs, real, side="identity", **ctx), options)}
     return {
         "num_samples": int(sample["n"]),
         "metrics": _score(names, Inputs(sample, real, generator=generator, **ctx), options),
@@ -182,13 +201,16 @@ def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch
                 "metrics": _score(ref_names, Inputs(
                     _subset(gauss, everything, gauss_images), real, side="pixel gaussian",
                     **ctx), options)},
+            **points,
         },
     }
 
 
-def _available(samples, extractor, generator, pairs) -> set[str]:
+def _available(samples, extractor, generator, pairs, labels) -> set[str]:
     """The needs (`registry.NEEDS`) that these arguments can satisfy."""
     available = {"paired"} if pairs is not None else set()
+    if pairs is not None and labels is not None and (labels >= 0).any():
+        available.add("labels")
     if samples is not None:
         available.add("images")
         if extractor is not None:
@@ -202,7 +224,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
              seed: int = 0, batch_size: int = 250, num_images: int = 2048,
              cache_dir: str | Path | None = None, reference_name: str = "",
              data_dir: str | None = None, options: dict | None = None, pairs=None,
-             data=None, progress: bool = True) -> dict:
+             labels=None, data=None, progress: bool = True) -> dict:
     """Score `n` samples against `reference_images`, and/or `pairs`; a JSON-serializable report.
 
     samples: uint8 NHWC array, iterable of uint8 batches, `kgan.data` source string, or a
@@ -215,9 +237,11 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     options: per-metric keyword arguments, e.g. {"kid": {"num_subsets": 10}}.
     pairs: iterable of (outputs, targets) uint8 NHWC batches for the paired metrics (l1, psnr,
     ssim): an image-to-image model's outputs with the targets of the same inputs.
+    labels: int class labels of those pairs' examples (-1 = unlabelled), for `output_accuracy`.
     data: iterator of data-feature batches ({feature: array}) for a model whose inputs come from data
     (`kgan.data.features.feature_batches`); when the model has a target feature, its outputs and those
-    targets also make the pairs.
+    targets also make the pairs, the rows' `label`s the labels of `output_accuracy`, and a declared
+    identity feature the "identity" reference point.
     """
     options = options or {}
     if isinstance(extractor, str):
@@ -228,12 +252,17 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
         samples, "latent_dim"))
     generator = as_generator(samples) if is_model else None
     samples = generator or samples  # what the sample batches come from
+    labels = None if labels is None else np.asarray(labels)
+    identity = None
     if generator is not None and data is not None:  # one pass over the data makes the samples and the pairs
         made = list(generator.batches_with_rows(n, batch_size, seed, data))
         samples = [images for images, _ in made]
         if generator.target_feature and pairs is None:
             pairs = [generator.pair(images, rows) for images, rows in made]
-    names = resolve_metrics(metrics, _available(samples, extractor, generator, pairs))
+            labels = _rows_feature(made, "label")
+            if generator.identity_feature:
+                identity = np.concatenate([generator.identity(images, rows) for images, rows in made])
+    names = resolve_metrics(metrics, _available(samples, extractor, generator, pairs, labels))
     paired = [m for m in names if "paired" in registry.get(m).needs]
     unpaired = [m for m in names if m not in paired]
 
@@ -247,7 +276,8 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
         section = _sample_section(unpaired, samples, generator, ref, extractor, n=n, seed=seed,
                                   batch_size=batch_size, num_images=num_images,
                                   cache_dir=cache_dir, reference_name=reference_name,
-                                  data_dir=data_dir, options=options, progress=progress)
+                                  data_dir=data_dir, options=options, progress=progress,
+                                  identity=identity)
         report.update(resize=extractor.details["resize"], reference=reference_name or "array",
                       num_samples=section["num_samples"], num_reference=int(len(ref)),
                       metrics=section["metrics"], reference_points=section["reference_points"])
@@ -259,16 +289,41 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
             report["conditional"] = conditional_report(generator, extractor, seed=seed,
                                                        batch_size=batch_size, **kw)
     if paired:
-        section = _paired_section(paired, pairs, seed, options, progress)
+        section = _paired_section(paired, pairs, seed, options, progress, extractor=extractor,
+                                  labels=labels, identity=identity)
         report["num_pairs"] = section["num_pairs"]
         report["metrics"].update(section["metrics"])
-        points = report.setdefault("reference_points", {
-            "real_vs_real": {"metrics": {}}, "pixel_gaussian": {"metrics": {}}})
-        for point in ("real_vs_real", "pixel_gaussian"):
-            points[point]["metrics"].update(section[point])
-        points["real_vs_real"]["paired"] = "each target against another example's target"
-        points["pixel_gaussian"]["paired"] = "per-pixel Gaussian draws of the targets vs targets"
+        points = report.setdefault("reference_points", {})
+        for point, text in _PAIRED_POINTS.items():
+            if point in section:
+                points.setdefault(point, {"metrics": {}})["metrics"].update(section[point])
+                points[point]["paired"] = text
+    if identity is not None:
+        report["reference_points"]["identity"]["description"] = ("the model's input, resized and in the "
+                                                                  "output's channels")
     return report
+
+
+_PAIRED_POINTS = {"real_vs_real": "each target against another example's target",
+                  "pixel_gaussian": "per-pixel Gaussian draws of the targets vs targets",
+                  "identity": "the model's input against its target"}
+
+
+def _rows_feature(made, feature: str):
+    """One data feature of the rows the outputs were made from, concatenated (None when absent)."""
+    if not all(rows is not None and feature in rows for _, rows in made):
+        return None
+    return np.concatenate([np.asarray(rows[feature])[:len(images)] for images, rows in made])
+
+
+def add_reference_point(report: dict, name: str, description: str, other_report: str | Path) -> None:
+    """Another model's report (a baseline evaluated on the same data) as the reference point `name`."""
+    import json
+
+    other = json.loads(Path(other_report).read_text())
+    report.setdefault("reference_points", {})[name] = {
+        "description": description, "report": str(Path(other_report).resolve()),
+        "metrics": {m: v for m, v in other["metrics"].items() if m in report["metrics"]}}
 
 
 def headline_rows(name: str, result) -> list[tuple[str, str, float]]:
@@ -316,8 +371,10 @@ def better(direction: str) -> str:
 def format_table(report: dict) -> str:
     """A short text table: samples next to both reference points, which way is better, the
     extractor's held-out accuracy and any warnings."""
-    points = report.get("reference_points", {})
-    cols = ["better", "samples", "real vs real", "pixel gaussian"]
+    found = report.get("reference_points", {})
+    order = [p for p in _PAIRED_POINTS if p in found] + sorted(set(found) - set(_PAIRED_POINTS))
+    points = {p: found[p] for p in order}  # the fixed points first, then baselines (JSON sorts keys)
+    cols = ["better", "samples"] + [p.replace("_", " ") for p in points]
     ex = report.get("extractor") or {}
     lines = [f"WARNING: {w}" for w in report.get("warnings", [])]
     if ex:
@@ -331,8 +388,7 @@ def format_table(report: dict) -> str:
         lines.append(f"pairs: {report['num_pairs']}")
     lines.append(f"{'metric':<18}{cols[0]:>8}" + "".join(f"{c:>16}" for c in cols[1:]))
     for name, result in report["metrics"].items():
-        others = [(points.get(p, {}).get("metrics") or {}).get(name)
-                  for p in ("real_vs_real", "pixel_gaussian")]
+        others = [(point.get("metrics") or {}).get(name) for point in points.values()]
         for i, (label, direction, value) in enumerate(headline_rows(name, result)):
             cells = [value] + [(headline_rows(name, o)[i][2] if o else None) for o in others]
             lines.append(f"{label:<18}{better(direction):>8}"

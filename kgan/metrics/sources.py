@@ -15,6 +15,7 @@ import numpy as np
 
 from kgan.errors import DataError
 from kgan.imageio import to_uint8
+from kgan.metrics import identity
 from kgan.models import surface
 
 
@@ -30,6 +31,7 @@ class Generator:
     specs: list
     fn: Callable
     target_feature: str | None = None  # the data feature an output should match (paired metrics)
+    identity_feature: str | None = None  # the data feature that is its input, scored as an output (reference)
 
     def __post_init__(self):
         self._rng = np.random.default_rng(0)  # inputs that `images(z, labels)` callers do not pass
@@ -91,6 +93,13 @@ class Generator:
             raise DataError(f"data: has no {self.target_feature!r} feature to pair the outputs with")
         return images, to_uint8(np.asarray(rows[self.target_feature])[:len(images)])
 
+    def identity(self, images: np.ndarray, rows: dict) -> np.ndarray:
+        """The `identity_feature` of the rows `images` were made from, as uint8 images of their shape."""
+        if self.identity_feature not in rows:
+            raise DataError(f"data: has no {self.identity_feature!r} feature for the identity reference")
+        source = to_uint8(np.asarray(rows[self.identity_feature])[:len(images)])
+        return identity.as_output(source, images.shape[1:])
+
     def batches_with_rows(self, n: int, batch_size: int, seed: int = 0, data: Iterator[dict] | None = None):
         """(uint8 outputs, the data rows they were made from, or None) per batch."""
         rng = np.random.default_rng(seed)
@@ -130,7 +139,7 @@ class _Rows:
 def from_gan(gan) -> Generator:
     """Wrap a model's declared surface (`inference_inputs`, `infer`; DESIGN.md)."""
     return Generator(list(gan.inference_inputs()), lambda inputs: np.asarray(gan.infer(inputs)),
-                     gan.target_feature)
+                     gan.target_feature, gan.identity_feature)
 
 
 def generator_from_path(path: str | Path, version: int | None = None) -> Generator:
@@ -141,7 +150,8 @@ def generator_from_path(path: str | Path, version: int | None = None) -> Generat
 
     model = open_model(path, version)
     if isinstance(model, ServedModel):
-        return Generator(model.specs, model.infer, model.metadata.get("target_feature"))
+        return Generator(model.specs, model.infer, model.metadata.get("target_feature"),
+                         model.metadata.get("identity_feature"))
     return from_gan(model)
 
 

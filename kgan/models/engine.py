@@ -50,6 +50,9 @@ class Engine(keras.Model):
     #: what makes inference draw noise beyond the declared inputs (the same inputs give different images),
     #: "" when inference is deterministic; the gallery's output-diversity section follows it
     inference_noise = ""
+    #: the data feature that is the model's input image, scored as if it were the output (the "identity"
+    #: reference point of image-to-image evaluation); None when the input is no image of the output's kind
+    identity_feature = None
     HPARAMS: tuple = ("n_critic", "ema", "seed", "simultaneous")  # constructor arguments saved in get_config
 
     def __init__(self, *, n_critic: int = 1, ema: float = 0.0, ema_networks=(), seed: int | None = None,

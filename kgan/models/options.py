@@ -25,10 +25,11 @@ _FAMILY_OPTIONS = {
 }
 
 
-PIX2PIX_OPTIONS = {"l1": 100.0, "dropout": 0.5, "dropout_at_inference": True, "patch_depth": None}
+PIX2PIX_OPTIONS = {"l1": 100.0, "adversarial_weight": 1.0, "dropout": 0.5, "dropout_at_inference": True, "patch_depth": None}
 
 _DOCS = {
-    "l1": "lambda of the L1 term (the paper: 100)", "dropout": "dropout rate in the first decoder blocks (0 = none)",
+    "l1": "lambda of the L1 term (the paper: 100)",
+    "adversarial_weight": "weight of G's adversarial term; 0 = L1 only, the discriminator is never updated", "dropout": "dropout rate in the first decoder blocks (0 = none)",
     "dropout_at_inference": "keep dropout on when serving (the paper's noise source)",
     "patch_depth": "PatchGAN stride-2 layers (patch 16/34/70/142 px; default: the deepest with patches <= half the image)",
     "tricks": f"discriminator tricks, any of {list(TRICKS)}",
@@ -71,7 +72,7 @@ def pix2pix_options(cfg) -> dict:
     if unknown:
         raise ConfigError(f"model.options.{unknown[0]}: unknown option for pix2pix; allowed: {sorted(PIX2PIX_OPTIONS)}")
     opts = {**PIX2PIX_OPTIONS, **raw}
-    for key in ("l1", "dropout"):
+    for key in ("l1", "adversarial_weight", "dropout"):
         if isinstance(opts[key], bool) or not isinstance(opts[key], (int, float)) or opts[key] < 0:
             raise ConfigError(f"model.options.{key}: expected a number >= 0, got {opts[key]!r}")
     if opts["dropout"] >= 1:

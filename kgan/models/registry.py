@@ -34,6 +34,8 @@ class ModelSpec:
     # Families beyond z -> image: "module:Class" with from_experiment(cfg), and a TensorFlow-free check(cfg)
     factory: str | None = None
     check: Callable | None = None
+    # eval.baselines this family offers: name -> (what it is, dotted config overrides that make it)
+    baselines: dict = field(default_factory=dict)
 
 
 def _positive(v):
@@ -84,7 +86,9 @@ _SPECS = {s.name: s for s in [
     ModelSpec("pix2pix", "Isola et al. 2017: paired image-to-image translation; U-Net generator (dropout as the noise, "
               "kept at inference), PatchGAN critic on (source, image), BCE + lambda L1 (100), D loss halved; "
               "needs data.transform", nets="unet", loss="non_saturating",
-              factory="kgan.models.pix2pix:Pix2Pix", check=_options("pix2pix_options")),
+              factory="kgan.models.pix2pix:Pix2Pix", check=_options("pix2pix_options"),
+              baselines={"l1_only": ("the same U-Net trained with L1 only (no discriminator)",
+                                     {"model.options.adversarial_weight": 0})}),
 ]}
 
 
@@ -140,8 +144,10 @@ def validate(cfg) -> None:
         check = getattr(plugin_class(cfg.model.name), "validate_config", None)
         if check is not None:
             check(cfg)
+        _check_baselines(cfg)
         return
     spec, _, _ = resolve(cfg)
+    _check_baselines(cfg)
     if spec.check is not None:
         spec.check(cfg)
         return
@@ -163,6 +169,30 @@ def validate(cfg) -> None:
         if "resolution" in phase and phase["resolution"] != cfg.data.resolution:
             raise ConfigError(f"train.phases[{i}].resolution: model {cfg.model.name!r} does not grow; "
                               f"its phases run at data.resolution = {cfg.data.resolution}")
+
+
+def _offered(cfg) -> dict:
+    """The baselines of the config's model family (none for a model outside kgan)."""
+    spec = None if is_plugin(cfg.model.name) else _SPECS.get(cfg.model.name)
+    return spec.baselines if spec else {}
+
+
+def _check_baselines(cfg) -> None:
+    offered = _offered(cfg)
+    for name in cfg.eval.baselines:
+        if name not in offered:
+            raise ConfigError(f"eval.baselines: model {cfg.model.name!r} has no baseline {name!r}; "
+                              f"it has {sorted(offered) or 'none'}")
+
+
+def baseline_config(cfg, name: str):
+    """(description, the experiment that trains baseline `name` of `cfg`): the family's overrides, its own
+    experiment and export name (`NAME-BASELINE`), no baselines of its own. The pipeline runs it with the
+    same stages, so it is trained and evaluated exactly like the model it is a baseline for."""
+    description, overrides = _offered(cfg)[name]
+    export_name = f"{cfg.export.name}-{name}" if cfg.export.name else ""
+    return description, cfg.replace(**overrides, **{"name": f"{cfg.name}-{name}", "export.name": export_name,
+                                                     "eval.baselines": []})
 
 
 def build_gan(cfg, image_shape=None):

@@ -1,0 +1,124 @@
+"""Paired translation on MNIST at equal CPU time: pix2pix against the L1-only U-Net, and inpainting.
+
+Each model trains on the training split of the vendored MNIST (`data.holdout` of the shipped configs
+`pipelines/mnist_pix2pix_edges.toml` and `mnist_inpaint.toml`) until the process has used `--minutes` of
+CPU time (time.process_time, all threads: a busy machine slows the run but does not change the budget), in
+chunks of `--chunk` steps. The L1-only baseline is the pipeline's `eval.baselines = ["l1_only"]`
+(`kgan.models.registry.baseline_config`: the same U-Net, adversarial weight 0, no discriminator update).
+All models are scored by `kgan.metrics.evaluate` on the same held-out pairs: FID of outputs against the
+held-out targets in the evaluation classifier's features, the classifier's accuracy on the outputs
+(`output_accuracy`), L1 / PSNR / SSIM, and the reference points: the identity (the input scored as the
+output: edges, or the masked digit) and real targets (real vs real).
+
+Usage:  python bench/translation_quality.py [--minutes 5] [--n 1000] [--classifier-epochs 2] [--limit 0]
+        [--out artifacts/bench_translation]
+Writes one grid per model to --out: rows of input | output | target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+METRICS = "fid,output_accuracy,l1,psnr,ssim"
+COLUMNS = [("fid", "value", "FID"), ("output_accuracy", "accuracy", "accuracy"), ("l1", "mean", "L1"),
+           ("psnr", "mean", "PSNR dB"), ("ssim", "mean", "SSIM")]
+
+
+def parse():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--minutes", type=float, default=5.0, help="CPU minutes of training per model (process time)")
+    p.add_argument("--n", type=int, default=1000, help="held-out pairs scored (at most the held-out split)")
+    p.add_argument("--classifier-epochs", type=int, default=2)
+    p.add_argument("--limit", type=int, default=0, help="use only the first N MNIST images (0 = all)")
+    p.add_argument("--chunk", type=int, default=25, help="steps per fit call between budget checks")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="artifacts/bench_translation", help="where the sample grids go")
+    return p.parse_args()
+
+
+def train(cfg, minutes: float, chunk: int):
+    """The model of `cfg` trained for `minutes` of process CPU time; (model, steps, CPU minutes)."""
+    import keras
+
+    from kgan.data.features import feature_dataset
+    from kgan.models import build_gan
+    from kgan.models.registry import optimizers_for
+
+    keras.utils.set_random_seed(cfg.seed)
+    model = build_gan(cfg)
+    model.compile(optimizers=optimizers_for(cfg, model))
+    ds = feature_dataset(cfg.data, seed=cfg.seed, split="train")
+    start, steps = time.process_time(), 0
+    while time.process_time() - start < minutes * 60:
+        model.fit(ds, steps_per_epoch=chunk, epochs=1, verbose=0)
+        steps += chunk
+    return model, steps, (time.process_time() - start) / 60
+
+
+def main():
+    args = parse()
+    import numpy as np
+
+    import kgan.config
+    from kgan.data import load_arrays
+    from kgan.data.features import feature_arrays, feature_batches
+    from kgan.imageio import to_uint8, write_grid_png
+    from kgan.metrics import ClassifierExtractor, evaluate, from_gan, train_classifier
+    from kgan.models.registry import baseline_config
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pipelines = Path(__file__).resolve().parent.parent / "pipelines"
+    overrides = {"seed": args.seed, **({"data.limit": args.limit} if args.limit else {})}
+    edges = kgan.config.load_config(pipelines / "mnist_pix2pix_edges.toml").replace(**overrides)
+    inpaint = kgan.config.load_config(pipelines / "mnist_inpaint.toml").replace(**overrides)
+    runs = [("edges -> digit", "pix2pix", edges), ("edges -> digit", "L1 only",
+                                                    baseline_config(edges, "l1_only")[1]),
+            ("inpaint bottom half", "pix2pix", inpaint)]
+
+    images, labels = load_arrays("mnist", limit=args.limit)
+    clf = train_classifier(images, labels, args.classifier_epochs, Path(tempfile.mkdtemp()) / "clf.keras",
+                           seed=args.seed)
+    extractor = ClassifierExtractor(clf)
+    print(f"classifier: held-out accuracy {extractor.info.get('holdout_accuracy'):.4f}", flush=True)
+
+    rows = []
+    for task, label, cfg in runs:
+        model, steps, cpu = train(cfg, args.minutes, args.chunk)
+        held = feature_arrays(cfg.data, args.n, seed=args.seed, split="holdout")
+        n = len(held["target"])
+        data = feature_batches(cfg.data, 250, seed=args.seed, split="holdout")
+        report = evaluate(model, to_uint8(held["target"]), extractor, metrics=METRICS, n=n, seed=args.seed,
+                          data=data, progress=False)
+        points = report["reference_points"]
+        print(f"{task} / {label}: {steps} steps, {cpu:.2f} CPU min, {n} held-out pairs", flush=True)
+        rows.append((task, label, steps, cpu, report["metrics"]))
+        if label == "pix2pix":
+            rows.append((task, "identity (input)", 0, 0.0, points["identity"]["metrics"]))
+            rows.append((task, "real targets", 0, 0.0, points["real_vs_real"]["metrics"]))
+        generator = from_gan(model)
+        shown = {k: v[:16] for k, v in held.items()}
+        outputs = to_uint8(np.asarray(model.infer({"source": shown["source"]})))
+        triptych = np.stack([generator.identity(outputs, shown), outputs, to_uint8(shown["target"])], axis=1)
+        grid = write_grid_png(triptych.reshape(-1, *outputs.shape[1:]), out / f"{cfg.name}.png", cols=6, scale=2)
+        print(f"  grid (input | output | target, two per row): {grid}", flush=True)
+
+    print()
+    print("| task | model | steps | CPU min | " + " | ".join(c for _, _, c in COLUMNS) + " |")
+    print("|---|---|---:|---:|" + "---:|" * len(COLUMNS))
+    for task, label, steps, cpu, metrics in rows:
+        cells = [f"{metrics[m][k]:.4g}" if m in metrics else "-" for m, k, _ in COLUMNS]
+        print(f"| {task} | {label} | {steps or '-'} | {f'{cpu:.2f}' if cpu else '-'} | " + " | ".join(cells) + " |")
+    print("\nFID: outputs vs held-out targets in the evaluation classifier's features (real targets: two halves "
+          "of them); accuracy: the classifier's on the outputs against the digits' labels; identity: the input "
+          "scored as the output.")
+    print("command: " + " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]))
+
+
+if __name__ == "__main__":
+    main()

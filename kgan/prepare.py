@@ -2,7 +2,9 @@
 
 Training, evaluation and the gallery then read the shard (`npz:` source) instead of decoding the
 original files again, and the card (counts, shape, label histogram, checksum) documents exactly
-what a run was trained on.
+what a run was trained on. A `paired:DIR_A,DIR_B` source is the exception: its shard holds the targets
+(the evaluation reference, the classifier's data, the gallery's real images) and the model's data
+features are read from the two folders themselves, since a shard holds one image per example.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import numpy as np
 from kgan import io
 from kgan.config import DataConfig
 from kgan.data import pairs
-from kgan.errors import ConfigError
 
 SHARD = "data.npz"
 CARD = "card.json"
@@ -63,9 +64,6 @@ def dataset_card(data_cfg: DataConfig, images: np.ndarray, labels: np.ndarray) -
 
 def prepare_dataset(data_cfg: DataConfig, out_dir: str | Path) -> dict:
     """Write `out_dir/data.npz` (x uint8 NHWC, y int64) and `out_dir/card.json` atomically."""
-    if pairs.is_paired_source(data_cfg.source):  # the shard holds one image per example
-        raise ConfigError(f"data.source: {data_cfg.source!r}: `kgan pipeline` does not take paired sources yet "
-                          "(its prepared shard holds one image per example); train with `kgan train`")
     out_dir = Path(out_dir)
     images, labels = preprocess_to_uint8(data_cfg)
     card = dataset_card(data_cfg, images, labels)
@@ -76,5 +74,8 @@ def prepare_dataset(data_cfg: DataConfig, out_dir: str | Path) -> dict:
 
 
 def prepared_data_config(data_cfg: DataConfig, out_dir: str | Path) -> DataConfig:
-    """The data section that trains on a prepared shard (already at resolution, already limited)."""
+    """The data section that trains on a prepared shard (already at resolution, already limited); a paired
+    source's own section (its features come in pairs from its folders)."""
+    if pairs.is_paired_source(data_cfg.source):
+        return data_cfg
     return dataclasses.replace(data_cfg, source=f"npz:{Path(out_dir) / SHARD}", data_dir="", resize="none", limit=0)

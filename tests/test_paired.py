@@ -113,13 +113,20 @@ def test_paired_source_string_and_config_errors(pairs, tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "grid.png").exists()
 
 
-def test_the_pipeline_refuses_paired_sources_before_decoding(pairs, tmp_path):
-    from kgan.prepare import prepare_dataset
+def test_the_pipeline_prepares_targets_and_trains_on_the_folders(pairs, tmp_path):
+    """The prepared shard holds the targets (reference, classifier, real grid); the model's features still
+    come in aligned pairs from the folders (a shard has one image per example)."""
+    from kgan.prepare import prepare_dataset, prepared_data_config
 
-    data = kgan.config.from_dict(pix2pix_config(pairs["source"])).data
-    with pytest.raises(ConfigError, match="data.source: .*kgan pipeline. does not take paired sources"):
-        prepare_dataset(data, tmp_path / "prepared")
-    assert not (tmp_path / "prepared").exists()
+    data = kgan.config.from_dict(pix2pix_config(pairs["source"], shuffle_buffer=0)).data
+    card = prepare_dataset(data, tmp_path / "prepared")
+    with np.load(tmp_path / "prepared" / "data.npz") as shard:
+        np.testing.assert_array_equal(shard["x"][..., 0], pairs["digits"])
+    assert card["count"] == N
+    trained_on = prepared_data_config(data, tmp_path / "prepared")
+    held = feature_arrays(trained_on, N, split="holdout")
+    np.testing.assert_allclose(held["source"][..., 0], pairs["edges"][30:] / 127.5 - 1, atol=1e-6)
+    np.testing.assert_allclose(held["target"][..., 0], pairs["digits"][30:] / 127.5 - 1, atol=1e-6)
 
 
 # A fresh interpreter that cannot import kgan or keras: the export is served by TensorFlow alone.

@@ -62,7 +62,7 @@ def surface_metadata(model) -> dict:
         "inputs": surface.specs_to_json(specs),
         "target_feature": model.target_feature,
         "inference_noise": surface.inference_noise(model),
-        "identity_feature": model.identity_feature,
+        "identity_feature": surface.identity_feature(model),
         "signatures": signature_names(specs),
         "latent_dim": surface.latent_dim(specs),
         "num_classes": surface.num_classes(specs),

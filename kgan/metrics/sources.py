@@ -139,7 +139,7 @@ class _Rows:
 def from_gan(gan) -> Generator:
     """Wrap a model's declared surface (`inference_inputs`, `infer`; DESIGN.md)."""
     return Generator(list(gan.inference_inputs()), lambda inputs: np.asarray(gan.infer(inputs)),
-                     gan.target_feature, gan.identity_feature)
+                     gan.target_feature, surface.identity_feature(gan))
 
 
 def generator_from_path(path: str | Path, version: int | None = None) -> Generator:

@@ -107,6 +107,12 @@ def inference_noise(model) -> str:
     return str(getattr(model, "inference_noise", "") or "")
 
 
+def identity_feature(model) -> str | None:
+    """The data feature that is `model`'s input image, scored as if it were the output (the "identity"
+    reference point); None for a model fed no such image, and for one that declares nothing (optional)."""
+    return getattr(model, "identity_feature", None) or None
+
+
 def data_features(specs) -> list[str]:
     """The data features an inference batch needs (image/string inputs)."""
     return [s.feature for s in specs if not s.drawable]

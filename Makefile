@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/kgan pipeline pipelines/mnist_dcgan.toml
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python bench/train_throughput.py

@@ -147,3 +147,11 @@ def test_bad_config_is_refused_before_tensorflow_loads(tmp_path, command):
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.stdout.split() == ["2", "False"], proc.stdout + proc.stderr
     assert proc.stderr.count("\n") == 1 and command[1] in proc.stderr
+
+
+def test_pipeline_with_a_missing_source_says_one_line(tmp_path):
+    """The source is checked after TensorFlow's quiet start: no start-up notices around the one error line."""
+    (tmp_path / "x.toml").write_text(f'name = "x"\n[data]\nsource = "npz:{tmp_path / "none.npz"}"\n')
+    r = run_cli("pipeline", "x.toml", "--root", str(tmp_path / "out"), cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "none.npz does not exist" in r.stderr and not (tmp_path / "out").exists()

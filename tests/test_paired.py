@@ -129,6 +129,18 @@ def test_the_pipeline_prepares_targets_and_trains_on_the_folders(pairs, tmp_path
     np.testing.assert_allclose(held["target"][..., 0], pairs["digits"][30:] / 127.5 - 1, atol=1e-6)
 
 
+def test_pipeline_source_check_reads_both_folders(pairs, tmp_path):
+    """`kgan pipeline` checks a paired source's two folders before Luigi starts (it took `DIR_A,DIR_B` for
+    one path and refused every paired source)."""
+    from kgan.commands.pipeline import check_source
+
+    check_source(pairs["source"], "paired.toml")
+    with pytest.raises(ConfigError, match=r"paired.toml: data.source: .*missing does not exist"):
+        check_source(f"paired:{pairs['a']},{tmp_path / 'missing'}", "paired.toml")
+    with pytest.raises(ConfigError, match=r"paired.toml: data.source: .*expected paired:DIR_A,DIR_B"):
+        check_source(f"paired:{pairs['a']}", "paired.toml")
+
+
 # A fresh interpreter that cannot import kgan or keras: the export is served by TensorFlow alone.
 LOADER = """
 import sys

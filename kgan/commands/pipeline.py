@@ -22,12 +22,11 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from kgan.config import load_config, resolve_config_path
-
-    cfg = load_config(args.config)  # fail on a bad config before Luigi starts anything
-    check_source(cfg.data.source, args.config)
     from kgan.quiet import import_tensorflow
 
-    import_tensorflow()
+    cfg = load_config(args.config)  # fail on a bad config before Luigi (or TensorFlow) starts anything
+    import_tensorflow()  # kgan.data imports it: quietly, before check_source
+    check_source(cfg.data.source, args.config)
     from kgan import tasks  # also loads the shipped luigi.cfg (retcodes, resources, check_complete_on_run)
 
     # Absolute paths everywhere: the summary and markers must work from any working directory.
@@ -71,22 +70,19 @@ def build(roots: list, workers: int = 1, scheduler_url: str | None = None) -> st
 def check_source(source: str, config) -> None:
     """Reject a `data.source` that cannot work before Luigi starts (PrepareDataset would fail only later).
 
-    Checks the scheme and that a path exists, nothing more: opening the source creates TensorFlow
+    Checks the source string and that its paths exist, nothing more: opening the source creates TensorFlow
     tensors, which would start the TensorFlow runtime in this process before `--workers N` forks it.
     A malformed file is still reported by PrepareDataset.
     """
-    from kgan.data import sources
-    from kgan.errors import ConfigError
+    from kgan.data.sources import parse_source
+    from kgan.errors import ConfigError, DataError
 
-    scheme, sep, rest = source.partition(":")
-    if source == "mnist":
-        path, problem = sources.data_root() / "mnist", "not found; set KGAN_DATA_DIR to a folder holding mnist/"
-    elif sep and rest and scheme in sources.PATH_OPENERS:
-        path, problem = Path(rest).expanduser(), "does not exist"
-    elif sep and rest and scheme == "tfds":
+    try:
+        scheme, where = parse_source(source)
+    except DataError as e:
+        raise ConfigError(f"{config}: data.source: {e}") from None
+    if scheme == "tfds":
         return  # TFDS availability needs tensorflow_datasets; PrepareDataset reports it
-    else:
-        raise ConfigError(f"{config}: data.source: {source!r} is not a data source; "
-                          f"use one of {', '.join(sources.SCHEMES)}")
-    if not path.exists():
-        raise ConfigError(f"{config}: data.source: {path} {problem}")
+    for path in where if isinstance(where, tuple) else (where,):
+        if not path.exists():
+            raise ConfigError(f"{config}: data.source: {path} does not exist")

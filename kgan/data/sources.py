@@ -28,7 +28,7 @@ def data_root() -> Path:
     return Path(os.environ.get("KGAN_DATA_DIR") or Path(kgan.__file__).parent / "data")
 
 
-def _parse(source: str) -> tuple[str, Path | str | tuple[Path, Path]]:
+def parse_source(source: str) -> tuple[str, Path | str | tuple[Path, Path]]:
     """A source string as (scheme, path, TFDS spec or the two folders of `paired:`); `mnist` is the bundled
     IDX pair."""
     scheme, sep, rest = source.partition(":")
@@ -51,7 +51,7 @@ def _parse(source: str) -> tuple[str, Path | str | tuple[Path, Path]]:
 
 def open_source(source: str, data_dir: str | None = None) -> Source:
     """Parse a source string and open it; every user mistake becomes a DataError."""
-    scheme, where = _parse(source)
+    scheme, where = parse_source(source)
     if scheme == "tfds":
         from kgan.data.tfds_source import open_tfds  # late: TFDS is slow to import
 
@@ -61,7 +61,7 @@ def open_source(source: str, data_dir: str | None = None) -> Source:
 
 def read_labels(source: str, data_dir: str | None = None) -> np.ndarray | None:
     """Every label of a source, checked, without decoding its images (None: it has no labels)."""
-    scheme, where = _parse(source)
+    scheme, where = parse_source(source)
     if scheme == "tfds":
         from kgan.data.tfds_source import tfds_labels
 

@@ -161,7 +161,8 @@ class TrainGAN(Stage):
         reference = np.load(reqs["data"].data_dir / "data.npz")["x"]
         return MetricHistory(self.run_dir, extractor, reference, every=cfg.eval.history_every,
                              n=min(cfg.eval.history_samples, len(reference)), seed=cfg.seed,
-                             cache_dir=Path(self.root) / "feature_cache", reference_name=reqs["data"].digest)
+                             cache_dir=Path(self.root) / "feature_cache", reference_name=reqs["data"].digest,
+                             data_cfg=cfg.data, batch_size=cfg.data.batch_size)
 
 
 class ExportModel(Stage):
@@ -240,10 +241,9 @@ def model_data(generator, cfg, prepared):
     generators from noise), from the prepared shard with the config's transform: the held-out examples when
     `data.holdout` keeps some."""
     from kgan.data.features import evaluation_split, feature_batches
-    from kgan.models import surface
     from kgan.prepare import prepared_data_config
 
-    if not (surface.data_features(generator.specs) or generator.target_feature):
+    if not generator.fed_from_data:
         return None
     data_cfg = prepared_data_config(cfg.data, prepared.data_dir)
     return feature_batches(data_cfg, cfg.data.batch_size, seed=cfg.seed, split=evaluation_split(data_cfg))

@@ -125,7 +125,8 @@ def test_shipped_inpainting_pipeline_runs_end_to_end(tmp_path):
     shipped = kgan.config.load_config("mnist_inpaint")
     small = shipped.replace(**{"data.limit": 320, "model.width": 8, "train.steps": 6, "train.log_every": 3,
                                "train.checkpoint_every": 3, "train.snapshot_every": 3, "eval.num_samples": 32,
-                               "eval.classifier_epochs": 1, "eval.baselines": ["l1_only"]})
+                               "eval.classifier_epochs": 1, "eval.baselines": ["l1_only"],
+                               "eval.history_every": 3, "eval.history_samples": 16})
     config = tmp_path / "inpaint.toml"
     config.write_text(kgan.config.dump_toml(small))
     r = run_cli("pipeline", str(config), "--root", str(tmp_path / "out"), cwd=tmp_path)
@@ -145,8 +146,10 @@ def test_shipped_inpainting_pipeline_runs_end_to_end(tmp_path):
     assert signature(source=tf.constant(source))["images"].shape == (2, 28, 28, 1)
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"shaped \[batch, 28, 28, 2\]; got shape\] \[2 28 28 1\]"):
         signature(source=tf.constant(np.zeros((2, 28, 28, 1), np.uint8)))  # wrong channels fail clearly
-    history = (tmp_path / "out" / "mnist_inpaint").glob("train-*/logs/history.csv")
-    assert "l1_hole" in next(history).read_text().splitlines()[0]
+    run_dir = next((tmp_path / "out" / "mnist_inpaint").glob("train-*"))
+    assert "l1_hole" in (run_dir / "logs" / "history.csv").read_text().splitlines()[0]
+    # FID during training, fed with the held-out masked digits (it failed after training: no data for the model)
+    assert sorted(p.name for p in (run_dir / "reports").glob("step_*.json")) == ["step_0000003.json", "step_0000006.json"]
 
 
 def test_fixed_examples_are_held_out_survive_a_resume_and_snapshot_as_triptychs(p2p_run):

@@ -98,7 +98,7 @@ def model_data(model_path: str, generator, batch_size: int, seed: int):
     from kgan.models import surface
     from kgan.runs import RunLayout, split_checkpoint
 
-    if not (surface.data_features(generator.specs) or generator.target_feature):
+    if not generator.fed_from_data:
         return None
     layout = RunLayout(split_checkpoint(Path(model_path))[0])
     if not layout.config.is_file():

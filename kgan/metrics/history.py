@@ -18,15 +18,17 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import io
+from kgan.errors import DataError
 from kgan.metrics.features import get_extractor
 from kgan.metrics.report import evaluate, headline
+from kgan.metrics.sources import from_gan
 from kgan.training import crossed_multiple, current_step
 
 
 class MetricHistory(keras.callbacks.Callback):
     def __init__(self, run_dir: str | Path, extractor: str, reference_images: np.ndarray, *, every: int,
                  n: int = 2000, metrics=("fid", "is"), seed: int = 0, cache_dir: str | Path | None = None,
-                 reference_name: str = ""):
+                 reference_name: str = "", data_cfg=None, batch_size: int = 64):
         super().__init__()
         self.reports = Path(run_dir) / "reports"
         self.tensorboard = tf.summary.create_file_writer(str(Path(run_dir) / "logs" / "tensorboard"),
@@ -35,6 +37,7 @@ class MetricHistory(keras.callbacks.Callback):
         self.reference = reference_images
         self.every, self.n, self.metrics, self.seed = every, n, list(metrics), seed
         self.cache_dir, self.reference_name = cache_dir, reference_name
+        self.data_cfg, self.batch_size = data_cfg, batch_size  # feeds models whose inputs come from data
         self._last = -1
 
     def on_train_batch_end(self, batch, logs=None):
@@ -50,13 +53,22 @@ class MetricHistory(keras.callbacks.Callback):
             self.score(current_step(self.model))
 
     def score(self, step: int) -> None:
-        report = evaluate(self.model, self.reference, self.extractor, metrics=self.metrics, n=self.n,
+        generator = from_gan(self.model)
+        report = evaluate(generator, self.reference, self.extractor, metrics=self.metrics, n=self.n,
                           seed=self.seed, cache_dir=self.cache_dir, reference_name=self.reference_name,
-                          progress=False)
+                          data=self._data() if generator.fed_from_data else None, progress=False)
         report["step"] = step
         io.write_json(self.reports / f"step_{step:07d}.json", report)
         self._to_tensorboard(report, step)
         self._last = step
+
+    def _data(self):
+        """The evaluation split's feature batches (held out when `data.holdout` keeps some), as Evaluate feeds."""
+        from kgan.data.features import evaluation_split, feature_batches
+
+        if self.data_cfg is None:
+            raise DataError("metric history: the model's inputs come from data; pass data_cfg=")
+        return feature_batches(self.data_cfg, self.batch_size, seed=self.seed, split=evaluation_split(self.data_cfg))
 
     def _to_tensorboard(self, report: dict, step: int) -> None:
         """The headline numbers beside the losses in TensorBoard (`metrics/FID`, `metrics/IS`, ...)."""

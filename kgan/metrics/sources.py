@@ -46,6 +46,11 @@ class Generator:
         return cls(specs, lambda inputs: fn(inputs["z"]))
 
     @property
+    def fed_from_data(self) -> bool:
+        """Whether scoring it needs data-feature batches: inputs that come from data, or targets to pair with."""
+        return bool(surface.data_features(self.specs) or self.target_feature)
+
+    @property
     def latent_dim(self) -> int:
         spec = surface.latent_spec(self.specs)
         return int(spec.shape[-1]) if spec is not None and spec.shape else 0

@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from budget import train_for
+
 
 def parse():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -91,13 +93,8 @@ def main():
         keras.utils.set_random_seed(args.seed)
         gan = build_gan(cfg)
         gan.compile(*build_optimizers(cfg))
-        budget = args.minutes * 60.0
-        start, steps, logs = time.perf_counter(), 0, {}
-        while time.perf_counter() - start < budget:
-            h = gan.fit(ds, steps_per_epoch=args.chunk, epochs=1, verbose=0)
-            steps += args.chunk
-            logs = {k: float(v[-1]) for k, v in h.history.items()}
-        train_s = time.perf_counter() - start
+        steps, minutes, logs = train_for(gan, ds, args.minutes, args.chunk, clock="wall")
+        train_s = minutes * 60
         print(f"{name}: {steps} steps in {train_s:.0f} s; last logs "
               + ", ".join(f"{k} {v:.3f}" for k, v in logs.items()), flush=True)
         grid = out / f"{name}_rows.png"

@@ -1,10 +1,11 @@
-"""Paired translation on MNIST at equal CPU time: pix2pix against the L1-only U-Net, and inpainting.
+"""Paired translation on MNIST at equal CPU time: pix2pix against the L1-only U-Net, on edges -> digit and on
+inpainting the bottom half.
 
 Each model trains on the training split of the vendored MNIST (`data.holdout` of the shipped configs
 `pipelines/mnist_pix2pix_edges.toml` and `mnist_inpaint.toml`) until the process has used `--minutes` of
 CPU time (time.process_time, all threads: a busy machine slows the run but does not change the budget), in
 chunks of `--chunk` steps. The L1-only baseline is the pipeline's `eval.baselines = ["l1_only"]`
-(`kgan.models.registry.baseline_config`: the same U-Net, adversarial weight 0, no discriminator update).
+(`kgan.models.registry.baseline_config`: the same U-Net, adversarial weight 0, no discriminator).
 All models are scored by `kgan.metrics.evaluate` on the same held-out pairs: FID of outputs against the
 held-out targets in the evaluation classifier's features, the classifier's accuracy on the outputs
 (`output_accuracy`), L1 / PSNR / SSIM, and the reference points: the identity (the input scored as the
@@ -21,8 +22,9 @@ import argparse
 import shlex
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from budget import train_for
 
 METRICS = "fid,output_accuracy,l1,psnr,ssim"
 COLUMNS = [("fid", "value", "FID"), ("output_accuracy", "accuracy", "accuracy"), ("l1", "mean", "L1"),
@@ -52,12 +54,8 @@ def train(cfg, minutes: float, chunk: int):
     keras.utils.set_random_seed(cfg.seed)
     model = build_gan(cfg)
     model.compile(optimizers=optimizers_for(cfg, model))
-    ds = feature_dataset(cfg.data, seed=cfg.seed, split="train")
-    start, steps = time.process_time(), 0
-    while time.process_time() - start < minutes * 60:
-        model.fit(ds, steps_per_epoch=chunk, epochs=1, verbose=0)
-        steps += chunk
-    return model, steps, (time.process_time() - start) / 60
+    steps, cpu, _ = train_for(model, feature_dataset(cfg.data, seed=cfg.seed, split="train"), minutes, chunk)
+    return model, steps, cpu
 
 
 def main():
@@ -77,9 +75,8 @@ def main():
     overrides = {"seed": args.seed, **({"data.limit": args.limit} if args.limit else {})}
     edges = kgan.config.load_config(pipelines / "mnist_pix2pix_edges.toml").replace(**overrides)
     inpaint = kgan.config.load_config(pipelines / "mnist_inpaint.toml").replace(**overrides)
-    runs = [("edges -> digit", "pix2pix", edges), ("edges -> digit", "L1 only",
-                                                    baseline_config(edges, "l1_only")[1]),
-            ("inpaint bottom half", "pix2pix", inpaint)]
+    runs = [(task, label, run_cfg) for task, cfg in (("edges -> digit", edges), ("inpaint bottom half", inpaint))
+            for label, run_cfg in (("pix2pix", cfg), ("L1 only", baseline_config(cfg, "l1_only")[1]))]
 
     images, labels = load_arrays("mnist", limit=args.limit)
     clf = train_classifier(images, labels, args.classifier_epochs, Path(tempfile.mkdtemp()) / "clf.keras",
@@ -92,9 +89,10 @@ def main():
         model, steps, cpu = train(cfg, args.minutes, args.chunk)
         held = feature_arrays(cfg.data, args.n, seed=args.seed, split="holdout")
         n = len(held["target"])
-        data = feature_batches(cfg.data, 250, seed=args.seed, split="holdout")
+        batch = min(250, n)
+        data = feature_batches(cfg.data, batch, seed=args.seed, split="holdout")
         report = evaluate(model, to_uint8(held["target"]), extractor, metrics=METRICS, n=n, seed=args.seed,
-                          data=data, progress=False)
+                          batch_size=batch, data=data, progress=False)
         points = report["reference_points"]
         print(f"{task} / {label}: {steps} steps, {cpu:.2f} CPU min, {n} held-out pairs", flush=True)
         rows.append((task, label, steps, cpu, report["metrics"]))

@@ -7,8 +7,9 @@ G* = arg min_G max_D L_cGAN(G, D) + lambda L_L1(G), lambda = 100 (seed 000, "Fro
   relative to G); `g_adv` = non-saturating BCE; `l1` = lambda * mean |y - G(x)|. For inpainting data
   (`data.transform = "mask..."`) the L1 inside the hole is logged too (`l1_hole`, unweighted), since the
   whole-image L1 is dominated by the pixels the model was given.
-- `model.options.adversarial_weight` weights `g_adv` (1 by default); 0 switches both adversarial terms off, so
-  D is never updated and the loss is exactly lambda * L1: the "L1 only" baseline the paper compares with.
+- `model.options.adversarial_weight` weights `g_adv` (1 by default); 0 makes the "L1 only" baseline the paper
+  compares with: no discriminator at all (not built, checkpointed or logged), one optimizer group, and the
+  loss is exactly lambda * L1.
 Served as `source -> image` (the image input of the declared surface; its target feature is `target`).
 """
 
@@ -26,18 +27,28 @@ from kgan.models.terms import Term
 
 @keras.saving.register_keras_serializable(package="kgan")
 class Pix2Pix(Engine):
-    GROUPS = {"discriminator": ("discriminator",), "generator": ("generator",)}
     HPARAMS = Engine.HPARAMS + ("l1", "inpainting", "adversarial_weight")
     target_feature = "target"
     identity_feature = "source"
 
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, *, l1: float = 100.0,
+    def __init__(self, generator: keras.Model, discriminator: keras.Model | None = None, *, l1: float = 100.0,
                  inpainting: bool = False, adversarial_weight: float = 1.0, **kwargs):
         super().__init__(ema_networks=("generator",), **kwargs)
         self.l1 = float(l1)
         self.adversarial_weight = float(adversarial_weight)
         self.inpainting = bool(inpainting)
-        self._init_networks({"generator": generator, "discriminator": discriminator})
+        if (discriminator is None) != (self.adversarial_weight == 0):
+            raise ValueError("pix2pix has a discriminator exactly when adversarial_weight > 0")
+        networks = {"generator": generator}
+        if discriminator is not None:
+            networks["discriminator"] = discriminator
+        self._init_networks(networks)
+
+    @property
+    def GROUPS(self) -> dict:  # noqa: N802 (the engine's declaration, per instance: L1 only has no critic)
+        if self.adversarial_weight == 0:
+            return {"generator": ("generator",)}
+        return {"discriminator": ("discriminator",), "generator": ("generator",)}
 
     @classmethod
     def from_experiment(cls, cfg):
@@ -51,7 +62,8 @@ class Pix2Pix(Engine):
         image = (cfg.data.resolution, cfg.data.resolution, cfg.data.channels)
         generator = unet_generator(source, image, width=cfg.model.width, dropout=opts["dropout"],
                                    dropout_at_inference=opts["dropout_at_inference"])
-        discriminator = patchgan_discriminator(source, image, width=cfg.model.width, depth=opts["patch_depth"])
+        discriminator = (patchgan_discriminator(source, image, width=cfg.model.width, depth=opts["patch_depth"])
+                         if opts["adversarial_weight"] > 0 else None)
         return cls(generator, discriminator, l1=opts["l1"], adversarial_weight=opts["adversarial_weight"],
                    inpainting=cfg.data.transform.startswith("mask"),
                    n_critic=cfg.train.n_critic, ema=cfg.train.ema, seed=cfg.seed,
@@ -106,10 +118,9 @@ class Pix2Pix(Engine):
             in_hole = ops.sum(error * hole) / ops.maximum(ops.sum(hole) * error.shape[-1], 1.0)
             return ops.mean(error), {"l1_hole": in_hole}
 
-        adversarial = self.adversarial_weight > 0  # an inactive term (weight 0) is never computed
-        return [Term("d_adv", "discriminator", d_adv, weight=float(adversarial), logged=False,
-                     diagnostics=("d_real", "d_fake")),
+        terms = [Term("l1", "generator", l1, weight=self.l1, diagnostics=("l1_hole",) if self.inpainting else ())]
+        if self.adversarial_weight == 0:
+            return terms
+        return [Term("d_adv", "discriminator", d_adv, logged=False, diagnostics=("d_real", "d_fake")),
                 Term("g_adv", "generator", lambda ctx: losses.generator_loss("non_saturating", fake(ctx)),
-                     weight=self.adversarial_weight, logged=False),
-                Term("l1", "generator", l1, weight=self.l1,
-                     diagnostics=("l1_hole",) if self.inpainting else ())]
+                     weight=self.adversarial_weight, logged=False), *terms]

@@ -240,13 +240,13 @@ def model_data(generator, cfg, prepared):
     """Data-feature batches for a model whose inputs come from data or whose outputs have targets (None for
     generators from noise), from the prepared shard with the config's transform: the held-out examples when
     `data.holdout` keeps some."""
-    from kgan.data.features import evaluation_split, feature_batches
+    from kgan.data.features import feature_batches
     from kgan.prepare import prepared_data_config
 
     if not generator.fed_from_data:
         return None
     data_cfg = prepared_data_config(cfg.data, prepared.data_dir)
-    return feature_batches(data_cfg, cfg.data.batch_size, seed=cfg.seed, split=evaluation_split(data_cfg))
+    return feature_batches(data_cfg, cfg.data.batch_size, seed=cfg.seed, split="evaluation")
 
 
 class RenderGallery(Stage):

@@ -116,9 +116,9 @@ def fixed_examples(cfg: ExperimentConfig, run_dir: Path, gan) -> tuple[dict, dic
     fed = bool(surface.data_features(specs))
     n, data = FIXED_SAMPLES, None
     if fed and not (layout.fixed_inputs.is_file() and (not target or layout.fixed_targets.is_file())):
-        from kgan.data.features import evaluation_split, feature_arrays
+        from kgan.data.features import feature_arrays
 
-        data = feature_arrays(cfg.data, FIXED_SAMPLES, seed=cfg.seed, split=evaluation_split(cfg.data))
+        data = feature_arrays(cfg.data, FIXED_SAMPLES, seed=cfg.seed, split="evaluation")
         n = len(data["image"])
     targets = runs.load_or_create_fixed_targets(layout, target, data) if fed and target else {}
     inputs = runs.load_or_create_fixed_inputs(layout, specs, n, cfg.seed, data=data)

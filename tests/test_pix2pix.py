@@ -118,6 +118,10 @@ def test_holdout_split_is_disjoint_and_complete():
     assert len(train) == 96 and len(held) == 32
     everything = feature_arrays(dataclasses.replace(c, holdout=0.0), 1000)["image"]
     np.testing.assert_array_equal(np.concatenate([train, held]), everything)
+    # "evaluation": the held-out examples when there are any, else the training data
+    np.testing.assert_array_equal(feature_arrays(c, 1000, split="evaluation")["image"], held)
+    no_holdout = dataclasses.replace(c, holdout=0.0)
+    np.testing.assert_array_equal(feature_arrays(no_holdout, 1000, split="evaluation")["image"], everything)
 
 
 def test_shipped_inpainting_pipeline_runs_end_to_end(tmp_path):

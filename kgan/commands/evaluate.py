@@ -93,7 +93,7 @@ def model_data(model_path: str, generator, batch_size: int, seed: int):
     from pathlib import Path
 
     from kgan.config import load_config
-    from kgan.data.features import evaluation_split, feature_batches
+    from kgan.data.features import feature_batches
     from kgan.errors import UsageError
     from kgan.models import surface
     from kgan.runs import RunLayout, split_checkpoint
@@ -106,4 +106,4 @@ def model_data(model_path: str, generator, batch_size: int, seed: int):
                          f"{surface.data_features(generator.specs) or [generator.target_feature]}; evaluate its run "
                          "directory (whose config says how the data is made) instead of the export")
     data_cfg = load_config(layout.config).data
-    return feature_batches(data_cfg, batch_size, seed=seed, split=evaluation_split(data_cfg))
+    return feature_batches(data_cfg, batch_size, seed=seed, split="evaluation")

@@ -27,8 +27,11 @@ def available_features(data_cfg) -> tuple[str, ...]:
 
 def feature_dataset(data_cfg, *, seed: int = 0, repeat: bool = True, batch_size: int | None = None,
                     resolution: int | None = None, split: str = "train") -> tf.data.Dataset:
-    """Batches of named features of one split (`data.holdout`); `resolution` resizes images (bilinear,
+    """Batches of named features of one split: `train`, `holdout` (`data.holdout`), or `evaluation` (where
+    data-fed models are scored and shown: `evaluation_split`); `resolution` resizes images (bilinear,
     antialiased) after loading."""
+    if split == "evaluation":
+        split = evaluation_split(data_cfg)
     if batch_size is not None:
         data_cfg = dataclasses.replace(data_cfg, batch_size=batch_size)
     ds = make_dataset(data_cfg, seed=seed, repeat=repeat, split=split, named=True)

@@ -138,10 +138,10 @@ def warmup_data(cfg, specs, count: int) -> dict | None:
     needs = [s.name for s in specs if not s.drawable]
     if count <= 0 or not needs:
         return None
-    from kgan.data.features import evaluation_split, feature_arrays
+    from kgan.data.features import feature_arrays
 
     try:
-        return feature_arrays(cfg.data, count, seed=cfg.seed, split=evaluation_split(cfg.data))
+        return feature_arrays(cfg.data, count, seed=cfg.seed, split="evaluation")
     except DataError as e:
         raise DataError(f"{e} (the warm-up requests of inputs {needs} are examples of the run's data; "
                         "--warmup-requests 0 exports without them)") from None

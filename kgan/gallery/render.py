@@ -18,9 +18,9 @@ def _run_features(src) -> dict | None:
     """A run's own data features (its config's data section and transform) for a model fed from data."""
     if src.kind != "run" or not src.available or not (surface.data_features(src.specs) or src.target_feature):
         return None
-    from kgan.data.features import evaluation_split, feature_arrays
+    from kgan.data.features import feature_arrays
 
-    return feature_arrays(src.cfg.data, 64, seed=src.cfg.seed, split=evaluation_split(src.cfg.data))
+    return feature_arrays(src.cfg.data, 64, seed=src.cfg.seed, split="evaluation")
 
 
 def _classifier(src, classifier: str | None):

@@ -64,11 +64,11 @@ class MetricHistory(keras.callbacks.Callback):
 
     def _data(self):
         """The evaluation split's feature batches (held out when `data.holdout` keeps some), as Evaluate feeds."""
-        from kgan.data.features import evaluation_split, feature_batches
+        from kgan.data.features import feature_batches
 
         if self.data_cfg is None:
             raise DataError("metric history: the model's inputs come from data; pass data_cfg=")
-        return feature_batches(self.data_cfg, self.batch_size, seed=self.seed, split=evaluation_split(self.data_cfg))
+        return feature_batches(self.data_cfg, self.batch_size, seed=self.seed, split="evaluation")
 
     def _to_tensorboard(self, report: dict, step: int) -> None:
         """The headline numbers beside the losses in TensorBoard (`metrics/FID`, `metrics/IS`, ...)."""

@@ -61,7 +61,7 @@ class Pix2Pix(Engine):
         source = pairs.source_shape(cfg.data)
         image = (cfg.data.resolution, cfg.data.resolution, cfg.data.channels)
         generator = unet_generator(source, image, width=cfg.model.width, dropout=opts["dropout"],
-                                   dropout_at_inference=opts["dropout_at_inference"])
+                                   dropout_at_inference=opts["dropout_at_inference"], seed=cfg.seed)
         discriminator = (patchgan_discriminator(source, image, width=cfg.model.width, depth=opts["patch_depth"])
                          if opts["adversarial_weight"] > 0 else None)
         return cls(generator, discriminator, l1=opts["l1"], adversarial_weight=opts["adversarial_weight"],

@@ -8,8 +8,8 @@
   before it marks the version available, so the first real request does not pay for graph
   initialization.
 
-Both need only `tensorflow-serving-api` protos, imported lazily: without that package the config is
-written from a template and warm-up requests are skipped with a warning.
+Both are written with the `tensorflow-serving-api` protos (a dependency of kgan), imported lazily so that
+commands that never export do not pay for them.
 """
 
 from __future__ import annotations

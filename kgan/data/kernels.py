@@ -100,14 +100,28 @@ def gaussian_taps(sigma: float, taps: int):
 
 
 def convolve(images, kernels):
-    """Each image [B, H, W, C] convolved with its own kernel [B, L, L] (reflection-padded, same size): the
-    batch goes into the channels of one depthwise convolution."""
+    """Each image [B, H, W, C] convolved with its own kernel [B, L, L], reflection-padded, same size. By FFT:
+    a per-example depthwise convolution costs L^2 per pixel (31 x 31 kernels at 128 px ran at 200 img/s on
+    two CPU cores), the FFT a few log-factors."""
     size = kernels.shape[-1]
     r = size // 2
-    batch, height, width, channels = tf.shape(images)[0], images.shape[1], images.shape[2], images.shape[3]
+    height, width = images.shape[1], images.shape[2]
     padded = tf.pad(images, [[0, 0], [r, r], [r, r], [0, 0]], mode="REFLECT")
-    stacked = tf.reshape(tf.transpose(padded, [1, 2, 0, 3]), [1, height + 2 * r, width + 2 * r, -1])
-    flipped = tf.reverse(kernels, axis=[1, 2])  # the op correlates; a flipped kernel convolves
-    filters = tf.repeat(tf.transpose(flipped, [1, 2, 0]), channels, axis=-1)[..., None]
-    blurred = tf.nn.depthwise_conv2d(stacked, filters, [1, 1, 1, 1], "VALID")
-    return tf.transpose(tf.reshape(blurred, [height, width, batch, channels]), [2, 0, 1, 3])
+    planes = tf.transpose(padded, [0, 3, 1, 2])  # [B, C, H + 2r, W + 2r]
+    shape = [_fast_length(height + 2 * r), _fast_length(width + 2 * r)]
+    filters = tf.pad(kernels, [[0, 0], [0, shape[0] - size], [0, shape[1] - size]])[:, None]
+    product = tf.signal.rfft2d(planes, fft_length=shape) * tf.signal.rfft2d(filters)
+    full = tf.signal.irfft2d(product, fft_length=shape)  # circular, but the wrap-around lands in the border
+    return tf.transpose(full[:, :, 2 * r:2 * r + height, 2 * r:2 * r + width], [0, 2, 3, 1])
+
+
+def _fast_length(n: int) -> int:
+    """The smallest length >= n with no prime factor above 5 (an FFT of 158 = 2 x 79 points is 5x slower)."""
+    while True:
+        m = n
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        if m == 1:
+            return n
+        n += 1

@@ -40,14 +40,17 @@ class DataConfig:
     data_dir: str = _opt("", doc="TFDS data_dir for tfds: sources (empty = TFDS default)")
     resolution: int = _opt(28, min=4, max=1024, doc="output height = width")
     channels: int = _opt(1, choices=(1, 3), doc="output channels")
-    resize: str = _opt("pad", choices=("pad", "resize", "none"),
-                       doc="pad: centre-pad/crop to resolution; resize: bilinear; none: must match")
+    resize: str = _opt("pad", choices=("pad", "resize", "crop", "none"),
+                       doc="pad: centre-pad/crop to resolution; resize: bilinear; crop: a random R x R crop per "
+                           "example and epoch, seeded (smaller images centre-padded first); none: must match")
     limit: int = _opt(0, min=0, doc="use only the first N examples (0 = all)")
     batch_size: int = _opt(64, min=1, max=65536, doc="global batch size")
     shuffle_buffer: int = _opt(10000, min=0, doc="0 disables shuffling")
     cache: bool = _opt(True, doc="cache decoded examples in memory")
     transform: str = _opt("", doc="paired source/target features made from the images: mask[:box|half], "
-                                  "downsample:K, edges, blur:S, colorize, label_map:K (empty = none)")
+                                  "downsample:K[:area|bicubic|gaussian], edges, blur:S, blur:gaussian:S, "
+                                  "blur:motion[:L], blur:trajectory[:L], colorize, label_map:K (empty = none); "
+                                  "downsample and blur take +noise:S and +jpeg:Q")
     holdout: float = _opt(0.0, min=0.0, max=0.5, doc="the last fraction of the examples is never trained on; "
                                                       "evaluation and galleries of data-fed models use it")
 

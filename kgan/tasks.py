@@ -218,6 +218,7 @@ class Evaluate(Stage):
         from kgan.metrics import evaluate, generator_from_path
         from kgan.metrics.report import add_reference_point
         from kgan.models.registry import baseline_config
+        from kgan.prepare import prepared_data_config
 
         cfg, reqs = self.cfg, self.requires()
         if cfg.eval.features == "classifier":
@@ -227,25 +228,25 @@ class Evaluate(Stage):
         reference = np.load(reqs["data"].data_dir / "data.npz")["x"]
         generator = generator_from_path(reqs["export"].saved_model)
         self.progress(0, f"scoring {cfg.eval.num_samples} samples with {extractor}")
+        data_cfg = prepared_data_config(cfg.data, reqs["data"].data_dir)
         report = evaluate(generator, reference, extractor, metrics=cfg.eval.metrics, n=cfg.eval.num_samples,
                           seed=cfg.seed, cache_dir=Path(self.root) / "feature_cache",
-                          reference_name=reqs["data"].digest, data=model_data(generator, cfg, reqs["data"]))
+                          reference_name=reqs["data"].digest, data=model_data(generator, cfg, data_cfg),
+                          data_config=data_cfg)
         for name, task in reqs["baselines"].items():
             add_reference_point(report, name, baseline_config(cfg, name)[0], task.output().path)
         io.write_json(self.output().path, report)
         self.progress(100, "evaluated")
 
 
-def model_data(generator, cfg, prepared):
+def model_data(generator, cfg, data_cfg):
     """Data-feature batches for a model whose inputs come from data or whose outputs have targets (None for
-    generators from noise), from the prepared shard with the config's transform: the held-out examples when
-    `data.holdout` keeps some."""
+    generators from noise), from `data_cfg` (the prepared shard with the config's transform): the held-out
+    examples when `data.holdout` keeps some."""
     from kgan.data.features import feature_batches
-    from kgan.prepare import prepared_data_config
 
     if not generator.fed_from_data:
         return None
-    data_cfg = prepared_data_config(cfg.data, prepared.data_dir)
     return feature_batches(data_cfg, cfg.data.batch_size, seed=cfg.seed, split="evaluation")
 
 

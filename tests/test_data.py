@@ -176,7 +176,7 @@ def test_scaling_is_exact_and_in_range(tiny_digits):
     np.testing.assert_array_equal(y, tiny_digits["labels"][:4])
 
 
-@pytest.mark.parametrize("resize,resolution", [("pad", 32), ("pad", 8), ("resize", 16)])
+@pytest.mark.parametrize("resize,resolution", [("pad", 32), ("pad", 8), ("resize", 16), ("crop", 8), ("crop", 32)])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_output_shape_range_and_channels(folder, resize, resolution, channels):
     ds = make_dataset(cfg(f"folder:{folder}", resize=resize, resolution=resolution,

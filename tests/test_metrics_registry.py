@@ -83,7 +83,7 @@ def test_resolve_metrics_checks_declared_needs():
         resolve_metrics(["is"], {"features", "images"})
     with pytest.raises(ConfigError, match="unknown metric"):
         resolve_metrics("fid,nope", {"features"})
-    assert resolve_metrics(None, {"paired"}) == ["l1", "psnr", "ssim"]
+    assert resolve_metrics(None, {"paired"}) == ["l1", "ms_ssim_pairs", "psnr", "ssim"]
     assert "ppl" not in resolve_metrics(None, {"features", "probs", "images"})
     with pytest.raises(ValueError, match="unknown needs"):
         Metric("x", {"pixels"}, lambda x: {}, [Headline("v", "x")], "lower", "")

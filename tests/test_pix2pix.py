@@ -95,7 +95,8 @@ def test_halved_d_loss_and_weighted_l1_match_hand_computation():
     assert model_cfg.data.transform == "mask:half"
 
 
-@pytest.mark.parametrize("spec", ["mask", "mask:half", "edges", "blur:1.5", "downsample:2", "label_map:10"])
+@pytest.mark.parametrize("spec", ["mask", "mask:half", "edges", "blur:1.5", "downsample:2", "label_map:10",
+                                  "blur:trajectory+noise:0.05", "downsample:2:bicubic+jpeg:50"])
 def test_transforms_are_deterministic_per_seed_and_shaped_as_declared(spec):
     c = cfg(spec)
     a, b = feature_arrays(c.data, 8, seed=3), feature_arrays(c.data, 8, seed=3)

@@ -57,6 +57,7 @@ def default_metrics(config_path: str | None) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from kgan.data.features import feature_batches
     from kgan.io import write_json
     from kgan.metrics import evaluate, format_table
     from kgan.metrics.sources import generator_from_path
@@ -64,13 +65,15 @@ def run(args: argparse.Namespace) -> int:
     model = args.model or args.model_option
     features = features_spec(args)  # before the model is loaded
     samples = generator_from_path(model, args.version) if model else args.samples
-    data = model_data(model, samples, args.batch_size, args.seed) if model else None
+    data_cfg = model_data_config(model, samples) if model else None
+    data = feature_batches(data_cfg, args.batch_size, seed=args.seed,
+                           split="evaluation") if data_cfg else None
     metrics = args.metrics or default_metrics(args.config)
     cache_dir = args.cache_dir or (str(Path(args.out).parent / ".metrics-cache")
                                    if args.out else None)
     report = evaluate(samples, args.data, features, metrics=metrics, n=args.n,
                       seed=args.seed, batch_size=args.batch_size, cache_dir=cache_dir,
-                      data_dir=args.data_dir, data=data, progress=not args.quiet)
+                      data_dir=args.data_dir, data=data, data_config=data_cfg, progress=not args.quiet)
     report["command"] = {"model": model, "samples": args.samples, "data": args.data, "features": features}
     if args.out:
         write_json(args.out, report)
@@ -87,13 +90,12 @@ def features_spec(args) -> str:
     return f"classifier:{cached_classifier(args.root, args.data, args.config, args.classifier_epochs)}"
 
 
-def model_data(model_path: str, generator, batch_size: int, seed: int):
-    """Data features for a model whose inputs come from data (or whose outputs have targets): its run
-    directory's data section, transform included. None for generators from noise."""
+def model_data_config(model_path: str, generator):
+    """The data section that feeds a model whose inputs come from data (or whose outputs have targets): its run
+    directory's, transform included. None for generators from noise."""
     from pathlib import Path
 
     from kgan.config import load_config
-    from kgan.data.features import feature_batches
     from kgan.errors import UsageError
     from kgan.models import surface
     from kgan.runs import RunLayout, split_checkpoint
@@ -105,5 +107,4 @@ def model_data(model_path: str, generator, batch_size: int, seed: int):
         raise UsageError(f"MODEL {model_path}: this model is fed from data features "
                          f"{surface.data_features(generator.specs) or [generator.target_feature]}; evaluate its run "
                          "directory (whose config says how the data is made) instead of the export")
-    data_cfg = load_config(layout.config).data
-    return feature_batches(data_cfg, batch_size, seed=seed, split="evaluation")
+    return load_config(layout.config).data

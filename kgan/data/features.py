@@ -40,7 +40,8 @@ def feature_dataset(data_cfg, *, seed: int = 0, repeat: bool = True, batch_size:
                                       if k != "label" else v for k, v in features.items()})
     if data_cfg.transform:
         ds = ds.enumerate().map(lambda i, f: transforms.apply(
-            data_cfg.transform, data_cfg, f, tf.stack([tf.constant(seed, tf.int64), i])))
+            data_cfg.transform, data_cfg, f, tf.stack([tf.constant(seed, tf.int64), i])),
+            num_parallel_calls=tf.data.AUTOTUNE)  # batches in parallel, kept in order
     return ds.prefetch(PREFETCH)
 
 

@@ -36,14 +36,39 @@ def _preprocess(cfg: DataConfig):
             image = tf.image.grayscale_to_rgb(image)
         elif image.shape[-1] == 3 and cfg.channels == 1:
             image = tf.image.rgb_to_grayscale(image)
+        if cfg.resize == "crop":  # at least R x R, still uint8: the random crop comes after shuffling
+            shape = tf.shape(image)
+            height, width = tf.maximum(shape[0], size), tf.maximum(shape[1], size)
+            image = tf.image.pad_to_bounding_box(image, (height - shape[0]) // 2, (width - shape[1]) // 2,
+                                                 height, width)
+            return image, tf.cast(label, tf.int32)
         if cfg.resize == "pad":  # on uint8, so padding is black (-1 after scaling)
             image = tf.image.resize_with_crop_or_pad(image, size, size)
         elif cfg.resize == "resize":
             image = tf.image.resize(image, (size, size), method="bilinear")
-        image = tf.cast(image, tf.float32) / 127.5 - 1.0
-        return tf.ensure_shape(image, (size, size, cfg.channels)), tf.cast(label, tf.int32)
+        return _scaled(image, cfg), tf.cast(label, tf.int32)
 
     return fn
+
+
+def _scaled(image, cfg: DataConfig):
+    image = tf.cast(image, tf.float32) / 127.5 - 1.0
+    return tf.ensure_shape(image, (cfg.resolution, cfg.resolution, cfg.channels))
+
+
+def _random_crops(cfg: DataConfig, seed: int):
+    """`data.resize = "crop"`: every image of an example (a pair's both) cropped alike to R x R at a place drawn
+    from (seed, the example's position in the repeated stream): fresh crops each epoch, the same on a resume."""
+    shape = (cfg.resolution, cfg.resolution, cfg.channels)
+
+    def crop(index, example):
+        place = tf.stack([tf.constant(seed, tf.int64), index])
+        cut = lambda image: _scaled(tf.image.stateless_random_crop(image, shape, place), cfg)  # noqa: E731
+        if isinstance(example, dict):
+            return {k: v if k == "label" else cut(v) for k, v in example.items()}
+        return cut(example[0]), example[1]
+
+    return crop
 
 
 def _options() -> tf.data.Options:
@@ -105,5 +130,7 @@ def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True, split
         ds = ds.shuffle(data_cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
+    if data_cfg.resize == "crop":
+        ds = ds.enumerate().map(_random_crops(data_cfg, seed), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(data_cfg.batch_size, drop_remainder=True).prefetch(PREFETCH)
     return ds.with_options(_options())

@@ -13,17 +13,14 @@ from pathlib import Path
 
 from kgan.gallery.sections import Group, Section, Table, Text
 from kgan.metrics.history import read_history
-from kgan.metrics.report import better, format_value, headline_rows
-
-REFERENCE_POINTS = ("real_vs_real", "pixel_gaussian")
-
+from kgan.metrics.report import better, format_value, headline_rows, point_order
 
 def metrics_table(columns: list[tuple[str, dict]]) -> Table:
     """Rows: every headline number of the reports' metrics; columns: which way is better, one per
     (header, report), then the reference points of the first report."""
     reports = [r for _, r in columns]
     points = reports[0].get("reference_points") or {}
-    refs = [k for k in REFERENCE_POINTS if k in points] + [k for k in points if k not in REFERENCE_POINTS]
+    refs = point_order(points)
     results = [r.get("metrics") or {} for r in reports] + [points[k].get("metrics") or {} for k in refs]
     rows = []
     for metric in dict.fromkeys(m for r in reports for m in (r.get("metrics") or {})):
@@ -78,9 +75,12 @@ def history_reports(src) -> Path:
 
 def evaluation_section(src, writer, out_dir: Path, report_path: Path | None, command: str) -> Section:
     sec = Section("evaluation", "Evaluation",
-                  "Metric values next to the two reference points: real-vs-real (two halves of "
-                  "the real data: the best one can hope for) and the per-pixel Gaussian (a "
-                  "trivially bad model). \"better\" says which way is better.")
+                  "Metric values next to the reference points: real-vs-real (two halves of "
+                  "the real data: the best one can hope for), the per-pixel Gaussian (a "
+                  "trivially bad model) and, for image-to-image models, their input scored as the output "
+                  "(identity) and the classical inverse of the data's degradation (bicubic upsampling, "
+                  "Wiener deconvolution with the true kernel), which a restoration model should beat. "
+                  "\"better\" says which way is better.")
     report, found, note = find_report(src, report_path)
     if report is not None:
         table = metrics_table([("samples", report)])

@@ -56,7 +56,8 @@ class MetricHistory(keras.callbacks.Callback):
         generator = from_gan(self.model)
         report = evaluate(generator, self.reference, self.extractor, metrics=self.metrics, n=self.n,
                           seed=self.seed, cache_dir=self.cache_dir, reference_name=self.reference_name,
-                          data=self._data() if generator.fed_from_data else None, progress=False)
+                          data=self._data() if generator.fed_from_data else None, data_config=self.data_cfg,
+                          progress=False)
         report["step"] = step
         io.write_json(self.reports / f"step_{step:07d}.json", report)
         self._to_tensorboard(report, step)

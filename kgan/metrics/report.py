@@ -10,7 +10,9 @@ from the targets: "real vs real" scores each target against another example's ta
 image, but not the one asked for: what an output that ignores its input can reach), "pixel
 gaussian" scores per-pixel Gaussian draws of the targets against the targets. A model that declares an
 `identity_feature` (its input) adds the "identity" point: that input, brought to the output's shape
-(`kgan.metrics.identity`), scored as the output, paired and unpaired. Reference points added by the caller
+(`kgan.metrics.identity`), scored as the output, paired and unpaired. A data transform that declares a
+classical inverse (`kgan.metrics.restoration`: `bicubic` upsampling for `downsample`, a `wiener`
+deconvolution with the true kernel for `blur`) adds it the same way. Reference points added by the caller
 (the pipeline's baselines) are table columns like these.
 """
 
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from kgan.errors import ConfigError, DataError
-from kgan.metrics import baselines, registry, stats
+from kgan.metrics import baselines, registry, restoration, stats
 from kgan.metrics.features import get_extractor
 from kgan.metrics.registry import Inputs
 from kgan.metrics.sources import as_batches, as_generator
@@ -123,9 +125,10 @@ def _pairs(pairs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _paired_section(names, pairs, seed: int, options: dict, progress: bool, *, extractor=None,
-                    labels=None, identity=None) -> dict:
+                    labels=None, as_outputs=None) -> dict:
     """Each point scores its images against the targets; `labels` go with the images scored (real vs
-    real: the other example's target, so its accuracy is the accuracy on real targets)."""
+    real: the other example's target, so its accuracy is the accuracy on real targets). `as_outputs`:
+    {point: uint8 images made from the inputs} scored as outputs (identity, classical inverses)."""
     outputs, targets = _pairs(pairs)
     shift = len(targets) // 2
     other = np.roll(targets, shift, axis=0)  # every target with another one
@@ -133,8 +136,8 @@ def _paired_section(names, pairs, seed: int, options: dict, progress: bool, *, e
     points = {"metrics": (outputs, labels, "outputs"),
               "real_vs_real": (other, None if labels is None else np.roll(labels, shift), "real vs real"),
               "pixel_gaussian": (gauss, labels, "pixel gaussian")}
-    if identity is not None:
-        points["identity"] = (identity, labels, "identity")
+    for point, images in (as_outputs or {}).items():
+        points[point] = (images, labels, point)
     ctx = dict(seed=seed, extractor=extractor, progress=progress)
     return {"num_pairs": int(len(targets)),
             **{point: _score(names, Inputs(pairs=(images, targets), labels=point_labels, side=side, **ctx),
@@ -157,9 +160,9 @@ def _load_reference(reference_images, reference_name: str, data_dir):
 
 def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch_size,
                     num_images, cache_dir, reference_name, data_dir, options, progress,
-                    identity=None) -> dict:
-    """The sample-side report: metrics of the samples and of the reference points (`identity`: the
-    model's inputs as outputs, uint8 NHWC, when it declares them)."""
+                    as_outputs=None) -> dict:
+    """The sample-side report: metrics of the samples and of the reference points (`as_outputs`:
+    {point: uint8 NHWC images made from the model's inputs}: its identity, the data's classical inverses)."""
     needs = set().union(*(registry.get(m).needs for m in names))
     keep = num_images if "images" in needs else 0
     refd = reference_features(extractor, ref, name=reference_name, seed=seed, cache_dir=cache_dir,
@@ -179,12 +182,12 @@ def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch
     ref_names = [m for m in names if "generator" not in registry.get(m).needs]
     ctx = dict(seed=seed, extractor=extractor, progress=progress)
     points = {}
-    if identity is not None:
-        inputs = stats.extract(extractor, stats.array_batches(identity, batch_size), len(identity),
+    for point, images in (as_outputs or {}).items():
+        inputs = stats.extract(extractor, stats.array_batches(images, batch_size), len(images),
                                keep_features="features" in needs, keep_images=keep,
-                               label="identity features", progress=progress)
-        points["identity"] = {"num_samples": int(inputs["n"]), "metrics": _score(
-            ref_names, Inputs(inputs, real, side="identity", **ctx), options)}
+                               label=f"{point} features", progress=progress)
+        points[point] = {"num_samples": int(inputs["n"]), "metrics": _score(
+            ref_names, Inputs(inputs, real, side=point, **ctx), options)}
     return {
         "num_samples": int(sample["n"]),
         "metrics": _score(names, Inputs(sample, real, generator=generator, **ctx), options),
@@ -224,7 +227,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
              seed: int = 0, batch_size: int = 250, num_images: int = 2048,
              cache_dir: str | Path | None = None, reference_name: str = "",
              data_dir: str | None = None, options: dict | None = None, pairs=None,
-             labels=None, data=None, progress: bool = True) -> dict:
+             labels=None, data=None, data_config=None, progress: bool = True) -> dict:
     """Score `n` samples against `reference_images`, and/or `pairs`; a JSON-serializable report.
 
     samples: uint8 NHWC array, iterable of uint8 batches, `kgan.data` source string, or a
@@ -242,6 +245,8 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     (`kgan.data.features.feature_batches`); when the model has a target feature, its outputs and those
     targets also make the pairs, the rows' `label`s the labels of `output_accuracy`, and a declared
     identity feature the "identity" reference point.
+    data_config: the data section `data` comes from; its transform's classical inverses
+    (`kgan.metrics.restoration`) become reference points of a model with a target feature.
     """
     options = options or {}
     if isinstance(extractor, str):
@@ -253,7 +258,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     generator = as_generator(samples) if is_model else None
     samples = generator or samples  # what the sample batches come from
     labels = None if labels is None else np.asarray(labels)
-    identity = None
+    as_outputs = {}  # reference points made from the inputs, scored as if they were the outputs
     if generator is not None and data is not None:  # one pass over the data makes the samples and the pairs
         made = list(generator.batches_with_rows(n, batch_size, seed, data))
         samples = [images for images, _ in made]
@@ -261,7 +266,9 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
             pairs = [generator.pair(images, rows) for images, rows in made]
             labels = _rows_feature(made, "label")
             if generator.identity_feature:
-                identity = np.concatenate([generator.identity(images, rows) for images, rows in made])
+                as_outputs["identity"] = np.concatenate([generator.identity(images, rows) for images, rows in made])
+            inverses = [restoration.classical_inverses(data_config, rows, images.shape[1:]) for images, rows in made]
+            as_outputs.update({point: np.concatenate([i[point] for i in inverses]) for point in inverses[0]})
     names = resolve_metrics(metrics, _available(samples, extractor, generator, pairs, labels))
     paired = [m for m in names if "paired" in registry.get(m).needs]
     unpaired = [m for m in names if m not in paired]
@@ -277,7 +284,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
                                   batch_size=batch_size, num_images=num_images,
                                   cache_dir=cache_dir, reference_name=reference_name,
                                   data_dir=data_dir, options=options, progress=progress,
-                                  identity=identity)
+                                  as_outputs=as_outputs)
         report.update(resize=extractor.details["resize"], reference=reference_name or "array",
                       num_samples=section["num_samples"], num_reference=int(len(ref)),
                       metrics=section["metrics"], reference_points=section["reference_points"])
@@ -290,7 +297,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
                                                        batch_size=batch_size, **kw)
     if paired:
         section = _paired_section(paired, pairs, seed, options, progress, extractor=extractor,
-                                  labels=labels, identity=identity)
+                                  labels=labels, as_outputs=as_outputs)
         report["num_pairs"] = section["num_pairs"]
         report["metrics"].update(section["metrics"])
         points = report.setdefault("reference_points", {})
@@ -298,15 +305,17 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
             if point in section:
                 points.setdefault(point, {"metrics": {}})["metrics"].update(section[point])
                 points[point]["paired"] = text
-    if identity is not None:
-        report["reference_points"]["identity"]["description"] = ("the model's input, resized and in the "
-                                                                  "output's channels")
+    for point in as_outputs:
+        report["reference_points"][point]["description"] = _FROM_INPUTS[point]
     return report
 
 
+#: Reference points made from the model's inputs: what each is.
+_FROM_INPUTS = {"identity": "the model's input, resized and in the output's channels", **restoration.POINTS}
 _PAIRED_POINTS = {"real_vs_real": "each target against another example's target",
                   "pixel_gaussian": "per-pixel Gaussian draws of the targets vs targets",
-                  "identity": "the model's input against its target"}
+                  "identity": "the model's input against its target",
+                  **{point: f"{text}, against its target" for point, text in restoration.POINTS.items()}}
 
 
 def _rows_feature(made, feature: str):
@@ -368,12 +377,17 @@ def better(direction: str) -> str:
     return _BETTER[direction]
 
 
+def point_order(points) -> list[str]:
+    """Reference point names in table order: the fixed points (real vs real, pixel gaussian, identity, the
+    classical inverses), then the others (baselines) by name, whatever order a JSON file kept them in."""
+    return [p for p in _PAIRED_POINTS if p in points] + sorted(set(points) - set(_PAIRED_POINTS))
+
+
 def format_table(report: dict) -> str:
     """A short text table: samples next to both reference points, which way is better, the
     extractor's held-out accuracy and any warnings."""
     found = report.get("reference_points", {})
-    order = [p for p in _PAIRED_POINTS if p in found] + sorted(set(found) - set(_PAIRED_POINTS))
-    points = {p: found[p] for p in order}  # the fixed points first, then baselines (JSON sorts keys)
+    points = {p: found[p] for p in point_order(found)}
     cols = ["better", "samples"] + [p.replace("_", " ") for p in points]
     ex = report.get("extractor") or {}
     lines = [f"WARNING: {w}" for w in report.get("warnings", [])]

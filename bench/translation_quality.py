@@ -31,6 +31,15 @@ COLUMNS = [("fid", "value", "FID"), ("output_accuracy", "accuracy", "accuracy"),
            ("psnr", "mean", "PSNR dB"), ("ssim", "mean", "SSIM")]
 
 
+TABLE_HEADER = ("| task | model | steps | CPU min | " + " | ".join(c for _, _, c in COLUMNS) + " |\n"
+                "|---|---|---:|---:|" + "---:|" * len(COLUMNS))
+
+
+def table_row(task, label, steps, cpu, metrics) -> str:
+    cells = [f"{metrics[m][k]:.4g}" if m in metrics else "-" for m, k, _ in COLUMNS]
+    return f"| {task} | {label} | {steps or '-'} | {f'{cpu:.2f}' if cpu else '-'} | " + " | ".join(cells) + " |"
+
+
 def parse():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=5.0, help="CPU minutes of training per model (process time)")
@@ -66,6 +75,7 @@ def main():
     from kgan.data import load_arrays
     from kgan.data.features import feature_arrays, feature_batches
     from kgan.imageio import to_uint8, write_grid_png
+    from kgan.io import write_json
     from kgan.metrics import ClassifierExtractor, evaluate, from_gan, train_classifier
     from kgan.models.registry import baseline_config
 
@@ -95,10 +105,15 @@ def main():
                           batch_size=batch, data=data, progress=False)
         points = report["reference_points"]
         print(f"{task} / {label}: {steps} steps, {cpu:.2f} CPU min, {n} held-out pairs", flush=True)
-        rows.append((task, label, steps, cpu, report["metrics"]))
+        new = [(task, label, steps, cpu, report["metrics"])]
         if label == "pix2pix":
-            rows.append((task, "identity (input)", 0, 0.0, points["identity"]["metrics"]))
-            rows.append((task, "real targets", 0, 0.0, points["real_vs_real"]["metrics"]))
+            new += [(task, "identity (input)", 0, 0.0, points["identity"]["metrics"]),
+                    (task, "real targets", 0, 0.0, points["real_vs_real"]["metrics"])]
+        for row in new:  # printed as they come: a run cut short keeps what it measured
+            print(table_row(*row), flush=True)
+        rows += new
+        write_json(out / "results.json", [dict(zip(("task", "model", "steps", "cpu_minutes", "metrics"), r))
+                                          for r in rows])
         generator = from_gan(model)
         shown = {k: v[:16] for k, v in held.items()}
         outputs = to_uint8(np.asarray(model.infer({"source": shown["source"]})))
@@ -107,11 +122,9 @@ def main():
         print(f"  grid (input | output | target, two per row): {grid}", flush=True)
 
     print()
-    print("| task | model | steps | CPU min | " + " | ".join(c for _, _, c in COLUMNS) + " |")
-    print("|---|---|---:|---:|" + "---:|" * len(COLUMNS))
-    for task, label, steps, cpu, metrics in rows:
-        cells = [f"{metrics[m][k]:.4g}" if m in metrics else "-" for m, k, _ in COLUMNS]
-        print(f"| {task} | {label} | {steps or '-'} | {f'{cpu:.2f}' if cpu else '-'} | " + " | ".join(cells) + " |")
+    print(TABLE_HEADER)
+    for row in rows:
+        print(table_row(*row))
     print("\nFID: outputs vs held-out targets in the evaluation classifier's features (real targets: two halves "
           "of them); accuracy: the classifier's on the outputs against the digits' labels; identity: the input "
           "scored as the output.")

@@ -267,7 +267,7 @@ def test_resume_continues_into_the_gan_phase(sr_run):
     d_loss = [float(r.split(",")[header.index("d_loss")]) for r in rows[1:]]
     assert len(d_loss) == 4 and d_loss[:2] == [0.0, 0.0] and all(v > 0 for v in d_loss[2:])
     events = (run / "logs" / "events.log").read_text()
-    assert "gan" in events and "resum" in events
+    assert "step 0: phase 1/1 'pretrain': steps 0-2" in events and "step 2: phase 2/2 'gan': steps 2-4" in events
 
 
 def test_export_serves_source_to_image_and_only_the_generator(sr_run, tmp_path):

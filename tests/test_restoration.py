@@ -22,6 +22,8 @@ from conftest import run_cli
 OPTS = {"blocks": 1}
 SR = {"name": "sr", "seed": 0, "model": {"name": "srgan", "width": 8, "options": OPTS},
       "data": {"source": "mnist", "limit": 64, "batch_size": 8, "transform": "downsample:4"}}
+PHASES = [{"name": "pretrain", "steps": 2, "terms": {"d_adv": 0, "g_adv": 0, "perceptual": 0}},
+          {"name": "gan", "steps": 2}]
 DEBLUR = {"name": "deblur", "seed": 0, "model": {"name": "deblurgan", "width": 8, "options": OPTS},
           "data": {"source": "mnist", "limit": 64, "batch_size": 8, "transform": "blur:1.5"},
           "train": {"gradient_penalty": 10.0, "n_critic": 2}}
@@ -209,25 +211,29 @@ def test_pretraining_phase_is_pixel_only_and_the_switch_turns_the_gan_terms_on()
     assert changed(d_before, model.discriminator)
 
 
-def test_pixel_only_baseline_never_updates_the_critic():
-    cfg = config(DEBLUR)
-    description, baseline = registry.baseline_config(cfg.replace(**{"eval.baselines": ["pixel_only"]}), "pixel_only")
-    assert "pixel loss only" in description and baseline.name == "deblur-pixel_only"
+def test_pixel_only_baseline_has_no_critic_and_no_phases():
+    cfg = config(SR, **{"train.steps": 4, "train.phases": PHASES, "eval.baselines": ["pixel_only"]})
+    description, baseline = registry.baseline_config(cfg, "pixel_only")
+    assert "pixel loss only" in description and baseline.name == "sr-pixel_only"
+    assert baseline.train.phases == [] and baseline.train.steps == 4  # the phases schedule terms it lacks
     model = compiled(baseline)
-    assert [t.name for g in model.GROUPS for t, _ in model.active_terms(g)] == ["pixel"]  # the penalty is off too
-    d_before = weights(model.discriminator)
-    for _ in range(2):
-        model.train_step(batch_of(baseline))
-    assert not changed(d_before, model.discriminator)
+    assert list(model.networks()) == ["generator", "perceptual"] and list(model.GROUPS) == ["generator"]
+    assert [t.name for g in model.GROUPS for t, _ in model.active_terms(g)] == ["pixel"]
+    batch = batch_of(baseline)
+    out = model.generator(batch["source"], training=True)
+    logs = model.train_step(batch)
+    assert float(logs["g_loss"]) == pytest.approx(float(np.mean(np.square(np.asarray(out) - batch["target"].numpy()))),
+                                                  rel=1e-5)
+    assert "d_loss" not in logs
+    deblur = compiled(registry.baseline_config(config(DEBLUR, **{"eval.baselines": ["pixel_only"]}), "pixel_only")[1])
+    assert [t.name for g in deblur.GROUPS for t, _ in deblur.active_terms(g)] == ["pixel"]  # no penalty either
+    restored = type(model).from_config(model.get_config())
+    assert list(restored.networks()) == ["generator", "perceptual"] and restored.adversarial_weight == 0
     with pytest.raises(ConfigError, match=r"eval.baselines: model 'srgan' has no baseline 'l1_only'; it has \['pixel_only'\]"):
         config(SR, **{"eval.baselines": ["l1_only"]})
 
 
 # ----- a run: phases across a resume, export, evaluation -------------------------------------------------------------
-PHASES = [{"name": "pretrain", "steps": 2, "terms": {"d_adv": 0, "g_adv": 0, "perceptual": 0}},
-          {"name": "gan", "steps": 2}]
-
-
 @pytest.fixture(scope="module")
 def sr_run(tmp_path_factory, classifier_file):
     """srgan with a classifier as the perceptual network: the pretraining phase (2 steps), then resumed

@@ -55,8 +55,8 @@ _DOCS = {
     "generator_norm": f"normalization in the generator: one of {list(GENERATOR_NORMS)} (EDSR/EPSR: none; SRGAN: "
                       "batch; DeblurGAN: instance)",
     "l1": "lambda of the L1 term (the paper: 100)",
-    "adversarial_weight": "weight of G's adversarial term; 0 = no adversarial terms, the discriminator is never "
-                          "updated (pix2pix: L1 only; SRGAN: 1e-3)",
+    "adversarial_weight": "weight of G's adversarial term; 0 = no discriminator at all (pix2pix: L1 only; "
+                          "srgan/deblurgan: pixel and perceptual terms only); SRGAN: 1e-3",
     "dropout": "dropout rate in the first decoder blocks (0 = none)",
     "dropout_at_inference": "keep dropout on when serving (the paper's noise source)",
     "patch_depth": "PatchGAN stride-2 layers (patch 16/34/70/142 px; default: the deepest with patches <= half the image)",

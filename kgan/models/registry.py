@@ -60,10 +60,11 @@ def _conditional(attr):
     return call
 
 
-#: the restoration families' reference point: the same generator, no critic and no perceptual term
+#: the restoration families' reference point: the same generator, no critic and no perceptual term, for the
+#: same number of steps without phases (they schedule terms it does not have)
 _PIXEL_ONLY = ("the same generator trained with the pixel loss only (no discriminator, no perceptual term)",
                {"model.options.adversarial_weight": 0, "model.options.perceptual_weight": 0,
-                "model.options.pixel_weight": 1.0})
+                "model.options.pixel_weight": 1.0, "train.phases": []})
 
 _SPECS = {s.name: s for s in [
     ModelSpec("gan", "Goodfellow et al. 2014: MLP generator/discriminator of the seeds (non-saturating loss; "

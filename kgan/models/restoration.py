@@ -12,7 +12,7 @@ One class, two registry entries (`srgan`, `deblurgan`) that differ in their defa
   `perceptual` (`kgan.perceptual`, `perceptual_weight`; DeblurGAN's content loss with lambda 100).
   L = pixel_weight * L_pixel + perceptual_weight * L_perceptual + adversarial_weight * L_adv: EPSR's
   lambda_2 L_E + lambda_1 L_VGG + lambda_3 L_adv.
-- `adversarial_weight = 0` switches the adversarial terms and the penalty off (the critic is never updated): with
+- `adversarial_weight = 0` builds no critic (no adversarial terms, no penalty, one optimizer group): with
   `perceptual_weight = 0` it is the `pixel_only` baseline. The usual SRGAN pretraining is a first
   `[[train.phases]]` entry with `terms = {g_adv = 0, d_adv = 0, perceptual = 0}` (plus `gp = 0` with a penalty).
 - The perceptual feature network is a frozen network of the model (`perceptual`): checkpointed and saved with
@@ -33,20 +33,17 @@ from kgan.models.translation import PairedTranslation, engine_options, pixel_err
 @keras.saving.register_keras_serializable(package="kgan")
 class Restoration(PairedTranslation):
     HPARAMS = PairedTranslation.HPARAMS + ("loss", "pixel_loss", "pixel_weight", "perceptual_weight",
-                                           "adversarial_weight", "gradient_penalty")
+                                           "gradient_penalty")
 
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, perceptual: keras.Model, *,
+    def __init__(self, generator: keras.Model, discriminator: keras.Model | None = None, *, perceptual: keras.Model,
                  loss: str = "non_saturating", pixel_loss: str = "mse", pixel_weight: float = 1.0,
-                 perceptual_weight: float = 1.0, adversarial_weight: float = 1e-3, gradient_penalty: float = 0.0,
-                 **kwargs):
-        super().__init__(**kwargs)
+                 perceptual_weight: float = 1.0, gradient_penalty: float = 0.0, **kwargs):
+        super().__init__(generator, discriminator, others={"perceptual": perceptual}, **kwargs)
         self.loss = loss
         self.pixel_loss = pixel_loss
         self.pixel_weight = float(pixel_weight)
         self.perceptual_weight = float(perceptual_weight)
-        self.adversarial_weight = float(adversarial_weight)
         self.gradient_penalty = float(gradient_penalty)
-        self._init_networks({"generator": generator, "discriminator": discriminator, "perceptual": perceptual})
 
     @classmethod
     def from_experiment(cls, cfg):
@@ -64,19 +61,19 @@ class Restoration(PairedTranslation):
                                        blocks=opts["blocks"], norm=opts["generator_norm"],
                                        edge_kernel=nets["edge_kernel"], downsample=nets["downsample"],
                                        global_skip=nets["global_skip"])
-        discriminator = dcgan_discriminator(image, width=cfg.model.width, norm=norm)
+        discriminator = (dcgan_discriminator(image, width=cfg.model.width, norm=norm)
+                         if opts["adversarial_weight"] > 0 else None)
         features = perceptual.feature_network(opts["perceptual"], image, seed=cfg.seed)
-        return cls(generator, discriminator, features, loss=loss, pixel_loss=opts["pixel_loss"],
+        return cls(generator, discriminator, perceptual=features, loss=loss, pixel_loss=opts["pixel_loss"],
                    pixel_weight=opts["pixel_weight"], perceptual_weight=opts["perceptual_weight"],
                    adversarial_weight=opts["adversarial_weight"], gradient_penalty=cfg.train.gradient_penalty,
                    name=cfg.model.name, **engine_options(cfg))
 
     def loss_terms(self) -> list[Term]:
-        adversarial = self.adversarial_weight > 0
-        terms = self.adversarial_terms(self.loss, self.adversarial_weight)
-        if self.gradient_penalty:
+        terms = self.adversarial_terms(self.loss)
+        if self.gradient_penalty and self.adversarial_weight:
             critic = lambda images: self.discriminator(images, training=True)  # noqa: E731
-            terms.append(Term("gp", "discriminator", weight=self.gradient_penalty * adversarial,
+            terms.append(Term("gp", "discriminator", weight=self.gradient_penalty,
                               fn=lambda ctx: penalties.gradient_penalty(self, critic, ctx.batch["target"],
                                                                         ctx.out["image"])))
         return terms + [

@@ -18,9 +18,6 @@ from kgan.models import surface
 from kgan.models.engine import Engine
 from kgan.models.terms import Term
 
-PIXEL_LOSSES = ("l1", "mse")
-
-
 class PairedTranslation(Engine):
     HPARAMS = Engine.HPARAMS + ("adversarial_weight",)
     target_feature = "target"

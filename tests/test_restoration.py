@@ -313,7 +313,7 @@ def test_evaluation_refuses_the_loss_network_and_accepts_another(sr_run, classif
 
 def test_shipped_sr_pipeline_trains_exports_and_evaluates(tmp_path):
     """pipelines/mnist_sr4.toml, shortened: both phases, the pixel-only baseline, export and evaluation on
-    held-out pairs with the identity (upsampled source) and pixel_only reference points."""
+    held-out pairs with the identity (upsampled source), bicubic and pixel_only reference points."""
     shipped = kgan.config.load_config("mnist_sr4")
     small = shipped.replace(**{
         "data.limit": 320, "data.batch_size": 8, "model.width": 8, "model.options": {**shipped.model.options, "blocks": 1},
@@ -327,6 +327,6 @@ def test_shipped_sr_pipeline_trains_exports_and_evaluates(tmp_path):
     summary = {l.split()[0]: l.split()[-1] for l in r.stdout.splitlines() if l.startswith("  ")}
     report = json.loads(open(summary["metrics_report"]).read())
     assert {"l1", "psnr", "ssim", "output_accuracy"} <= set(report["metrics"])
-    assert set(report["reference_points"]) >= {"identity", "pixel_only"}
+    assert set(report["reference_points"]) >= {"identity", "pixel_only", "bicubic"}  # bicubic: the classical SR
     signature = tf.saved_model.load(summary["saved_model"]).signatures["serving_default"]
     assert signature(source=tf.constant(np.zeros((2, 7, 7, 1), np.uint8)))["images"].shape == (2, 28, 28, 1)

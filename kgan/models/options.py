@@ -38,10 +38,12 @@ RESTORATION_OPTIONS = {
 #: what each family's generator is made of (not options: they define the family)
 RESTORATION_NETS = {
     "srgan": {"scales": (2, 4, 8), "edge_kernel": 9, "downsample": 0, "global_skip": False,
-              "data": "srgan upsamples its source by 2, 4 or 8: set data.transform = 'downsample:K' (K = 2, 4, 8)"},
+              "data": "srgan upsamples its source by 2, 4 or 8: set data.transform = 'downsample:K[:KERNEL]' "
+                      "(K = 2, 4, 8)"},
     "deblurgan": {"scales": (1,), "edge_kernel": 7, "downsample": 2, "global_skip": True,
                   "data": "deblurgan restores a degraded image of the image's own size and channels: set "
-                          "data.transform = 'blur:S' (or a paired: source of such pairs)"},
+                          "data.transform = 'blur:S', 'blur:motion' or 'blur:trajectory' (or a paired: source of "
+                          "such pairs)"},
 }
 GENERATOR_NORMS = ("none", "batch", "instance")
 

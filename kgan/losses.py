@@ -57,6 +57,21 @@ def generator_loss(kind: str, fake_logits):
     raise ValueError(f"unknown loss {kind!r}; choose from {LOSSES}")
 
 
+def output_logs(kind: str, real_logits, fake_logits) -> dict:
+    """What the critic says, for the logs: D(x), D(G(z)) as probabilities for the sigmoid losses, raw scores
+    otherwise, and the Wasserstein distance estimate for `wasserstein`."""
+    squash = ops.sigmoid if kind in ("minimax", "non_saturating") else (lambda t: t)
+    logs = {"d_real": ops.mean(squash(real_logits)), "d_fake": ops.mean(squash(fake_logits))}
+    if kind == "wasserstein":
+        logs["w_distance"] = ops.mean(real_logits) - ops.mean(fake_logits)
+    return logs
+
+
+def output_log_names(kind: str) -> tuple:
+    """The names `output_logs(kind, ...)` returns (a term declares its diagnostics before the step)."""
+    return ("d_real", "d_fake") + (("w_distance",) if kind == "wasserstein" else ())
+
+
 def squared_gradient_norms(gradients):
     """Per-example squared L2 norm of a batch of input gradients [B, ...]."""
     return ops.sum(ops.reshape(ops.square(gradients), (ops.shape(gradients)[0], -1)), axis=1)

@@ -217,12 +217,13 @@ class Evaluate(Stage):
         from kgan import io
         from kgan.metrics import evaluate, generator_from_path
         from kgan.metrics.report import add_reference_point
-        from kgan.models.registry import baseline_config
+        from kgan.models.registry import baseline_config, check_evaluation_network
         from kgan.prepare import prepared_data_config
 
         cfg, reqs = self.cfg, self.requires()
         if cfg.eval.features == "classifier":
             extractor = f"classifier:{reqs['classifier'].output().path}"
+            check_evaluation_network(cfg, reqs["classifier"].output().path)
         else:
             extractor = f"inception:{cfg.eval.inception_handle}"
         reference = np.load(reqs["data"].data_dir / "data.npz")["x"]

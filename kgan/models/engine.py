@@ -254,8 +254,10 @@ class Engine(keras.Model):
         batch = self.batch_features(data)
         chunks = _split_batch(batch, self.n_critic)
         # Non-trainable state (batchnorm moving statistics) is updated by every forward pass in training
-        # mode, whether or not the step is finite: keep a copy to put back when the step is skipped.
-        state = [v for network in self.networks().values() for v in network.non_trainable_variables]
+        # mode, whether or not the step is finite: keep a copy to put back when the step is skipped. A frozen
+        # network (trainable = False: a perceptual loss's feature network) never changes and is left out.
+        state = [v for network in self.networks().values() if network.trainable
+                 for v in network.non_trainable_variables]
         saved = [tf.identity(v.value) for v in state]
         *critics, main = self.GROUPS
         finite, logs, last = tf.constant(True), {}, len(chunks) - 1

@@ -19,7 +19,7 @@ import tensorflow as tf
 from keras import ops
 
 from kgan import losses
-from kgan.models import surface, updates
+from kgan.models import penalties, surface, updates
 from kgan.models.engine import Engine, ema_decay  # noqa: F401  (ema_decay: part of the public surface)
 from kgan.models.terms import Term
 
@@ -148,8 +148,8 @@ class GAN(Engine):
         return {"discriminator": "d_loss", "generator": "g_loss"}[group]
 
     def loss_terms(self) -> list[Term]:
-        diagnostics = ("d_real", "d_fake") + (("w_distance",) if self.loss == "wasserstein" else ())
-        terms = [Term("d_adv", "discriminator", self._d_adversarial, logged=False, diagnostics=diagnostics),
+        terms = [Term("d_adv", "discriminator", self._d_adversarial, logged=False,
+                      diagnostics=losses.output_log_names(self.loss)),
                  Term("g_adv", "generator", self._g_adversarial, logged=False)]
         if self.gradient_penalty:
             terms.append(Term("gp", "discriminator", self._gradient_penalty, weight=self.gradient_penalty))
@@ -168,7 +168,7 @@ class GAN(Engine):
     def _d_adversarial(self, ctx):
         real, fake = self.d_real(ctx)["logits"], self.d_fake(ctx)["logits"]
         real_t, fake_t = self._targets(real, fake)
-        return losses.discriminator_loss(self.loss, real, fake, real_t, fake_t), self._d_output_logs(real, fake)
+        return losses.discriminator_loss(self.loss, real, fake, real_t, fake_t), losses.output_logs(self.loss, real, fake)
 
     def _g_adversarial(self, ctx):
         return losses.generator_loss(self.loss, self.d_fake(ctx)["logits"])
@@ -183,28 +183,15 @@ class GAN(Engine):
             fake_t += self.random_uniform(ops.shape(fake_logits), 0.0, self.label_noise)
         return real_t, fake_t
 
-    def _d_output_logs(self, real_logits, fake_logits):
-        """D(x), D(G(z)) as probabilities for sigmoid losses, raw scores otherwise; W-distance estimate."""
-        squash = ops.sigmoid if self.loss in ("minimax", "non_saturating") else (lambda t: t)
-        logs = {"d_real": ops.mean(squash(real_logits)), "d_fake": ops.mean(squash(fake_logits))}
-        if self.loss == "wasserstein":
-            logs["w_distance"] = ops.mean(real_logits) - ops.mean(fake_logits)
-        return logs
-
-    def _input_gradients(self, images, source):
-        with tf.GradientTape() as tape:
-            tape.watch(images)
-            logits = self.discriminate(images, source, training=True)["logits"]
-        return tape.gradient(logits, images)
+    def _critic(self, source):
+        """images -> D's logits, with the conditions D takes from `source`."""
+        return lambda images: self.discriminate(images, source, training=True)["logits"]
 
     def _gradient_penalty(self, ctx):
-        real, fake = ctx.batch["image"], ctx.out["image"]
-        eps = self.random_uniform((ops.shape(real)[0],) + (1,) * (len(real.shape) - 1))
-        mixed = eps * real + (1.0 - eps) * fake
-        return losses.gradient_penalty_from_gradients(self._input_gradients(mixed, ctx.batch))
+        return penalties.gradient_penalty(self, self._critic(ctx.batch), ctx.batch["image"], ctx.out["image"])
 
     def _r1(self, ctx):
-        return losses.r1_penalty_from_gradients(self._input_gradients(ctx.batch["image"], ctx.batch))
+        return penalties.r1_penalty(self._critic(ctx.batch), ctx.batch["image"])
 
     def _feature_matching(self, ctx):
         def features(images, source):

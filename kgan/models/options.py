@@ -27,9 +27,39 @@ _FAMILY_OPTIONS = {
 
 PIX2PIX_OPTIONS = {"l1": 100.0, "adversarial_weight": 1.0, "dropout": 0.5, "dropout_at_inference": True, "patch_depth": None}
 
+#: srgan / deblurgan options and their defaults (`kgan.models.restoration`); the adversarial loss is model.loss,
+#: the critic's normalization model.norm, the gradient penalty train.gradient_penalty, as for every GAN
+RESTORATION_OPTIONS = {
+    "srgan": {"pixel_loss": "mse", "pixel_weight": 1.0, "perceptual": "random:4", "perceptual_weight": 1.0,
+              "adversarial_weight": 1e-3, "blocks": 16, "generator_norm": "none"},
+    "deblurgan": {"pixel_loss": "l1", "pixel_weight": 0.0, "perceptual": "random:4", "perceptual_weight": 100.0,
+                  "adversarial_weight": 1.0, "blocks": 9, "generator_norm": "instance"},
+}
+#: what each family's generator is made of (not options: they define the family)
+RESTORATION_NETS = {
+    "srgan": {"scales": (2, 4, 8), "edge_kernel": 9, "downsample": 0, "global_skip": False,
+              "data": "srgan upsamples its source by 2, 4 or 8: set data.transform = 'downsample:K[:KERNEL]' "
+                      "(K = 2, 4, 8)"},
+    "deblurgan": {"scales": (1,), "edge_kernel": 7, "downsample": 2, "global_skip": True,
+                  "data": "deblurgan restores a degraded image of the image's own size and channels: set "
+                          "data.transform = 'blur:S', 'blur:motion' or 'blur:trajectory' (or a paired: source of "
+                          "such pairs)"},
+}
+GENERATOR_NORMS = ("none", "batch", "instance")
+
 _DOCS = {
+    "pixel_loss": "pixel term: l1 | mse",
+    "pixel_weight": "weight of the pixel term (the only term of the pixel-only baseline and of a pretraining phase)",
+    "perceptual": "feature network of the perceptual term: random:DEPTH | classifier:PATH | vgg19:PATH "
+                  "(kgan.perceptual; PATH a local file, never downloaded)",
+    "perceptual_weight": "weight of the perceptual term (DeblurGAN: 100)",
+    "blocks": "residual blocks of the generator (SRResNet 16, DeblurGAN 9)",
+    "generator_norm": f"normalization in the generator: one of {list(GENERATOR_NORMS)} (EDSR/EPSR: none; SRGAN: "
+                      "batch; DeblurGAN: instance)",
     "l1": "lambda of the L1 term (the paper: 100)",
-    "adversarial_weight": "weight of G's adversarial term; 0 = L1 only, the discriminator is never updated", "dropout": "dropout rate in the first decoder blocks (0 = none)",
+    "adversarial_weight": "weight of G's adversarial term; 0 = no discriminator at all (pix2pix: L1 only; "
+                          "srgan/deblurgan: pixel and perceptual terms only); SRGAN: 1e-3",
+    "dropout": "dropout rate in the first decoder blocks (0 = none)",
     "dropout_at_inference": "keep dropout on when serving (the paper's noise source)",
     "patch_depth": "PatchGAN stride-2 layers (patch 16/34/70/142 px; default: the deepest with patches <= half the image)",
     "tricks": f"discriminator tricks, any of {list(TRICKS)}",
@@ -58,6 +88,8 @@ def describe_options() -> list[str]:
     for family, options in _FAMILY_OPTIONS.items():
         lines += [f"{family}:"] + [line(k, v) for k, v in options.items()]
     lines += ["pix2pix:"] + [line(k, v) for k, v in PIX2PIX_OPTIONS.items()]
+    for family, options in RESTORATION_OPTIONS.items():
+        lines += [f"{family}:"] + [line(k, v) for k, v in options.items()]
     return lines
 
 
@@ -151,3 +183,58 @@ def parse_options(cfg, family: str | None, default_nets: str) -> dict:
         raise ConfigError(f"model.options.vbn_reference_size: {opts['vbn_reference_size']} is larger than "
                           f"data.batch_size {cfg.data.batch_size}")
     return opts
+
+
+def restoration_options(cfg) -> dict:
+    """srgan / deblurgan `model.options` with the family's defaults, validated, and the data section checked
+    against what the family's generator can map (the scale, the channels, the sizes its nets need)."""
+    from kgan import perceptual
+    from kgan.nets.plan import upsampling_plan
+
+    family = cfg.model.name
+    nets = RESTORATION_NETS[family]
+    if not pairs.has_pairs(cfg.data):
+        raise ConfigError(f"data.transform: {nets['data']}")
+    raw = dict(cfg.model.options)
+    defaults = RESTORATION_OPTIONS[family]
+    unknown = sorted(set(raw) - set(defaults))
+    if unknown:
+        raise ConfigError(f"model.options.{unknown[0]}: unknown option for {family}; allowed: {sorted(defaults)}")
+    opts = {**defaults, **raw}
+    for key in ("pixel_weight", "perceptual_weight", "adversarial_weight"):
+        if isinstance(opts[key], bool) or not isinstance(opts[key], (int, float)) or opts[key] < 0:
+            raise ConfigError(f"model.options.{key}: expected a number >= 0, got {opts[key]!r}")
+    if opts["pixel_loss"] not in ("l1", "mse"):
+        raise ConfigError(f"model.options.pixel_loss: expected 'l1' or 'mse', got {opts['pixel_loss']!r}")
+    blocks = opts["blocks"]
+    if isinstance(blocks, bool) or not isinstance(blocks, int) or not 0 <= blocks <= 64:
+        raise ConfigError(f"model.options.blocks: expected an int in 0..64, got {blocks!r}")
+    if opts["generator_norm"] not in GENERATOR_NORMS:
+        raise ConfigError(f"model.options.generator_norm: {opts['generator_norm']!r} is not allowed; "
+                          f"choose from {list(GENERATOR_NORMS)}")
+    perceptual.parse(opts["perceptual"])
+    if cfg.model.loss == "wasserstein" and not cfg.train.gradient_penalty:
+        raise ConfigError(f"model.loss: a Wasserstein critic without a constraint is unbounded; {family} needs "
+                          "train.gradient_penalty > 0 with it (WGAN-GP: 10)")
+    source, r = pairs.source_shape(cfg.data), cfg.data.resolution
+    scale = r // source[0]
+    if scale not in nets["scales"] or source[0] * scale != r or (scale == 1 and source[-1] != cfg.data.channels):
+        raise ConfigError(f"data.transform: {cfg.data.transform or cfg.data.source!r} makes sources {source} for "
+                          f"{r}x{r}x{cfg.data.channels} images; {nets['data']}")
+    if r % 2 ** nets["downsample"]:
+        raise ConfigError(f"data.resolution: {family}'s generator halves the image {nets['downsample']} times; "
+                          f"{r} is not divisible by {2 ** nets['downsample']}")
+    try:
+        upsampling_plan(r)
+    except ValueError:
+        raise ConfigError(f"data.resolution: {r} is not possible for {family}'s discriminator "
+                          "(28, 32, 64, 128, 256, ...)") from None
+    return opts
+
+
+def perceptual_files(cfg) -> list[str]:
+    """The file of the perceptual loss's network, when it has one (`classifier:PATH`, `vgg19:PATH`)."""
+    from kgan import perceptual
+
+    kind, arg = perceptual.parse(restoration_options(cfg)["perceptual"])
+    return [arg] if kind in ("classifier", "vgg19") else []

@@ -10,7 +10,8 @@ G* = arg min_G max_D L_cGAN(G, D) + lambda L_L1(G), lambda = 100 (seed 000, "Fro
 - `model.options.adversarial_weight` weights `g_adv` (1 by default); 0 makes the "L1 only" baseline the paper
   compares with: no discriminator at all (not built, checkpointed or logged), one optimizer group, and the
   loss is exactly lambda * L1.
-Served as `source -> image` (the image input of the declared surface; its target feature is `target`).
+Served as `source -> image` (`kgan.models.translation.PairedTranslation`: the surface, forward pass, groups and
+adversarial term pair it shares with the restoration models).
 """
 
 from __future__ import annotations
@@ -18,37 +19,20 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kgan import losses
 from kgan.layers import InferenceDropout
-from kgan.models import surface
-from kgan.models.engine import Engine
 from kgan.models.terms import Term
+from kgan.models.translation import PairedTranslation, engine_options, pixel_error
 
 
 @keras.saving.register_keras_serializable(package="kgan")
-class Pix2Pix(Engine):
-    HPARAMS = Engine.HPARAMS + ("l1", "inpainting", "adversarial_weight")
-    target_feature = "target"
-    identity_feature = "source"
+class Pix2Pix(PairedTranslation):
+    HPARAMS = PairedTranslation.HPARAMS + ("l1", "inpainting")
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model | None = None, *, l1: float = 100.0,
-                 inpainting: bool = False, adversarial_weight: float = 1.0, **kwargs):
-        super().__init__(ema_networks=("generator",), **kwargs)
+                 inpainting: bool = False, **kwargs):
+        super().__init__(generator, discriminator, **kwargs)
         self.l1 = float(l1)
-        self.adversarial_weight = float(adversarial_weight)
         self.inpainting = bool(inpainting)
-        if (discriminator is None) != (self.adversarial_weight == 0):
-            raise ValueError("pix2pix has a discriminator exactly when adversarial_weight > 0")
-        networks = {"generator": generator}
-        if discriminator is not None:
-            networks["discriminator"] = discriminator
-        self._init_networks(networks)
-
-    @property
-    def GROUPS(self) -> dict:  # noqa: N802 (the engine's declaration, per instance: L1 only has no critic)
-        if self.adversarial_weight == 0:
-            return {"generator": ("generator",)}
-        return {"discriminator": ("discriminator",), "generator": ("generator",)}
 
     @classmethod
     def from_experiment(cls, cfg):
@@ -65,19 +49,11 @@ class Pix2Pix(Engine):
         discriminator = (patchgan_discriminator(source, image, width=cfg.model.width, depth=opts["patch_depth"])
                          if opts["adversarial_weight"] > 0 else None)
         return cls(generator, discriminator, l1=opts["l1"], adversarial_weight=opts["adversarial_weight"],
-                   inpainting=cfg.data.transform.startswith("mask"),
-                   n_critic=cfg.train.n_critic, ema=cfg.train.ema, seed=cfg.seed,
-                   simultaneous=cfg.train.update == "simultaneous", name="pix2pix")
+                   inpainting=cfg.data.transform.startswith("mask"), name="pix2pix", **engine_options(cfg))
 
     # ----- surface
     def required_features(self) -> tuple:
-        return ("source", "target") + (("mask",) if self.inpainting else ())
-
-    def inference_inputs(self) -> list[surface.InputSpec]:
-        return [surface.InputSpec("source", "image", self.generator.inputs[0].shape[1:], feature="source")]
-
-    def inference_network(self) -> keras.Model:
-        return self.shadow("generator")
+        return super().required_features() + (("mask",) if self.inpainting else ())
 
     @property
     def inference_noise(self) -> str:
@@ -88,39 +64,17 @@ class Pix2Pix(Engine):
         return "dropout kept on at inference" if kept else ""
 
     # ----- step
-    def forward(self, batch: dict, training: bool) -> dict:
-        return {"image": self.generator(batch["source"], training=training)}
-
-    def patch_logits(self, ctx, key: str, images):
-        return ctx.memo(key, lambda: self.discriminator({"source": ctx.batch["source"], "image": images},
-                                                        training=True))
-
-    def loss_log(self, group: str) -> str:
-        return {"discriminator": "d_loss", "generator": "g_loss"}[group]
+    def critic_inputs(self, batch: dict, images):
+        return {"source": batch["source"], "image": images}
 
     def loss_terms(self) -> list[Term]:
-        def real(ctx):
-            return self.patch_logits(ctx, "real", ctx.batch["target"])
-
-        def fake(ctx):
-            return self.patch_logits(ctx, "fake", ctx.out["image"])
-
-        def d_adv(ctx):
-            r, f = real(ctx), fake(ctx)
-            loss = 0.5 * losses.discriminator_loss("non_saturating", r, f)
-            return loss, {"d_real": ops.mean(ops.sigmoid(r)), "d_fake": ops.mean(ops.sigmoid(f))}
-
         def l1(ctx):
-            error = ops.abs(ctx.out["image"] - ctx.batch["target"])
+            error = pixel_error("l1", ctx.out["image"], ctx.batch["target"])
             if not self.inpainting:
                 return ops.mean(error)
             hole = ctx.batch["mask"]
             in_hole = ops.sum(error * hole) / ops.maximum(ops.sum(hole) * error.shape[-1], 1.0)
             return ops.mean(error), {"l1_hole": in_hole}
 
-        terms = [Term("l1", "generator", l1, weight=self.l1, diagnostics=("l1_hole",) if self.inpainting else ())]
-        if self.adversarial_weight == 0:
-            return terms
-        return [Term("d_adv", "discriminator", d_adv, logged=False, diagnostics=("d_real", "d_fake")),
-                Term("g_adv", "generator", lambda ctx: losses.generator_loss("non_saturating", fake(ctx)),
-                     weight=self.adversarial_weight, logged=False), *terms]
+        return self.adversarial_terms("non_saturating", d_scale=0.5) + [
+            Term("l1", "generator", l1, weight=self.l1, diagnostics=("l1_hole",) if self.inpainting else ())]

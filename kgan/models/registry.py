@@ -36,6 +36,9 @@ class ModelSpec:
     check: Callable | None = None
     # eval.baselines this family offers: name -> (what it is, dotted config overrides that make it)
     baselines: dict = field(default_factory=dict)
+    # cfg -> the files of networks the family's loss reads (a perceptual loss's classifier): evaluation must
+    # not score with them (`check_evaluation_network`)
+    loss_files: Callable | None = None
 
 
 def _positive(v):
@@ -56,6 +59,12 @@ def _conditional(attr):
         return getattr(conditional, attr)(*args, **kwargs)
     return call
 
+
+#: the restoration families' reference point: the same generator, no critic and no perceptual term, for the
+#: same number of steps without phases (they schedule terms it does not have)
+_PIXEL_ONLY = ("the same generator trained with the pixel loss only (no discriminator, no perceptual term)",
+               {"model.options.adversarial_weight": 0, "model.options.perceptual_weight": 0,
+                "model.options.pixel_weight": 1.0, "train.phases": []})
 
 _SPECS = {s.name: s for s in [
     ModelSpec("gan", "Goodfellow et al. 2014: MLP generator/discriminator of the seeds (non-saturating loss; "
@@ -89,6 +98,22 @@ _SPECS = {s.name: s for s in [
               factory="kgan.models.pix2pix:Pix2Pix", check=_options("pix2pix_options"),
               baselines={"l1_only": ("the same U-Net trained with L1 only (no discriminator)",
                                      {"model.options.adversarial_weight": 0})}),
+    ModelSpec("srgan", "Ledig et al. 2017 / EPSR (Vasu et al. 2018): super-resolution; residual generator "
+              "(no batchnorm by default, as EDSR/EPSR) with sub-pixel upsampling x2/4/8, a conv classifier on the "
+              "high-res image; pixel (MSE) + perceptual + 1e-3 adversarial terms; pretrain with the pixel term "
+              "in a first train.phases entry; needs data.transform = 'downsample:K'", nets="resnet",
+              loss="non_saturating", norm="batch",
+              factory="kgan.models.restoration:Restoration", check=_options("restoration_options"),
+              baselines={"pixel_only": _PIXEL_ONLY}, loss_files=_options("perceptual_files")),
+    ModelSpec("deblurgan", "Kupyn et al. 2018: deblurring; ResNet generator with a global skip (learns the "
+              "residual to the blurred input), WGAN-GP critic (train.gradient_penalty = 10, train.n_critic = 5), "
+              "perceptual content term (lambda 100); needs data.transform = 'blur:S'", nets="resnet",
+              loss="wasserstein", norm="layer",
+              requires={"gradient_penalty": (_positive,
+                                             "deblurgan's critic is WGAN-GP's: set train.gradient_penalty > 0 "
+                                             "(paper: lambda = 10)")},
+              factory="kgan.models.restoration:Restoration", check=_options("restoration_options"),
+              baselines={"pixel_only": _PIXEL_ONLY}, loss_files=_options("perceptual_files")),
 ]}
 
 
@@ -183,6 +208,22 @@ def _check_baselines(cfg) -> None:
         if name not in offered:
             raise ConfigError(f"eval.baselines: model {cfg.model.name!r} has no baseline {name!r}; "
                               f"it has {sorted(offered) or 'none'}")
+
+
+def check_evaluation_network(cfg, path) -> None:
+    """Refuse to evaluate with a network the model's loss was trained against (the loss would grade itself):
+    a ConfigError when the evaluation classifier at `path` is, byte for byte, one the family's loss reads."""
+    import filecmp
+    from pathlib import Path
+
+    spec = None if is_plugin(cfg.model.name) else _SPECS.get(cfg.model.name)
+    if spec is None or spec.loss_files is None or not Path(path).is_file():
+        return
+    for used in spec.loss_files(cfg):
+        if Path(used).is_file() and filecmp.cmp(used, path, shallow=False):
+            raise ConfigError(f"model.options.perceptual: {used} is also the evaluation classifier ({path}); "
+                              "the loss would grade itself: give the loss a classifier trained with another seed "
+                              "(kgan.metrics.train_classifier(..., seed=N))")
 
 
 def baseline_config(cfg, name: str):

@@ -29,11 +29,14 @@ def image_inputs(image_shape, num_classes: int):
 
 
 def normalization(kind: str, name: str):
-    """The critic's normalization layer: batch (DCGAN), layer (WGAN-GP: no batch coupling) or none."""
+    """A normalization layer: batch (DCGAN), layer (WGAN-GP's critic: no batch coupling), instance (DeblurGAN's
+    generator: per image and channel) or none."""
     if kind == "batch":
         return layers.BatchNormalization(name=name)
     if kind == "layer":
         return layers.LayerNormalization(name=name)
+    if kind == "instance":
+        return layers.GroupNormalization(groups=-1, name=name)
     if kind == "none":
         return layers.Identity(name=name)
     raise ValueError(f"unknown normalization {kind!r}")

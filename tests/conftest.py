@@ -1,6 +1,9 @@
 """Shared test setup: quiet TensorFlow, CPU only, tiny data written per test session."""
 
+import contextlib
 import gzip
+import io
+import logging
 import os
 import struct
 import subprocess
@@ -39,10 +42,48 @@ def tiny_digits(tmp_path_factory) -> dict:
 
 
 def run_cli(*args: str, cwd: Path = REPO, timeout: float = 600, env: dict | None = None):
-    """Run `python -m kgan ARGS` in a subprocess; returns CompletedProcess with text output."""
+    """Run `python -m kgan ARGS` in a subprocess; returns CompletedProcess with text output.
+
+    For tests where the process is the point (exit status and stderr as a shell sees them, kills, start-up);
+    everything else uses `cli`, since each process pays the TensorFlow start-up."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "kgan", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env=full_env)
+
+
+def cli(*args, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `kgan ARGS` in this process through `kgan.cli.main`; returns what `run_cli` returns.
+
+    The command's stdout and stderr (what Python writes to sys.stdout/sys.stderr) are captured as text. What a
+    command may change for the rest of the test session is put back: the working directory, environment
+    variables, the Keras dtype policy and the levels of Luigi's loggers (which `kgan pipeline` turns down).
+    An exception that is not a user error propagates with its traceback, where a subprocess would exit 1.
+    """
+    from kgan.cli import main
+
+    argv = [str(a) for a in args]
+    streams = [io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True) for _ in range(2)]  # .buffer too
+    cwd_before, env_before = os.getcwd(), dict(os.environ)
+    policy_before = sys.modules["keras"].mixed_precision.global_policy() if "keras" in sys.modules else "float32"
+    loggers = [logging.getLogger(name) for name in ("luigi", "luigi-interface")]
+    loggers_before = [(lg.level, lg.propagate) for lg in loggers]
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        os.environ.update(env or {})
+        with contextlib.redirect_stdout(streams[0]), contextlib.redirect_stderr(streams[1]):
+            rc = main(argv)
+    finally:
+        os.chdir(cwd_before)
+        os.environ.clear()
+        os.environ.update(env_before)
+        if "keras" in sys.modules:  # not imported by commands that never load TensorFlow
+            sys.modules["keras"].mixed_precision.set_global_policy(policy_before)
+        for lg, (level, propagate) in zip(loggers, loggers_before):
+            lg.setLevel(level)
+            lg.propagate = propagate
+    out, err = (stream.buffer.getvalue().decode() for stream in streams)
+    return subprocess.CompletedProcess(["kgan", *argv], rc, out, err)
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,11 @@
 """The `kgan` command line as a whole: argument checking, help text, and the commands run for real."""
 
 import argparse
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import run_cli
+from conftest import cli, run_cli
 from kgan.cli import build_parser, main
 
 
@@ -57,9 +58,11 @@ def test_out_of_range_values_are_refused_in_one_line(tmp_path, capsys, monkeypat
 
 
 def test_argparse_errors_are_one_line_with_status_2_in_a_real_process(tmp_path):
-    for args in (["sample", "run", "--n", "0"], ["sample"], ["no-such-command"], ["data", "inspect"],
-                 ["sample", "run", "--bogus"]):
-        proc = run_cli(*args, cwd=tmp_path)
+    cases = (["sample", "run", "--n", "0"], ["sample"], ["no-such-command"], ["data", "inspect"],
+             ["sample", "run", "--bogus"])
+    with ThreadPoolExecutor(len(cases)) as pool:  # the processes start at once: each pays the Python start-up
+        procs = list(pool.map(lambda args: run_cli(*args, cwd=tmp_path), cases))
+    for args, proc in zip(cases, procs):
         assert proc.returncode == 2, (args, proc.stderr)
         assert proc.stderr.count("\n") == 1 and ": error: " in proc.stderr, (args, proc.stderr)
         assert "Traceback" not in proc.stderr and "usage:" not in proc.stderr
@@ -88,9 +91,9 @@ log_every = 2
 [export]
 warmup_requests = 0
 """)
-    proc = run_cli("train", "tiny.toml", "--out", "run", cwd=tmp)
+    proc = cli("train", "tiny.toml", "--out", "run", cwd=tmp)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = run_cli("export", "run", "--base", "saved_models", cwd=tmp)
+    proc = cli("export", "run", "--base", "saved_models", cwd=tmp)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return tmp
 

@@ -1,27 +1,27 @@
-"""The `kgan data inspect`, `kgan models` and `kgan --help` commands, run as a user would."""
+"""The `kgan data inspect`, `kgan models` and `kgan --help` commands through the CLI entry point (in this process)."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli, write_idx
+from conftest import cli, write_idx
 from kgan.cli import main
 
 
 def test_help_lists_the_commands():
-    result = run_cli("--help")
+    result = cli("--help")
     assert result.returncode == 0
     assert all(c in result.stdout for c in ("data", "models", "config"))
 
 
 def test_models_lists_the_registry():
-    result = run_cli("models")
+    result = cli("models")
     assert result.returncode == 0
     assert any(line.split()[:1] == ["dcgan"] for line in result.stdout.splitlines())
 
 
 def test_inspect_vendored_mnist_writes_nothing_without_grid(tmp_path):
-    result = run_cli("data", "inspect", "mnist", cwd=tmp_path)
+    result = cli("data", "inspect", "mnist", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "mnist: 10000 images of 28x28x1 (uint8), 10 classes" in result.stdout
     assert "     1: 1135" in result.stdout
@@ -29,7 +29,7 @@ def test_inspect_vendored_mnist_writes_nothing_without_grid(tmp_path):
 
 
 def test_inspect_writes_the_grid_asked_for(tmp_path):
-    result = run_cli("data", "inspect", "mnist", "--n", "16", "--grid", "g.png", cwd=tmp_path)
+    result = cli("data", "inspect", "mnist", "--n", "16", "--grid", "g.png", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     grid = Image.open(tmp_path / "g.png")
     assert grid.format == "PNG" and grid.size == (4 * 28, 4 * 28) and grid.mode == "L"
@@ -41,7 +41,7 @@ def test_inspect_folder(tmp_path):
         for i in range(n):
             Image.new("RGB", (10, 8), (40 * i, 0, 0)).save(tmp_path / "pets" / label / f"{i}.png")
     out = tmp_path / "grid.png"
-    result = run_cli("data", "inspect", f"folder:{tmp_path / 'pets'}", "--grid", str(out))
+    result = cli("data", "inspect", f"folder:{tmp_path / 'pets'}", "--grid", str(out))
     assert result.returncode == 0, result.stderr
     assert "5 images of 8x10x3 (uint8), 2 classes" in result.stdout
     assert Image.open(out).size == (3 * 10, 2 * 8)
@@ -63,7 +63,7 @@ def bad_inputs(tmp_path):
 @pytest.mark.parametrize("case", range(4))
 def test_bad_input_exits_2_with_one_line(tmp_path, case):
     source, message = bad_inputs(tmp_path)[case]
-    result = run_cli("data", "inspect", source, cwd=tmp_path)
+    result = cli("data", "inspect", source, cwd=tmp_path)
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("kgan data: error:")]
     assert len(errors) == 1 and message in errors[0]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import cli, run_cli
 from kgan.cli import main
 from kgan.config import dump_toml, from_dict, load_config
 from kgan.errors import ConfigError
@@ -97,7 +97,7 @@ def test_cli_config_show_and_keys(tmp_path, capsys):
 
 def test_cli_bad_config_exits_2_naming_the_key(tmp_path):
     path = write(tmp_path, "[train]\nstepz = 5\n")
-    result = run_cli("config", "show", str(path))
+    result = cli("config", "show", str(path))
     assert result.returncode == 2
     assert f"kgan config: error: {path}: train.stepz: unknown key" in result.stderr
     assert "Traceback" not in result.stderr

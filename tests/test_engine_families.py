@@ -182,7 +182,7 @@ def test_toy_models_run_the_whole_pipeline(tmp_path, model, transform, metrics):
     """Prepare, train, export, evaluate and render through `kgan pipeline`: the GANs' own code paths."""
     import json
 
-    from conftest import run_cli
+    from conftest import cli
 
     cfg = kgan.config.from_dict({
         "name": "toy", "model": {"name": model, "width": 8, "latent_dim": 8},
@@ -191,8 +191,7 @@ def test_toy_models_run_the_whole_pipeline(tmp_path, model, transform, metrics):
         "eval": {"num_samples": 64, "classifier_epochs": 1, "history_every": 0, "metrics": metrics}})
     config = tmp_path / "toy.toml"
     config.write_text(kgan.config.dump_toml(cfg))
-    r = run_cli("pipeline", str(config), "--root", str(tmp_path / "out"), cwd=tmp_path,
-                env={"PYTHONPATH": str(REPO)})
+    r = cli("pipeline", str(config), "--root", str(tmp_path / "out"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     summary = {l.split()[0]: l.split()[-1] for l in r.stdout.splitlines() if l.startswith("  ")}
     report = json.loads(open(summary["metrics_report"]).read())

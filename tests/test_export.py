@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, cli, run_cli
 
 TINY = {"name": "tiny", "data": {"limit": 64, "batch_size": 16},
         "model": {"name": "dcgan", "width": 8, "latent_dim": 8},
@@ -347,13 +347,13 @@ def test_cli_export_and_sample_from_the_export(runs, tmp_path):
     from PIL import Image
 
     base = tmp_path / "sm"
-    proc = run_cli("export", str(runs["plain"]), "--name", "cli", "--base", str(base), "--serving-base", "/models",
-                   "--warmup-requests", "0")
+    proc = cli("export", str(runs["plain"]), "--name", "cli", "--base", str(base), "--serving-base", "/models",
+               "--warmup-requests", "0")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "/models/cli" in (base / "models.config").read_text()
     assert not (base / "cli" / "1" / "assets.extra" / "tf_serving_warmup_requests").exists()
-    proc = run_cli("sample", str(base / "cli"), "--n", "16", "--out", str(tmp_path / "x.png"), "--scale", "1",
-                   "--version", "1")
+    proc = cli("sample", str(base / "cli"), "--n", "16", "--out", str(tmp_path / "x.png"), "--scale", "1",
+               "--version", "1")
     assert proc.returncode == 0, proc.stderr[-2000:]
     with Image.open(tmp_path / "x.png") as image:
         image.verify()
@@ -362,9 +362,9 @@ def test_cli_export_and_sample_from_the_export(runs, tmp_path):
 
 
 def test_cli_errors_are_one_line(tmp_path):
-    proc = run_cli("export", str(tmp_path), "--name", "../x")
+    proc = cli("export", str(tmp_path), "--name", "../x")
     assert proc.returncode == 2 and "error: export name '../x'" in proc.stderr
-    proc = run_cli("sample", str(tmp_path / "nothing"), "--n", "4", "--out", str(tmp_path / "x.png"))
+    proc = cli("sample", str(tmp_path / "nothing"), "--n", "4", "--out", str(tmp_path / "x.png"))
     assert proc.returncode == 2
 
 

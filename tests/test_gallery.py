@@ -15,7 +15,7 @@ from PIL import Image
 
 import kgan.config
 import kgan.training
-from conftest import REPO, run_cli
+from conftest import REPO, cli
 from kgan.gallery import render_gallery
 
 SCALE = 3  # auto scale for 28x28
@@ -197,7 +197,7 @@ def test_refuses_to_overwrite_non_gallery(run_dir, tmp_path):
 
 
 def test_cli_missing_path_exits_2(tmp_path):
-    result = run_cli("gallery", str(tmp_path / "nope"), "--out", str(tmp_path / "g"), timeout=120)
+    result = cli("gallery", str(tmp_path / "nope"), "--out", str(tmp_path / "g"))
     assert result.returncode == 2, result.stderr
     assert "no such run directory or SavedModel export" in result.stderr
     assert not (tmp_path / "g").exists()
@@ -478,7 +478,7 @@ def test_compare_refuses_different_data_sets(run_dir, second_run, tmp_path):
     shutil.copytree(second_run, other)
     config = other / "config.toml"
     config.write_text(config.read_text().replace('source = "mnist"', f'source = "npz:{tmp_path / "x.npz"}"'))
-    result = run_cli("compare", str(run_dir), str(other), "--out", str(tmp_path / "cmp"), timeout=300)
+    result = cli("compare", str(run_dir), str(other), "--out", str(tmp_path / "cmp"))
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("kgan compare")]
     assert len(lines) == 1 and "different data sets" in lines[0] and "Traceback" not in result.stderr, result.stderr

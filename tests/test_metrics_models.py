@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import cli
 from kgan.config import EvalConfig
 from kgan.data import load_arrays
 from kgan.errors import CheckpointError
@@ -110,10 +110,9 @@ def test_cli_evaluate_samples_writes_report(mnist, classifier, tmp_path):
     np.savez(tmp_path / "data.npz", x=x[2000:2600, ..., 0], y=y[2000:2600])
     np.savez(tmp_path / "samples.npz", x=x[3000:3400, ..., 0])
     out = tmp_path / "out" / "report.json"
-    proc = run_cli("evaluate", "--samples", f"npz:{tmp_path / 'samples.npz'}",
-                   "--data", f"npz:{tmp_path / 'data.npz'}", "--features",
-                   f"classifier:{classifier}", "--n", "300", "--out", str(out),
-                   timeout=120)
+    proc = cli("evaluate", "--samples", f"npz:{tmp_path / 'samples.npz'}",
+               "--data", f"npz:{tmp_path / 'data.npz'}", "--features",
+               f"classifier:{classifier}", "--n", "300", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
     assert set(report["metrics"]) == set(EvalConfig().metrics)  # the config's set, not all
@@ -144,9 +143,8 @@ def test_cli_classifier_that_is_not_a_keras_model(tmp_path):
     np.savez(tmp_path / "s.npz", x=np.zeros((50, 28, 28), np.uint8))
     junk = tmp_path / "clf.keras"
     junk.write_text("not a model")
-    proc = run_cli("evaluate", "--samples", f"npz:{tmp_path / 's.npz'}", "--data",
-                   f"npz:{tmp_path / 's.npz'}", "--features", f"classifier:{junk}", "--quiet",
-                   timeout=120)
+    proc = cli("evaluate", "--samples", f"npz:{tmp_path / 's.npz'}", "--data",
+               f"npz:{tmp_path / 's.npz'}", "--features", f"classifier:{junk}", "--quiet")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("kgan evaluate")]
     assert len(errors) == 1 and str(junk) in errors[0] and "not a Keras" in errors[0]

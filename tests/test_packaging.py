@@ -7,6 +7,7 @@ site-packages (for TensorFlow and the other dependencies: nothing is downloaded)
 never on its path.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -51,11 +52,12 @@ def test_installed_wheel_runs_a_shipped_pipeline_from_an_empty_directory(wheel, 
     (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     empty = tmp_path / "work"
     empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # a source tree there would shadow the wheel
     where = subprocess.run([str(python), "-c", "import kgan; print(kgan.__file__)"], cwd=empty,
-                           capture_output=True, text=True, check=True).stdout.strip()
+                           capture_output=True, text=True, check=True, env=env).stdout.strip()
     assert where.startswith(str(site)), where  # the wheel's kgan, not the source tree's
     r = subprocess.run([str(python), "-m", "kgan", "pipeline", "tiny", "--root", "out"], cwd=empty,
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "kgan pipeline finished" in r.stdout
     assert sorted(p.name for p in empty.iterdir()) == ["out"]  # every output under --root
@@ -64,7 +66,7 @@ def test_installed_wheel_runs_a_shipped_pipeline_from_an_empty_directory(wheel, 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     again = subprocess.run([str(python), "-m", "kgan", "pipeline", "tiny", "--root", str(empty / "out")],
-                           cwd=elsewhere, capture_output=True, text=True, timeout=600)
+                           cwd=elsewhere, capture_output=True, text=True, timeout=600, env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "[pipeline] Pipeline up to date" in again.stderr and saved in again.stdout
     assert list(elsewhere.iterdir()) == []

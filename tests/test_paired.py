@@ -13,7 +13,7 @@ from kgan.data import inspect_source
 from kgan.data.features import feature_arrays
 from kgan.errors import ConfigError, DataError
 
-from conftest import run_cli
+from conftest import cli
 
 N = 40
 
@@ -56,7 +56,7 @@ def paired_run(pairs, tmp_path_factory):
     root = tmp_path_factory.mktemp("paired_run")
     config = root / "paired.toml"
     config.write_text(kgan.config.dump_toml(kgan.config.from_dict(pix2pix_config(pairs["source"]))))
-    result = run_cli("train", str(config), "--out", str(root / "run"), cwd=root)
+    result = cli("train", str(config), "--out", str(root / "run"), cwd=root)
     return {"result": result, "run": root / "run"}
 
 
@@ -108,7 +108,7 @@ def test_paired_source_string_and_config_errors(pairs, tmp_path):
     with pytest.raises(ConfigError, match="data.transform: .*already holds source/target pairs"):
         kgan.config.from_dict(pix2pix_config(pairs["source"], transform="edges"))
     source = _broken(tmp_path, pairs, lambda a, b: (b / "3.png").unlink())
-    r = run_cli("data", "inspect", source, "--grid", str(tmp_path / "grid.png"), cwd=tmp_path)
+    r = cli("data", "inspect", source, "--grid", str(tmp_path / "grid.png"), cwd=tmp_path)
     assert r.returncode == 2 and "no partner" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "grid.png").exists()
 

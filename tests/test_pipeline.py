@@ -9,6 +9,7 @@ monkeypatches reach the tasks; the `--workers 2` fork path is exercised by the l
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, cli, run_cli
 
 STEPS = 8
 ALL_TASKS = {"PrepareDataset", "TrainClassifier", "TrainGAN", "ExportModel", "Evaluate", "RenderGallery",
@@ -91,13 +92,6 @@ def luigi_cli(*args: str, env: dict | None = None, prelude: str | None = None, t
         code = f"import sys, {prelude}; from luigi.cmdline import luigi_run; luigi_run(sys.argv[1:])"
         cmd = [sys.executable, "-c", code, "--module", "kgan.tasks", *args]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
-
-
-def kgan_cli_with(prelude: str, *args: str, env: dict | None = None):
-    """`python -m kgan ARGS` after importing a fault-injection module."""
-    code = f"import sys, {prelude}; from kgan.cli import main; sys.exit(main(sys.argv[1:]))"
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")
@@ -323,7 +317,9 @@ def test_identity_is_the_config_content_not_its_file_name_or_key_order(finished,
 
 # ----------------------------------------------------------------------------------------------- 4: failures
 
-def test_a_failing_stage_fails_the_run_and_leaves_no_complete_output(finished, luigi_in_process, tmp_path):
+def test_a_failing_stage_fails_the_run_and_leaves_no_complete_output(finished, luigi_in_process, tmp_path,
+                                                                     monkeypatch):
+    import kgan.gallery.evaluation as evaluation
     from kgan import tasks
 
     root = copy_root(finished, tmp_path)
@@ -339,7 +335,13 @@ def test_a_failing_stage_fails_the_run_and_leaves_no_complete_output(finished, l
         assert leftovers == [], leftovers
         assert not stages["RenderGallery"].complete() and not stages["Pipeline"].complete()
 
-    proc = kgan_cli_with("gallery_fault", "pipeline", str(finished.cfg), "--root", str(root), env=env)
+    with monkeypatch.context() as patch:  # the fault module, imported in this process; what it replaces is put back
+        patch.setattr(tasks.RenderGallery, "run", tasks.RenderGallery.run)
+        patch.setattr(evaluation, "evaluation_section", evaluation.evaluation_section)
+        patch.syspath_prepend(str(tmp_path))
+        importlib.import_module("gallery_fault")
+        proc = cli("pipeline", str(finished.cfg), "--root", str(root))
+    sys.modules.pop("gallery_fault", None)
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "injected gallery failure" in proc.stderr and "kgan pipeline: failed" in proc.stderr
     assert "kgan pipeline finished" not in proc.stdout
@@ -513,7 +515,7 @@ def test_a_user_error_inside_a_stage_is_one_line_with_exit_2(tmp_path):
     np.savez(tmp_path / "bad.npz", x=x, y=y)
     cfg = write_toml(tmp_path / "bad.toml", experiment(tmp_path / "saved_models",
                                                         data={"source": f"npz:{tmp_path / 'bad.npz'}", "limit": 0}))
-    proc = run_cli("pipeline", str(cfg), "--root", str(tmp_path / "runs"), timeout=300)
+    proc = cli("pipeline", str(cfg), "--root", str(tmp_path / "runs"))
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     errors = [l for l in proc.stderr.splitlines() if l.startswith("kgan pipeline: error:")]

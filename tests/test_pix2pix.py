@@ -18,7 +18,7 @@ from kgan.models.terms import StepContext
 from kgan.nets.patchgan import default_depth, patchgan_discriminator, receptive_field
 from kgan.nets.unet import unet_generator
 
-from conftest import REPO, run_cli
+from conftest import REPO, cli
 
 
 def cfg(transform="mask", **data):
@@ -153,7 +153,7 @@ def test_shipped_inpainting_pipeline_runs_end_to_end(tmp_path):
                                "eval.history_every": 3, "eval.history_samples": 16})
     config = tmp_path / "inpaint.toml"
     config.write_text(kgan.config.dump_toml(small))
-    r = run_cli("pipeline", str(config), "--root", str(tmp_path / "out"), cwd=tmp_path)
+    r = cli("pipeline", str(config), "--root", str(tmp_path / "out"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     summary = {l.split()[0]: l.split()[-1] for l in r.stdout.splitlines() if l.startswith("  ")}
     report = json.loads(open(summary["metrics_report"]).read())

@@ -1,7 +1,8 @@
 """Run directories, resume, determinism, the divergence guard and the train/sample CLI.
 
 Tiny runs on CPU: DCGAN width 8, latent 8, 8x8 MNIST (256 images), batch 16, at most 40 steps in
-process; the SIGKILL test runs a few hundred steps in a subprocess so that there is time to kill it.
+process; the SIGKILL test runs a few hundred steps in a subprocess so that there is time to kill it, and the
+CLI error test runs real processes (exit status and stderr as a shell sees them).
 """
 
 import csv
@@ -25,7 +26,7 @@ import kgan.training
 from kgan.errors import CheckpointError
 from kgan.imageio import to_uint8
 
-from conftest import REPO, run_cli
+from conftest import REPO, cli
 
 RES = 8
 BATCH = 16
@@ -253,7 +254,7 @@ def test_a_non_finite_step_below_patience_does_not_poison_the_weights(tmp_path):
 def test_cli_train_then_sample(tmp_path):
     config = write_config(tmp_path / "tiny.toml", make_cfg(steps=50, checkpoint_every=2, keep_checkpoints=3))
     run_dir = tmp_path / "run"
-    r = run_cli("train", str(config), "--out", str(run_dir), "--steps", "5", "--set", "train.d_lr=1e-3")
+    r = cli("train", str(config), "--out", str(run_dir), "--steps", "5", "--set", "train.d_lr=1e-3")
     assert r.returncode == 0, r.stderr
     saved = kgan.config.load_config(run_dir / "config.toml")
     assert saved.train.d_lr == 1e-3 and saved.train.steps == 5 and saved.train.g_lr == 2e-4
@@ -261,7 +262,7 @@ def test_cli_train_then_sample(tmp_path):
     assert ckpt_steps(run_dir) == [2, 4, 5]
 
     grid = tmp_path / "grid.png"
-    r = run_cli("sample", str(run_dir), "--n", "16", "--out", str(grid))
+    r = cli("sample", str(run_dir), "--n", "16", "--out", str(grid))
     assert r.returncode == 0, r.stderr
     with Image.open(grid) as im:
         im.verify()
@@ -270,7 +271,7 @@ def test_cli_train_then_sample(tmp_path):
         from_run = np.asarray(im)
 
     ckpt_grid = tmp_path / "ckpt2.png"
-    r = run_cli("sample", str(run_dir / "checkpoints" / "ckpt-2"), "--n", "16", "--out", str(ckpt_grid))
+    r = cli("sample", str(run_dir / "checkpoints" / "ckpt-2"), "--n", "16", "--out", str(ckpt_grid))
     assert r.returncode == 0, r.stderr
     with Image.open(ckpt_grid) as im:
         assert im.format == "PNG" and im.size == (4 * RES * 2, 4 * RES * 2)
@@ -278,7 +279,7 @@ def test_cli_train_then_sample(tmp_path):
     assert not np.array_equal(from_run, from_ckpt2), "ckpt-2 sampled the same weights as the latest checkpoint"
 
     # --no-resume on a run that holds checkpoints
-    r = run_cli("train", str(config), "--out", str(run_dir), "--steps", "6", "--no-resume")
+    r = cli("train", str(config), "--out", str(run_dir), "--steps", "6", "--no-resume")
     assert r.returncode == 2 and "already holds checkpoints" in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert kgan.training.read_run_info(run_dir)["step"] == 5
 

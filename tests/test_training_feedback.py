@@ -7,7 +7,7 @@ from tensorboard.backend.event_processing import event_accumulator
 
 from kgan.progress import clock, training_line
 
-from conftest import REPO, run_cli
+from conftest import REPO, cli
 
 
 def test_clock_and_training_line_follow_tqdm_conventions():
@@ -19,7 +19,7 @@ def test_clock_and_training_line_follow_tqdm_conventions():
 
 def test_kgan_train_says_what_it_does_and_what_to_do_next(tmp_path):
     run = tmp_path / "run"
-    r = run_cli("train", str(REPO / "pipelines" / "tiny.toml"), "--out", str(run), "--steps", "20", cwd=tmp_path)
+    r = cli("train", str(REPO / "pipelines" / "tiny.toml"), "--out", str(run), "--steps", "20", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     lines = [l for l in r.stderr.splitlines() if l.startswith(("[kgan]", "step "))]
     assert lines[0] == "[kgan] strategy: default (one device), 1 worker, 1 replica"
@@ -41,12 +41,12 @@ def test_a_typo_in_model_options_fails_before_anything_is_written(tmp_path):
     """`--set model.options.tricks=[typo]` used to fail inside training with a traceback, leaving a half-made
     run directory (and the pipeline failed only after data preparation and classifier training)."""
     out = tmp_path / "run"
-    r = run_cli("train", str(REPO / "pipelines" / "tiny.toml"), "--out", str(out),
-                "--set", 'model.options.tricks=["minibach_stddev"]', cwd=tmp_path)
+    r = cli("train", str(REPO / "pipelines" / "tiny.toml"), "--out", str(out),
+            "--set", 'model.options.tricks=["minibach_stddev"]', cwd=tmp_path)
     assert r.returncode == 2 and "model.options.tricks: unknown trick 'minibach_stddev'" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not out.exists()
     bad = tmp_path / "bad.toml"
     bad.write_text((REPO / "pipelines" / "tiny.toml").read_text().replace('width = 8', 'width = 8\noptions = {tricks = ["minibach_stddev"]}'))
-    p = run_cli("pipeline", str(bad), "--root", str(tmp_path / "root"), cwd=tmp_path)
+    p = cli("pipeline", str(bad), "--root", str(tmp_path / "root"), cwd=tmp_path)
     assert p.returncode == 2 and "model.options.tricks" in p.stderr and not (tmp_path / "root").exists()

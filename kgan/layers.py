@@ -16,6 +16,7 @@
   current weights at every layer, as in the paper; each `VirtualBatchNormalization` takes its
   statistics from those first `reference_size` rows; `DropReference` removes them again.
 - `SelfAttention`: SAGAN (Zhang et al. 2019): y = gamma * softmax(f(x)^T g(x)) h(x) + x, gamma starts at 0.
+- `ReflectionPad2D`: mirror padding of height and width (CycleGAN's generators).
 """
 
 from __future__ import annotations
@@ -318,3 +319,25 @@ class InferenceDropout(layers.Dropout):
 
     def get_config(self):
         return {**super().get_config(), "at_inference": self.at_inference}
+
+
+@keras.saving.register_keras_serializable(package=_PKG)
+class ReflectionPad2D(layers.Layer):
+    """Pads height and width by `pad` pixels mirrored at the border (no edge pixel repeated): CycleGAN's
+    generators pad this way so the 7x7 and 3x3 convolutions see image content, not zeros, at the border."""
+
+    def __init__(self, pad: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.pad = int(pad)
+
+    def call(self, inputs):
+        p = self.pad
+        return tf.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT")
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        grow = lambda d: None if d is None else d + 2 * self.pad  # noqa: E731
+        return (b, grow(h), grow(w), c)
+
+    def get_config(self):
+        return {**super().get_config(), "pad": self.pad}

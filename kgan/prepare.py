@@ -4,7 +4,8 @@ Training, evaluation and the gallery then read the shard (`npz:` source) instead
 original files again, and the card (counts, shape, label histogram, checksum) documents exactly
 what a run was trained on. A `paired:DIR_A,DIR_B` source is the exception: its shard holds the targets
 (the evaluation reference, the classifier's data, the gallery's real images) and the model's data
-features are read from the two folders themselves, since a shard holds one image per example.
+features are read from the two folders themselves, since a shard holds one image per example. An
+`unpaired:SOURCE_A,SOURCE_B` source likewise: its shard holds domain B, training reads both domains.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def prepare_dataset(data_cfg: DataConfig, out_dir: str | Path) -> dict:
 
 def prepared_data_config(data_cfg: DataConfig, out_dir: str | Path) -> DataConfig:
     """The data section that trains on a prepared shard (already at resolution, already limited); a paired
-    source's own section (its features come in pairs from its folders)."""
-    if pairs.is_paired_source(data_cfg.source):
+    source's own section (its features come in pairs from its folders), and an unpaired source's (two domains)."""
+    if pairs.is_paired_source(data_cfg.source) or pairs.is_unpaired_source(data_cfg.source):
         return data_cfg
     return dataclasses.replace(data_cfg, source=f"npz:{Path(out_dir) / SHARD}", data_dir="", resize="none", limit=0)

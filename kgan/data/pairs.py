@@ -1,11 +1,12 @@
 """Where a data section's `source` / `target` pairs come from: a `data.transform` of its images, or a
-`paired:DIR_A,DIR_B` source that holds them. TensorFlow-free: config validation and model builders size
-and check by it."""
+`paired:DIR_A,DIR_B` source that holds them; and the second domain (`image_a`, `label_a`) of an
+`unpaired:SOURCE_A,SOURCE_B` source (`kgan.data.unpaired`). TensorFlow-free: config validation and model builders
+size and check by it."""
 
 from __future__ import annotations
 
-from kgan.data import transforms
-from kgan.errors import ConfigError
+from kgan.data import transforms, unpaired
+from kgan.errors import ConfigError, DataError
 
 PAIRED_SCHEME = "paired:"
 
@@ -14,8 +15,20 @@ def is_paired_source(source: str) -> bool:
     return source.startswith(PAIRED_SCHEME)
 
 
+def is_unpaired_source(source: str) -> bool:
+    return unpaired.is_unpaired(source)
+
+
 def check(data_cfg) -> None:
     """ConfigError for a data section that would make pairs twice, or a transform that is not allowed."""
+    if is_unpaired_source(data_cfg.source):
+        try:
+            unpaired.parse(data_cfg.source)
+        except DataError as e:
+            raise ConfigError(f"data.source: {e}") from None
+        if data_cfg.transform:
+            raise ConfigError(f"data.transform: an unpaired source's domains are its two sides (SOURCE+DOMAIN for "
+                              f"{list(unpaired.DOMAINS)}); leave data.transform empty (got {data_cfg.transform!r})")
     if is_paired_source(data_cfg.source) and data_cfg.transform:
         raise ConfigError(f"data.transform: data.source {data_cfg.source!r} already holds source/target pairs; "
                           f"leave data.transform empty (got {data_cfg.transform!r})")
@@ -24,14 +37,17 @@ def check(data_cfg) -> None:
 
 
 def feature_names(data_cfg) -> tuple[str, ...]:
-    """The paired features a data section adds to `image` and `label` (empty when it has none)."""
+    """The features a data section adds to `image` and `label` (empty when it has none): the pairs, or an
+    unpaired source's domain A."""
     if is_paired_source(data_cfg.source):
         return ("source", "target")
+    if is_unpaired_source(data_cfg.source):
+        return ("image_a", "label_a")
     return transforms.feature_names(data_cfg.transform)
 
 
 def has_pairs(data_cfg) -> bool:
-    return bool(feature_names(data_cfg))
+    return "source" in feature_names(data_cfg)
 
 
 def source_shape(data_cfg) -> tuple[int, int, int]:

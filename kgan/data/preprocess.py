@@ -82,10 +82,18 @@ def _options() -> tf.data.Options:
 
 def _elements(src: Source, cfg: DataConfig, named: bool):
     """The raw examples and the map that makes them model-ready: `(image, label)`, or with `named` a dict in
-    which a paired source's images come along as `source` (its own images are also the `target`)."""
+    which a paired source's images come along as `source` (its own images are also the `target`) and an unpaired
+    source's domain A as `image_a` / `label_a` (domain B is `image` / `label`)."""
     preprocess = _preprocess(cfg)
     if not named:
         return src.dataset, preprocess
+    if src.domain_a is not None:
+        def unpaired(b, a):
+            image, label = preprocess(*b)
+            image_a, label_a = preprocess(*a)
+            return {"image": image, "label": label, "image_a": image_a, "label_a": label_a}
+
+        return tf.data.Dataset.zip(src.dataset, src.domain_a.dataset), unpaired
     if src.source_images is None:
         return src.dataset, lambda image, label: dict(zip(("image", "label"), preprocess(image, label)))
 
@@ -101,12 +109,14 @@ def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True, split
     """Batches `(float32 [B,R,R,C] in [-1, 1], int32 [B])`; the last partial batch is dropped.
 
     `split`: "train" (all but the last `data.holdout` fraction) or "holdout" (that fraction).
-    `named`: batches of dicts `{"image", "label"}`, plus `source` and `target` for a paired source."""
+    `named`: batches of dicts `{"image", "label"}`, plus `source` and `target` for a paired source, `image_a` and
+    `label_a` for an unpaired one."""
     src = open_source(data_cfg.source, data_cfg.data_dir or None)
     if data_cfg.resize == "none":
         _check_sizes(src, data_cfg)
-        if src.source_images is not None:
-            _check_sizes(src.source_images, data_cfg)
+        for other in (src.source_images, src.domain_a):
+            if other is not None:
+                _check_sizes(other, data_cfg)
     count = min(src.count, data_cfg.limit) if data_cfg.limit else src.count
     if count < data_cfg.batch_size:
         raise DataError(f"{src.name}: only {count} examples, fewer than one batch of "

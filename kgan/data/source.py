@@ -24,6 +24,8 @@ class Source:
     `labels` holds every label when that is cheap to know up front, else None.
     `source_images` is set by a paired source (`paired:DIR_A,DIR_B`): the images translated into these
     ones, example i paired with example i, so both stay in one order through splits and shuffles.
+    `domain_a` is set by an unpaired source (`unpaired:SOURCE_A,SOURCE_B`, `kgan.data.unpaired`): the other
+    domain's examples, as many as these, with no relation between example i of each.
     """
 
     name: str
@@ -32,6 +34,7 @@ class Source:
     shapes: dict[Shape, str] = field(default_factory=dict)
     labels: np.ndarray | None = None
     source_images: "Source | None" = None
+    domain_a: "Source | None" = None
 
     def single_shape(self) -> Shape | None:
         """The one image shape (None if unknown until read); DataError naming two files if mixed."""

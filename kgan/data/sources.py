@@ -1,5 +1,5 @@
 """Source strings (`mnist`, `idx:PATH`, `folder:PATH`, `tfds:NAME[:SPLIT]`, `npz:PATH`,
-`paired:DIR_A,DIR_B`) -> data."""
+`paired:DIR_A,DIR_B`, `unpaired:SOURCE_A,SOURCE_B`) -> data."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from kgan.data.folder import folder_labels, open_folder
 from kgan.data.idx import idx_labels, open_idx
 from kgan.data.npz import npz_labels, open_npz
 from kgan.data.paired_folders import open_paired, paired_labels
+from kgan.data import unpaired
 from kgan.data.source import Source
 from kgan.errors import DataError
 
-SCHEMES = ("mnist", "idx:PATH", "folder:PATH", "tfds:NAME[:SPLIT]", "npz:PATH", "paired:DIR_A,DIR_B")
+SCHEMES = ("mnist", "idx:PATH", "folder:PATH", "tfds:NAME[:SPLIT]", "npz:PATH", "paired:DIR_A,DIR_B",
+           "unpaired:SOURCE_A,SOURCE_B")
 PATH_OPENERS = {"idx": open_idx, "folder": open_folder, "npz": open_npz, "paired": open_paired}
 LABEL_READERS = {"idx": idx_labels, "folder": folder_labels, "npz": npz_labels, "paired": paired_labels}
 
@@ -29,14 +31,17 @@ def data_root() -> Path:
 
 
 def parse_source(source: str) -> tuple[str, Path | str | tuple[Path, Path]]:
-    """A source string as (scheme, path, TFDS spec or the two folders of `paired:`); `mnist` is the bundled
-    IDX pair."""
+    """A source string as (scheme, path, TFDS spec, the two folders of `paired:` or the whole `unpaired:`
+    string); `mnist` is the bundled IDX pair."""
     scheme, sep, rest = source.partition(":")
     if source == "mnist":
         root = data_root() / "mnist"
         if not root.is_dir():
             raise DataError(f"mnist: {root} not found; set KGAN_DATA_DIR to a folder holding mnist/")
         return "idx", root
+    if sep and scheme == "unpaired":
+        unpaired.parse(source)
+        return scheme, source
     if sep and scheme == "paired":
         dirs = rest.split(",")
         if len(dirs) != 2 or not all(dirs):
@@ -56,6 +61,8 @@ def open_source(source: str, data_dir: str | None = None) -> Source:
         from kgan.data.tfds_source import open_tfds  # late: TFDS is slow to import
 
         return open_tfds(source, where, data_dir)
+    if scheme == "unpaired":
+        return unpaired.open_unpaired(source, data_dir)
     return PATH_OPENERS[scheme](source, where)
 
 
@@ -66,6 +73,8 @@ def read_labels(source: str, data_dir: str | None = None) -> np.ndarray | None:
         from kgan.data.tfds_source import tfds_labels
 
         return tfds_labels(where, data_dir)
+    if scheme == "unpaired":
+        return unpaired.unpaired_labels(source, data_dir)
     return LABEL_READERS[scheme](where)
 
 

@@ -119,6 +119,11 @@ class Engine(keras.Model):
     def inference_network(self) -> keras.Model:
         raise NotImplementedError
 
+    def served_directions(self) -> list[surface.Direction]:
+        """Every mapping the model serves (`kgan.models.surface.Direction`); one, unnamed, unless a model serves
+        several (CycleGAN: a_to_b and b_to_a). The first is always `inference_inputs` -> `inference_network`."""
+        return [surface.Direction("", tuple(self.inference_inputs()), self.inference_network())]
+
     def clip_for(self, group: str) -> float:
         """Weight clipping after each update of `group` (WGAN); 0 = none."""
         return 0.0

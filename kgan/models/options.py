@@ -88,6 +88,7 @@ def describe_options() -> list[str]:
     for family, options in _FAMILY_OPTIONS.items():
         lines += [f"{family}:"] + [line(k, v) for k, v in options.items()]
     lines += ["pix2pix:"] + [line(k, v) for k, v in PIX2PIX_OPTIONS.items()]
+    lines += describe_cyclegan_options()
     for family, options in RESTORATION_OPTIONS.items():
         lines += [f"{family}:"] + [line(k, v) for k, v in options.items()]
     return lines
@@ -238,3 +239,67 @@ def perceptual_files(cfg) -> list[str]:
 
     kind, arg = perceptual.parse(restoration_options(cfg)["perceptual"])
     return [arg] if kind in ("classifier", "vgg19") else []
+
+
+#: cyclegan's options and their defaults (`kgan.models.cyclegan`); the adversarial loss is model.loss
+#: (least_squares by default), the learning-rate schedule train.phases (a `decay = "linear"` phase)
+CYCLEGAN_OPTIONS = {"generator": "resnet", "blocks": None, "cycle_weight": 10.0, "identity_weight": 0.5,
+                    "pool_size": 50, "patch_depth": None}
+CYCLEGAN_GENERATORS = ("resnet", "unet")
+_CYCLEGAN_DOCS = {
+    "generator": "resnet (the paper's: c7s1-k, two stride-2 downs, residual blocks, two ups) | unet (pix2pix's, "
+                 "without dropout)",
+    "blocks": "residual blocks of the ResNet generator (default: the paper's 9 from 256 px, else 6)",
+    "cycle_weight": "lambda of the cycle-consistency L1 in both directions (the paper: 10; 0 = the GAN-alone "
+                    "ablation, which has no identity term either)",
+    "identity_weight": "the identity L1 ||G_AB(b) - b|| + ||G_BA(a) - a|| as a fraction of cycle_weight (0.5)",
+    "pool_size": "past fakes kept per discriminator; half of each D batch comes from them (0 = none)",
+    "patch_depth": "PatchGAN stride-2 layers (default: the deepest with patches <= half the image)",
+}
+
+
+def describe_cyclegan_options() -> list[str]:
+    from kgan.config import _toml_value
+
+    return ["cyclegan:"] + [f"  {k} = {'(unset)' if v is None else _toml_value(v)}  # {_CYCLEGAN_DOCS[k]}"
+                            for k, v in CYCLEGAN_OPTIONS.items()]
+
+
+def cyclegan_options(cfg) -> dict:
+    """cyclegan's `model.options` with defaults, validated; it needs an `unpaired:` source."""
+    if not pairs.is_unpaired_source(cfg.data.source):
+        raise ConfigError(f"data.source: cyclegan learns from two unpaired domains; use "
+                          f"'unpaired:SOURCE_A,SOURCE_B' (got {cfg.data.source!r})")
+    raw = dict(cfg.model.options)
+    unknown = sorted(set(raw) - set(CYCLEGAN_OPTIONS))
+    if unknown:
+        raise ConfigError(f"model.options.{unknown[0]}: unknown option for cyclegan; allowed: "
+                          f"{sorted(CYCLEGAN_OPTIONS)}")
+    opts = {**CYCLEGAN_OPTIONS, **raw}
+    if opts["generator"] not in CYCLEGAN_GENERATORS:
+        raise ConfigError(f"model.options.generator: {opts['generator']!r} is not allowed; choose from "
+                          f"{list(CYCLEGAN_GENERATORS)}")
+    for key in ("cycle_weight", "identity_weight"):
+        if isinstance(opts[key], bool) or not isinstance(opts[key], (int, float)) or opts[key] < 0:
+            raise ConfigError(f"model.options.{key}: expected a number >= 0, got {opts[key]!r}")
+    for key, low, high in (("pool_size", 0, 10000), ("blocks", 0, 64), ("patch_depth", 1, 5)):
+        value = opts[key]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
+            raise ConfigError(f"model.options.{key}: expected an int in {low}..{high}, got {value!r}")
+    if opts["blocks"] is None:
+        opts["blocks"] = 9 if cfg.data.resolution >= 256 else 6
+    if cfg.model.loss not in ("auto", "least_squares", "non_saturating", "minimax", "hinge"):
+        raise ConfigError(f"model.loss: {cfg.model.loss!r} needs a constrained critic; cyclegan's critics take "
+                          "least_squares (the paper), non_saturating, minimax or hinge")
+    r = cfg.data.resolution
+    if opts["generator"] == "resnet" and r % 4:
+        raise ConfigError(f"data.resolution: the ResNet generator downsamples twice; {r} is not divisible by 4")
+    if opts["generator"] == "unet":
+        from kgan.nets.plan import upsampling_plan
+
+        try:
+            upsampling_plan(r)
+        except ValueError:
+            raise ConfigError(f"data.resolution: {r} is not possible for the U-Net generator "
+                              "(28, 32, 64, 128, 256, ...)") from None
+    return opts

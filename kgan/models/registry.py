@@ -114,6 +114,13 @@ _SPECS = {s.name: s for s in [
                                              "(paper: lambda = 10)")},
               factory="kgan.models.restoration:Restoration", check=_options("restoration_options"),
               baselines={"pixel_only": _PIXEL_ONLY}, loss_files=_options("perceptual_files")),
+    ModelSpec("cyclegan", "Zhu et al. 2017: unpaired translation between two domains (data.source = "
+              "'unpaired:SOURCE_A,SOURCE_B'); two ResNet generators, two instance-norm PatchGAN critics fed from "
+              "a pool of 50 past fakes, least squares, cycle L1 (lambda 10) both ways, identity L1 (0.5 lambda); "
+              "served a_to_b and b_to_a", nets="resnet", loss="least_squares",
+              factory="kgan.models.cyclegan:CycleGAN", check=_options("cyclegan_options"),
+              baselines={"no_cycle": ("the same model without the cycle (and identity) terms: the paper's GAN-alone "
+                                      "ablation", {"model.options.cycle_weight": 0})}),
 ]}
 
 

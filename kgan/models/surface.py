@@ -72,6 +72,40 @@ class InputSpec:
         return tf.TensorSpec([None, *self.shape], tf.dtypes.as_dtype(self.dtype), name=self.name)
 
 
+@dataclass(frozen=True)
+class Direction:
+    """One mapping a model serves: its signature `name`, its `inputs`, the `network` that makes the images and
+    the direction that maps its outputs back (`inverse`, "" when none). A model's first direction is its
+    `inference_inputs()` / `inference_network()`, exported as `serving_default` (and, when named, also under its
+    name); every further one is exported under its name only."""
+
+    name: str
+    inputs: tuple
+    network: object  # a keras.Model whose inputs are named like `inputs`
+    inverse: str = ""
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "inputs": specs_to_json(self.inputs), "inverse": self.inverse}
+
+
+def directions(model) -> list[Direction]:
+    """The directions `model` serves (`served_directions()`, optional): one unnamed direction, its
+    `inference_inputs()` -> `inference_network()`, for a model that declares none."""
+    declared = getattr(model, "served_directions", None)
+    if declared is not None:
+        return list(declared())
+    return [Direction("", tuple(model.inference_inputs()), model.inference_network())]
+
+
+def direction_inputs(directions_) -> list[InputSpec]:
+    """Every input of the directions, once per name (the fixed examples snapshots render hold all of them)."""
+    specs = {}
+    for direction in directions_:
+        for spec in direction.inputs:
+            specs.setdefault(spec.name, spec)
+    return list(specs.values())
+
+
 def specs_to_json(specs) -> list[dict]:
     return [s.to_json() for s in specs]
 

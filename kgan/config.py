@@ -100,7 +100,8 @@ class TrainConfig:
     mixed_precision: str = _opt("", choices=("", "mixed_float16", "mixed_bfloat16"), doc="Keras precision policy (empty = float32)")
     strategy: str = _opt("auto", choices=("auto", "default", "mirrored", "multi_worker"), doc="distribution; auto: from TF_CONFIG and the devices")
     phases: list = _list((), doc="[[train.phases]] tables run in order: name, steps, g_lr, d_lr, "
-                                 "lr = {group = rate}, terms = {term = weight (0 = off)}, resolution")
+                                 "lr = {group = rate}, terms = {term = weight (0 = off)}, resolution, "
+                                 "decay ('linear': rates fall to 0 at the phase's end)")
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,8 @@ def _check_names_and_betas(cfg: ExperimentConfig) -> None:
 
 
 _PHASE_KEYS = {"name": str, "steps": int, "g_lr": float, "d_lr": float, "lr": dict, "terms": dict,
-               "resolution": int}
+               "resolution": int, "decay": str}
+PHASE_DECAYS = ("", "linear")
 
 
 def _check_phases(cfg: ExperimentConfig) -> None:
@@ -252,6 +254,9 @@ def _check_phases(cfg: ExperimentConfig) -> None:
             ok = isinstance(value, (int, float) if tp is float else tp) and not isinstance(value, bool)
             if not ok:
                 raise ConfigError(f"{where}.{key}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
+        if phase.get("decay", "") not in PHASE_DECAYS:
+            raise ConfigError(f"{where}.decay: {phase['decay']!r} is not allowed; choose from {list(PHASE_DECAYS)} "
+                              "(linear: the phase's rates fall to 0 at its end)")
         if phase["steps"] < 1 or phase.get("resolution", 4) < 4:
             raise ConfigError(f"{where}: steps must be >= 1 and resolution >= 4")
         rates = {**{k: phase[k] for k in ("g_lr", "d_lr") if k in phase}, **phase.get("lr", {})}

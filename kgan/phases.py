@@ -1,5 +1,8 @@
 """Training phases: consecutive step ranges with their own learning rates, loss-term weights and resolution.
 
+A phase with `decay = "linear"` lowers its rates linearly to 0 at its end (CycleGAN's schedule is a constant phase
+then a decaying one of the same length): the update after `step` steps runs at rate * (end - step) / steps.
+
 `train.phases` is a list of tables (validated in `kgan.config`); without it a run is one phase of
 `train.steps`. A phase is a pure function of the step counter, so a resumed run finds its phase (and the
 position inside it) from the checkpointed step alone. TensorFlow-free.
@@ -23,10 +26,17 @@ class Phase:
     lr: dict = field(default_factory=dict)  # group -> rate
     terms: dict = field(default_factory=dict)  # term -> weight (0 = off)
     resolution: int | None = None
+    decay: str = ""  # "" = constant rates, "linear" = down to 0 at the phase's end
 
-    def learning_rates(self, base: dict) -> dict:
+    def decay_factor(self, step: int) -> float:
+        """What the rates are multiplied by for the update after `step` steps (1 without decay)."""
+        if self.decay != "linear":
+            return 1.0
+        return min(1.0, max(0.0, (self.end - step) / (self.end - self.start)))
+
+    def learning_rates(self, base: dict, step: int | None = None) -> dict:
         """Per-group rates: `base` (the train section's), then g_lr for the last group (the generator side) and
-        d_lr for the others, then `lr` by group name."""
+        d_lr for the others, then `lr` by group name; at `step`, scaled by the phase's decay."""
         groups = list(base)
         unknown = sorted(set(self.lr) - set(groups))
         if unknown:
@@ -37,7 +47,8 @@ class Phase:
             override = self.g_lr if i == len(groups) - 1 else self.d_lr
             if override is not None:
                 rates[group] = override
-        return {**rates, **self.lr}
+        factor = 1.0 if step is None else self.decay_factor(step)
+        return {group: rate * factor for group, rate in {**rates, **self.lr}.items()}
 
 
 def plan(cfg) -> list[Phase]:
@@ -46,7 +57,7 @@ def plan(cfg) -> list[Phase]:
     phases, start = [], 0
     for i, p in enumerate(cfg.train.phases):
         phases.append(Phase(i, p.get("name", f"phase{i + 1}"), start, start + p["steps"], p.get("g_lr"),
-                            p.get("d_lr"), dict(p.get("lr", {})), dict(p.get("terms", {})), p.get("resolution")))
+                            p.get("d_lr"), dict(p.get("lr", {})), dict(p.get("terms", {})), p.get("resolution"), p.get("decay", "")))
         start += p["steps"]
     return phases
 

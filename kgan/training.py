@@ -84,8 +84,13 @@ def learning_rate(optimizer) -> float:
 def enter_phase(gan, cfg: ExperimentConfig, phase: phases.Phase) -> None:
     """Term weights and learning rates of `phase` (rates scaled by the divergence backoff `lr_factor`)."""
     gan.set_phase(phase.terms)
+    set_learning_rates(gan, cfg, phase)
+
+
+def set_learning_rates(gan, cfg: ExperimentConfig, phase: phases.Phase) -> None:
+    """The phase's rates at the current step (a decaying phase changes them every step), times `lr_factor`."""
     factor = float(gan.lr_factor.numpy())
-    for group, rate in phase.learning_rates(learning_rates(cfg, gan.GROUPS)).items():
+    for group, rate in phase.learning_rates(learning_rates(cfg, gan.GROUPS), current_step(gan)).items():
         gan.group_optimizers[group].learning_rate.assign(rate * factor)
 
 
@@ -112,7 +117,8 @@ def fixed_examples(cfg: ExperimentConfig, run_dir: Path, gan) -> tuple[dict, dic
     fed from data, the first examples of the evaluation split (held out when `data.holdout` > 0) and its
     target feature's rows ({} when it has none). Created once per run and read back on resume, so progress
     is comparable; the targets are written first, since the inputs file marks the fixed examples complete."""
-    layout, specs, target = runs.RunLayout(run_dir), gan.inference_inputs(), gan.target_feature
+    layout, target = runs.RunLayout(run_dir), gan.target_feature
+    specs = surface.direction_inputs(surface.directions(gan))  # a model served both ways: both directions' inputs
     fed = bool(surface.data_features(specs))
     n, data = FIXED_SAMPLES, None
     if fed and not (layout.fixed_inputs.is_file() and (not target or layout.fixed_targets.is_file())):
@@ -185,6 +191,8 @@ class RunLogger(keras.callbacks.Callback):
         step, t = self.step, self.cfg.train
         if self.guard_divergence():
             return
+        if self.phase.decay:  # with steps_per_execution > 1, the rate changes once per execution
+            set_learning_rates(self.model, self.cfg, self.phase)
         # Checkpoint last: everything written for this step must be on disk before a resume point
         # covers it, or a kill between the two would lose the step's log row for good.
         if crossed_multiple(self.last_log_step, step, t.log_every):
@@ -205,12 +213,15 @@ class RunLogger(keras.callbacks.Callback):
         self.last_checkpoint_step = self.step
 
     def snapshot(self):
-        """The fixed inputs' images; for a model fed from data also its input | output | target triptychs."""
-        images = to_uint8(self.model.infer(self.fixed))
-        shown, cols, extra = images, None, {}
+        """The fixed inputs' images; for a model fed from data also its input | output | target triptychs (input |
+        translated | translated back for a model served both ways)."""
         specs = self.model.inference_inputs()
+        images = to_uint8(self.model.infer({s.name: self.fixed[s.name] for s in specs}))
+        shown, cols, extra = images, None, {}
+        directions = surface.directions(self.model)
         if surface.data_features(specs):
-            grid, titles = triptych.compose(specs, self.fixed, images, self.fixed_targets)
+            grid, titles = (triptych.cycles(directions, self.fixed) if triptych.has_cycles(directions)
+                            else triptych.compose(specs, self.fixed, images, self.fixed_targets))
             extra = {"triptych": grid, "columns": np.array(titles)}
             shown, cols = triptych.flat(grid), triptych.PER_ROW * grid.shape[1]
         with io.atomic_path(self.run_dir / "snapshots" / f"step_{self.step:07d}.npz") as tmp:
@@ -422,7 +433,8 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
 
 
 def run_info(cfg: ExperimentConfig, gan, seconds: float) -> dict:
-    """What `run.json` records: the model's networks, optimizer groups and surface, the step and phase."""
+    """What `run.json` records: the model's networks, optimizer groups and surface (its named directions), its loss
+    terms' weights and constructor hyperparameters, the step and phase."""
     step = current_step(gan)
     phase = phases.phase_at(phases.plan(cfg), step)
     return {
@@ -438,6 +450,9 @@ def run_info(cfg: ExperimentConfig, gan, seconds: float) -> dict:
         "inputs": surface.specs_to_json(gan.inference_inputs()),
         "target_feature": gan.target_feature,
         "inference_noise": surface.inference_noise(gan),
+        "directions": [d.to_json() for d in surface.directions(gan) if d.name],
+        "loss_weights": {t.name: t.weight for t in gan.loss_terms()},
+        "hparams": {k: getattr(gan, k) for k in gan.HPARAMS},
         "train_seconds_last_session": round(seconds, 2)}
 
 

@@ -1,7 +1,8 @@
 """Input | output | target rows of a model fed from data: one layout for training snapshots and the gallery.
 
 Such a model is judged by what it made (output) from what (its image inputs), beside what it should have
-made (its target feature). Every image is shown in the output's shape (`imageio.match_shape`), so the rows
+made (its target feature). A model whose served directions declare inverses (CycleGAN) has no target: its rows
+are input | translated | translated back, for every such direction (a -> b -> a rows, then b -> a -> b rows). Every image is shown in the output's shape (`imageio.match_shape`), so the rows
 tile into one grid. This module imports no TensorFlow at load time.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from kgan.imageio import match_shape, to_uint8
+from kgan.models import surface
 
 #: triptychs side by side in one row of a snapshot grid (TensorBoard) and of the gallery's progression
 PER_ROW = 4
@@ -34,6 +36,28 @@ def compose(specs, inputs: dict, outputs: np.ndarray, targets: dict) -> tuple[np
     columns, titles = image_inputs(specs, inputs, shape, n)
     columns += [outputs] + [display(np.asarray(rows)[:n], shape) for rows in targets.values()]
     return np.stack(columns, axis=1), [*titles, "output", *targets]
+
+
+def has_cycles(directions) -> bool:
+    return any(d.inverse for d in directions)
+
+
+def cycles(directions, inputs: dict) -> tuple[np.ndarray, list[str]]:
+    """(uint8 [n * k, 3, H, W, C], titles): input | translated | translated back rows of each of the k directions
+    that declare an inverse, for the fixed examples `inputs` (every direction's inputs, n rows each), the
+    directions' rows interleaved."""
+    by_name = {d.name: d for d in directions}
+    grids = []
+    for direction in filter(lambda d: d.inverse, directions):
+        back = by_name[direction.inverse]
+        given = {s.name: np.asarray(inputs[s.name], np.float32) for s in direction.inputs}
+        out = np.asarray(surface.call_network(direction.network, given), np.float32)
+        again = np.asarray(surface.call_network(back.network, {back.inputs[0].name: out}), np.float32)
+        shape = out.shape[1:]
+        grids.append(np.stack([display(given[direction.inputs[0].name], shape), display(out, shape),
+                               display(again, shape)], axis=1))
+    # interleaved (a0, b0, a1, b1, ...), so any first rows show every direction
+    return np.stack(grids, axis=1).reshape((-1,) + grids[0].shape[1:]), ["input", "translated", "translated back"]
 
 
 def flat(grid: np.ndarray) -> np.ndarray:

@@ -52,18 +52,21 @@ def _run_and_checkpoint(run_or_checkpoint) -> tuple[Path, str | None]:
 
 def surface_metadata(model) -> dict:
     """What an export says about the model's declared surface: its inputs, the image it makes, the data
-    feature its output should match, what makes its inference draw noise ("" when deterministic).
+    feature its output should match, what makes its inference draw noise ("" when deterministic), the named
+    directions it serves (each with its inputs and inverse; empty for a model with one direction).
     `latent_dim` and `num_classes` (0 when absent) stay for readers written before `inputs` existed."""
     from kgan.export.signatures import signature_names
 
     specs = model.inference_inputs()
+    directions = surface.directions(model)
     height, width, channels = (int(d) for d in model.inference_network().output_shape[1:])
     return {
         "inputs": surface.specs_to_json(specs),
         "target_feature": model.target_feature,
         "inference_noise": surface.inference_noise(model),
         "identity_feature": surface.identity_feature(model),
-        "signatures": signature_names(specs),
+        "signatures": signature_names(specs, directions),
+        "directions": [d.to_json() for d in directions if d.name],
         "latent_dim": surface.latent_dim(specs),
         "num_classes": surface.num_classes(specs),
         "resolution": height,

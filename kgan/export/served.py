@@ -39,7 +39,9 @@ def specs_from_signature(signature: dict, where) -> list[surface.InputSpec]:
 class ServedModel:
     """A loaded export: `specs`, `infer(inputs)` -> float images, `images(inputs)` -> uint8, `sample(...)`."""
 
-    def __init__(self, path: str | Path, version: int | None = None):
+    def __init__(self, path: str | Path, version: int | None = None, direction: str | None = None):
+        """`direction`: one of the named directions the export serves (metadata `directions`; CycleGAN's
+        `b_to_a`) instead of its first one."""
         import tensorflow as tf
 
         self.version_dir = resolve_version_dir(path, version)
@@ -53,11 +55,20 @@ class ServedModel:
         # image inputs are floats here: serving_float takes them unquantized (serving_default wants uint8)
         self.serving = self.model.signatures.get("serving_float", self.serving)
         self.sample_signature = self.model.signatures.get("sample")
-        self._signature = self.serving.structured_input_signature[1]
         meta = self.version_dir / METADATA_ASSET
         self.metadata = json.loads(meta.read_text()) if meta.is_file() else {}
-        if "inputs" in self.metadata:
-            self.specs = surface.specs_from_json(self.metadata["inputs"])
+        inputs = self.metadata.get("inputs")
+        if direction is not None:
+            served = {d["name"]: d for d in self.metadata.get("directions", [])}
+            if direction not in served:
+                raise ExportError(f"{self.version_dir}: serves no direction {direction!r}; it serves "
+                                  f"{sorted(served) or 'one unnamed direction'}")
+            signatures = self.model.signatures
+            self.serving = signatures.get(f"{direction}_float", signatures.get(direction))
+            self.sample_signature, inputs = None, served[direction]["inputs"]
+        self._signature = self.serving.structured_input_signature[1]
+        if inputs is not None:
+            self.specs = surface.specs_from_json(inputs)
         else:
             self.specs = specs_from_signature(self._signature, self.version_dir)
         if {s.name for s in self.specs} != set(self._signature):

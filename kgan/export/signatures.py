@@ -21,6 +21,10 @@ docs/serving.md):
   seed gives the same images on every run, process and device; `normal` inputs are scaled by
   `truncation`; categorical inputs cycle 0..K-1). Only when every input can be drawn from a seed:
   a model with image or text inputs has no `sample`.
+- `<direction>(...)` and `<direction>_float(...)`: a model that serves several directions (`kgan.models.surface
+  .Direction`; CycleGAN's `a_to_b` and `b_to_a`) has each named direction under its name, image inputs as uint8
+  and as floats, checked in the graph like `serving_default`; the first direction is also `serving_default` /
+  `serving_float` (and the only one with `sample`).
 - `metadata()` -> string/int64 scalars describing the model (and the full JSON).
 """
 
@@ -35,11 +39,20 @@ from kgan.models import surface
 METADATA_ASSET = "kgan_metadata.json"
 
 
-def signature_names(specs) -> list[str]:
-    """The signatures an export of a model with these inputs has."""
+def signature_names(specs, directions=()) -> list[str]:
+    """The signatures an export of a model with these inputs (those of its first direction) has; `directions`:
+    every direction it serves, when it serves named ones."""
     drawable = all(s.drawable for s in specs)
     images = any(s.draw == "image" for s in specs)
-    return ["serving_default", *(["serving_float"] if images else []), *(["sample"] if drawable else []), "metadata"]
+    named = [name for d in directions if d.name for name in direction_signatures(d)]
+    return ["serving_default", *(["serving_float"] if images else []), *(["sample"] if drawable else []), *named,
+            "metadata"]
+
+
+def direction_signatures(direction) -> list[str]:
+    """A named direction's signatures: its name (uint8 image inputs), and `<name>_float` when it takes images."""
+    images = any(s.draw == "image" for s in direction.inputs)
+    return [direction.name, *([f"{direction.name}_float"] if images else [])]
 
 
 def _input_spec(spec, images_as_uint8: bool):
@@ -94,21 +107,24 @@ class GeneratorModule(tf.Module):
 
     def __init__(self, model, metadata: dict, metadata_file: str | None = None):
         super().__init__(name="kgan_generator")
+        directions = surface.directions(model)
         self.network = model.inference_network()  # a Keras 3 model is trackable: its variables are saved
+        self.other_networks = [d.network for d in directions[1:]]  # further served directions (CycleGAN's b_to_a)
         # ... but not the states of its layers' seed generators (dropout kept on at inference, pix2pix), which
         # the traced graph reads: track them here or the SavedModel refuses an "untracked resource".
-        self.seed_states = [generator.state for layer in self.network._flatten_layers()
+        self.seed_states = [generator.state for network in [self.network, *self.other_networks]
+                            for layer in network._flatten_layers()
                             for generator in getattr(layer, "_seed_generators", [])]
         specs = list(model.inference_inputs())
         meta = json.loads(json.dumps(metadata))  # a plain copy, not tracked by the module
         if metadata_file is not None:
             self.metadata_asset = tf.saved_model.Asset(metadata_file)
 
-        def serve(images_as_uint8: bool):
+        def serve(images_as_uint8: bool, specs=specs, network=self.network):
             @tf.function(input_signature=[_input_spec(s, images_as_uint8) for s in specs])
             def fn(*args):
                 inputs = {s.name: _checked_image(s, a) if s.draw == "image" else a for s, a in zip(specs, args)}
-                return _outputs(surface.call_network(self.network, inputs))
+                return _outputs(surface.call_network(network, inputs))
 
             return fn
 
@@ -132,6 +148,11 @@ class GeneratorModule(tf.Module):
                 return _outputs(surface.call_network(self.network, inputs))
 
             fns["sample"] = sample
+        for direction in filter(lambda d: d.name, directions):
+            d_specs = list(direction.inputs)
+            network = self.network if direction is directions[0] else direction.network
+            for name in direction_signatures(direction):
+                fns[name] = serve(not name.endswith("_float"), d_specs, network)
         for name, fn in fns.items():
             setattr(self, name, fn)
         self.signature_names = tuple(fns)

@@ -99,6 +99,13 @@ def training_warnings(src) -> list[str]:
     return [f"step {e.step}: {e.message}" for e in read_events(src.layout.events) if e.is_warning]
 
 
+def _training_settings(info: dict) -> list[tuple[str, str]]:
+    """The run's loss weights and model hyperparameters (run.json), for the page's header."""
+    describe = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())  # noqa: E731
+    return [(label, describe(info[key])) for key, label in (("loss_weights", "loss weights"),
+                                                             ("hparams", "hyperparameters")) if info.get(key)]
+
+
 def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data: str | None = None,
                    data_dir: str | None = None, report: str | Path | None = None,
                    classifier: str | Path | None = None, seed: int = 0, scale: int | None = None,
@@ -149,6 +156,7 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
                 ("inputs", ", ".join(_describe(s) for s in src.specs) or "unknown"),
                 ("image shape", "x".join(map(str, src.image_shape)) or "unknown"),
                 ("seed", seed), ("upscaling", f"{scale}x nearest-neighbour")]
+        meta += _training_settings(src.info if src.kind == "run" else {})
         meta += [("not shown", reason) for reason in skipped.values()]
         model_name = src.cfg.model.name if src.kind == "run" else src.info.get("model")
         if model_name:

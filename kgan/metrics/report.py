@@ -262,11 +262,14 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     if generator is not None and data is not None:  # one pass over the data makes the samples and the pairs
         made = list(generator.batches_with_rows(n, batch_size, seed, data))
         samples = [images for images, _ in made]
-        if generator.target_feature and pairs is None:
+        paired_here = generator.target_feature and pairs is None
+        if paired_here:
             pairs = [generator.pair(images, rows) for images, rows in made]
             labels = _rows_feature(made, "label")
-            if generator.identity_feature:
-                as_outputs["identity"] = np.concatenate([generator.identity(images, rows) for images, rows in made])
+        if generator.identity_feature and (paired_here or not generator.target_feature):
+            # an unpaired translator (CycleGAN) too: its untranslated inputs scored against the output domain
+            as_outputs["identity"] = np.concatenate([generator.identity(images, rows) for images, rows in made])
+        if paired_here:
             inverses = [restoration.classical_inverses(data_config, rows, images.shape[1:]) for images, rows in made]
             as_outputs.update({point: np.concatenate([i[point] for i in inverses]) for point in inverses[0]})
     names = resolve_metrics(metrics, _available(samples, extractor, generator, pairs, labels))

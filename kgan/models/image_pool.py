@@ -40,7 +40,7 @@ class ImagePool(keras.layers.Layer):
         random_slot = tf.minimum(tf.cast(slots * self.size, tf.int32), self.size - 1)
         slot = tf.where(inserting, tf.minimum(self.filled.value + position, self.size - 1), random_slot)
         stored = tf.gather(self.images.value, slot)
-        out = tf.where(swapping[:, None, None, None], stored, fakes)
+        out = tf.where(swapping[(slice(None),) + (None,) * len(self.image_shape)], stored, fakes)
         written = tf.logical_or(inserting, swapping)
         self.images.assign(tf.tensor_scatter_nd_update(self.images.value, tf.boolean_mask(slot, written)[:, None],
                                                        tf.boolean_mask(fakes, written)))

@@ -30,7 +30,7 @@ def _conv_block(x, filters: int, kernel: int, name: str, *, strides: int = 1, tr
 
 
 def resnet_translator(image_shape, out_channels: int | None = None, *, width: int = 64, blocks: int = 9,
-                      name: str = "generator", input_name: str = "image") -> keras.Model:
+                      name: str = "generator", input_name: str = "source") -> keras.Model:
     """See the module docstring; the input is named `input_name`."""
     height, width_px, channels = (int(d) for d in image_shape)
     if height % 4 or width_px % 4:

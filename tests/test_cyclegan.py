@@ -134,6 +134,17 @@ def test_domains_thicken_and_invert_the_strokes():
     assert (thick > 127).sum() > 1.5 * (images > 127).sum()
 
 
+def test_no_cycle_baseline_is_the_gan_alone_ablation():
+    from kgan.models.registry import baseline_config, build_gan
+
+    shipped = kgan.config.load_config("mnist_cyclegan_thick")
+    assert shipped.eval.baselines == ["no_cycle"]
+    _, ablation = baseline_config(shipped, "no_cycle")
+    model = build_gan(ablation.replace(**{"model.width": 4, "model.options.blocks": 1}))
+    assert [t.name for t in model.loss_terms()] == ["d_adv", "g_adv"]  # no cycle, no identity: not even logged
+    assert model.GROUPS == {"critics": ("d_a", "d_b"), "generators": ("g_ab", "g_ba")}
+
+
 def test_unpaired_errors_name_the_key(tmp_path):
     with pytest.raises(ConfigError, match="data.source: .*two sources separated by one comma"):
         cfg(source="unpaired:mnist")
@@ -299,3 +310,34 @@ def test_export_serves_both_directions_in_a_process_without_kgan(cg_run, tmp_pat
     assert np.abs(served.images({"image_b": b / 127.5 - 1.0}).astype(int) - expected_ba.astype(int)).max() <= 1
     with pytest.raises(Exception, match="serves no direction 'c_to_d'"):
         ServedModel(version, direction="c_to_d")
+
+
+def test_shipped_cyclegan_pipeline_runs_end_to_end(tmp_path):
+    """pipelines/mnist_cyclegan_thick.toml, shortened: train (both phases), export both directions, evaluate G(a)
+    against domain B with the untranslated digits and the no-cycle ablation as reference points, gallery."""
+    from conftest import run_cli
+
+    shipped = kgan.config.load_config("mnist_cyclegan_thick")
+    small = shipped.replace(**{
+        "data.limit": 240, "data.batch_size": 4, "model.width": 4, "model.options.blocks": 1, "train.steps": 4,
+        "train.phases": [{"name": "constant", "steps": 2}, {"name": "decay", "steps": 2, "decay": "linear"}],
+        "train.log_every": 2, "train.checkpoint_every": 2, "train.snapshot_every": 2, "eval.num_samples": 16,
+        "eval.classifier_epochs": 1, "eval.history_every": 0,
+        "eval.baselines": []})  # the no_cycle baseline would train and evaluate a second model: see below
+    config = tmp_path / "cg.toml"
+    config.write_text(kgan.config.dump_toml(small))
+    r = run_cli("pipeline", str(config), "--root", str(tmp_path / "out"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = {l.split()[0]: l.split()[-1] for l in r.stdout.splitlines() if l.startswith("  ")}
+    report = json.loads(open(summary["metrics_report"]).read())
+    assert set(report["metrics"]) == {"fid", "kid", "content_accuracy"}
+    assert report["metrics"]["content_accuracy"]["num_labelled"] == 16
+    points = report["reference_points"]
+    assert set(points) == {"real_vs_real", "pixel_gaussian", "identity"}
+    assert 0.0 <= points["identity"]["metrics"]["content_accuracy"]["accuracy"] <= 1.0
+    assert points["real_vs_real"]["metrics"]["content_accuracy"] == {}  # translated from nothing
+    signatures = tf.saved_model.load(summary["saved_model"]).signatures
+    assert {"a_to_b", "b_to_a", "serving_default"} <= set(signatures)
+    page = (tmp_path / "out" / "mnist_cyclegan_thick").glob("gallery-*/index.html")
+    html = next(page).read_text()
+    assert "pool_size 50" in html and "cycle 10.0" in html and "translated back" in html

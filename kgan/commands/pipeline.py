@@ -83,6 +83,12 @@ def check_source(source: str, config) -> None:
         raise ConfigError(f"{config}: data.source: {e}") from None
     if scheme == "tfds":
         return  # TFDS availability needs tensorflow_datasets; PrepareDataset reports it
+    if scheme == "unpaired":  # each domain's own source
+        from kgan.data import unpaired
+
+        for side, _ in unpaired.parse(source):
+            check_source(side, config)
+        return
     for path in where if isinstance(where, tuple) else (where,):
         if not path.exists():
             raise ConfigError(f"{config}: data.source: {path} does not exist")

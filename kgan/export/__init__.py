@@ -65,6 +65,7 @@ def surface_metadata(model) -> dict:
         "target_feature": model.target_feature,
         "inference_noise": surface.inference_noise(model),
         "identity_feature": surface.identity_feature(model),
+        "input_label_feature": surface.input_label_feature(model),
         "signatures": signature_names(specs, directions),
         "directions": [d.to_json() for d in directions if d.name],
         "latent_dim": surface.latent_dim(specs),

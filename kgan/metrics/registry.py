@@ -19,9 +19,10 @@ from kgan.errors import ConfigError
 from kgan.progress import Progress
 
 #: What a metric can ask for: extractor features, class probabilities, the pixels of samples and
-#: reference, a latent generator (not stored samples), (model output, target) pairs, and the data's
-#: class labels of the paired examples.
-NEEDS = ("features", "probs", "images", "generator", "paired", "labels")
+#: reference, a latent generator (not stored samples), (model output, target) pairs, the data's
+#: class labels of the paired examples, and the classes of the inputs the samples were translated from
+#: (an unpaired translator's, `Inputs.labels` beside `sample`).
+NEEDS = ("features", "probs", "images", "generator", "paired", "labels", "input_labels")
 #: Which way is better. "match": neither; the value should be close to the real-vs-real one.
 DIRECTIONS = ("lower", "higher", "match")
 
@@ -76,7 +77,8 @@ class Inputs:
     """What `compute` receives: one side (`sample`), the side it is compared with (`reference`),
     each a dict with `stats`, `features`, `probs` and `images`, plus the run's context. `pairs` is
     (outputs, targets), uint8 NHWC arrays of one shape; `labels` the data's class labels of the
-    examples `pairs[0]` was made from (-1 = unlabelled). `bar(what, total, unit)` makes a progress
+    examples `pairs[0]` was made from (-1 = unlabelled), or, beside `sample`, of the inputs the samples were
+    translated from (None for reference points that were translated from nothing). `bar(what, total, unit)` makes a progress
     line for loops that take more than a moment (silent when quick or when progress is off)."""
 
     sample: dict = field(default_factory=dict)

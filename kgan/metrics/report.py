@@ -35,7 +35,8 @@ _NEED_HINTS = {"features": "a feature extractor and samples to score",
                "images": "samples and reference images",
                "generator": "a generator (a model), not stored samples",
                "paired": "(output, target) pairs: evaluate(..., pairs=...)",
-               "labels": "class labels of the paired examples (a model fed from labelled data)"}
+               "labels": "class labels of the paired examples (a model fed from labelled data)",
+               "input_labels": "the classes of the inputs (an unpaired translator fed from labelled data)"}
 
 
 def _split(metrics) -> list[str]:
@@ -160,9 +161,10 @@ def _load_reference(reference_images, reference_name: str, data_dir):
 
 def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch_size,
                     num_images, cache_dir, reference_name, data_dir, options, progress,
-                    as_outputs=None) -> dict:
+                    as_outputs=None, input_labels=None) -> dict:
     """The sample-side report: metrics of the samples and of the reference points (`as_outputs`:
-    {point: uint8 NHWC images made from the model's inputs}: its identity, the data's classical inverses)."""
+    {point: uint8 NHWC images made from the model's inputs}: its identity, the data's classical inverses;
+    `input_labels`: the classes of those inputs, an unpaired translator's)."""
     needs = set().union(*(registry.get(m).needs for m in names))
     keep = num_images if "images" in needs else 0
     refd = reference_features(extractor, ref, name=reference_name, seed=seed, cache_dir=cache_dir,
@@ -187,10 +189,10 @@ def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch
                                keep_features="features" in needs, keep_images=keep,
                                label=f"{point} features", progress=progress)
         points[point] = {"num_samples": int(inputs["n"]), "metrics": _score(
-            ref_names, Inputs(inputs, real, side=point, **ctx), options)}
+            ref_names, Inputs(inputs, real, labels=input_labels, side=point, **ctx), options)}
     return {
         "num_samples": int(sample["n"]),
-        "metrics": _score(names, Inputs(sample, real, generator=generator, **ctx), options),
+        "metrics": _score(names, Inputs(sample, real, generator=generator, labels=input_labels, **ctx), options),
         "reference_points": {
             "real_vs_real": {
                 "description": "two disjoint halves of the reference set",
@@ -209,9 +211,11 @@ def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch
     }
 
 
-def _available(samples, extractor, generator, pairs, labels) -> set[str]:
+def _available(samples, extractor, generator, pairs, labels, input_labels=None) -> set[str]:
     """The needs (`registry.NEEDS`) that these arguments can satisfy."""
     available = {"paired"} if pairs is not None else set()
+    if input_labels is not None and (input_labels >= 0).any():
+        available.add("input_labels")
     if pairs is not None and labels is not None and (labels >= 0).any():
         available.add("labels")
     if samples is not None:
@@ -259,6 +263,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     samples = generator or samples  # what the sample batches come from
     labels = None if labels is None else np.asarray(labels)
     as_outputs = {}  # reference points made from the inputs, scored as if they were the outputs
+    input_labels = None
     if generator is not None and data is not None:  # one pass over the data makes the samples and the pairs
         made = list(generator.batches_with_rows(n, batch_size, seed, data))
         samples = [images for images, _ in made]
@@ -272,7 +277,9 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
         if paired_here:
             inverses = [restoration.classical_inverses(data_config, rows, images.shape[1:]) for images, rows in made]
             as_outputs.update({point: np.concatenate([i[point] for i in inverses]) for point in inverses[0]})
-    names = resolve_metrics(metrics, _available(samples, extractor, generator, pairs, labels))
+        if generator.input_label_feature and not generator.target_feature:
+            input_labels = _rows_feature(made, generator.input_label_feature)
+    names = resolve_metrics(metrics, _available(samples, extractor, generator, pairs, labels, input_labels))
     paired = [m for m in names if "paired" in registry.get(m).needs]
     unpaired = [m for m in names if m not in paired]
 
@@ -287,7 +294,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
                                   batch_size=batch_size, num_images=num_images,
                                   cache_dir=cache_dir, reference_name=reference_name,
                                   data_dir=data_dir, options=options, progress=progress,
-                                  as_outputs=as_outputs)
+                                  as_outputs=as_outputs, input_labels=input_labels)
         report.update(resize=extractor.details["resize"], reference=reference_name or "array",
                       num_samples=section["num_samples"], num_reference=int(len(ref)),
                       metrics=section["metrics"], reference_points=section["reference_points"])

@@ -32,6 +32,7 @@ class Generator:
     fn: Callable
     target_feature: str | None = None  # the data feature an output should match (paired metrics)
     identity_feature: str | None = None  # the data feature that is its input, scored as an output (reference)
+    input_label_feature: str | None = None  # the data feature with its input's class (unpaired translators)
 
     def __post_init__(self):
         self._rng = np.random.default_rng(0)  # inputs that `images(z, labels)` callers do not pass
@@ -144,7 +145,7 @@ class _Rows:
 def from_gan(gan) -> Generator:
     """Wrap a model's declared surface (`inference_inputs`, `infer`; DESIGN.md)."""
     return Generator(list(gan.inference_inputs()), lambda inputs: np.asarray(gan.infer(inputs)),
-                     gan.target_feature, surface.identity_feature(gan))
+                     gan.target_feature, surface.identity_feature(gan), surface.input_label_feature(gan))
 
 
 def generator_from_path(path: str | Path, version: int | None = None) -> Generator:
@@ -156,7 +157,7 @@ def generator_from_path(path: str | Path, version: int | None = None) -> Generat
     model = open_model(path, version)
     if isinstance(model, ServedModel):
         return Generator(model.specs, model.infer, model.metadata.get("target_feature"),
-                         model.metadata.get("identity_feature"))
+                         model.metadata.get("identity_feature"), model.metadata.get("input_label_feature"))
     return from_gan(model)
 
 

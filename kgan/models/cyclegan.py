@@ -42,6 +42,7 @@ class CycleGAN(Engine):
     HPARAMS = Engine.HPARAMS + ("loss", "cycle_weight", "identity_weight", "pool_size")
     GROUPS = {"critics": ("d_a", "d_b"), "generators": ("g_ab", "g_ba")}
     identity_feature = A
+    input_label_feature = "label_a"  # a translated digit should still read as its class
 
     def __init__(self, g_ab: keras.Model, g_ba: keras.Model, d_a: keras.Model, d_b: keras.Model, *,
                  loss: str = "least_squares", cycle_weight: float = 10.0, identity_weight: float = 0.5,
@@ -135,11 +136,12 @@ class CycleGAN(Engine):
             return two_way_l1(ctx.batch[A], self.g_ba(ctx.batch[A], training=True),
                                  ctx.batch[B], self.g_ab(ctx.batch[B], training=True))
 
-        return [Term("d_adv", "critics", d_adv, logged=False,
-                     diagnostics=("d_a_real", "d_a_fake", "d_b_real", "d_b_fake")),
-                Term("g_adv", "generators", g_adv),
-                Term("cycle", "generators", cycle, weight=self.cycle_weight),
-                Term("identity", "generators", identity, weight=self.identity_weight * self.cycle_weight)]
+        terms = [Term("d_adv", "critics", d_adv, logged=False,
+                      diagnostics=("d_a_real", "d_a_fake", "d_b_real", "d_b_fake")),
+                 Term("g_adv", "generators", g_adv),
+                 Term("cycle", "generators", cycle, weight=self.cycle_weight),
+                 Term("identity", "generators", identity, weight=self.identity_weight * self.cycle_weight)]
+        return [t for t in terms if t.weight]  # the ablation has no cycle or identity term at all (not even logged)
 
 
 def two_way_l1(a, a_again, b, b_again):

@@ -147,6 +147,13 @@ def identity_feature(model) -> str | None:
     return getattr(model, "identity_feature", None) or None
 
 
+def input_label_feature(model) -> str | None:
+    """The data feature holding the class of an unpaired translator's input (CycleGAN: `label_a`): its outputs
+    should still read as that class (`kgan.metrics.content_accuracy`); None when the model declares none (optional;
+    paired models are scored against their targets' labels instead)."""
+    return getattr(model, "input_label_feature", None) or None
+
+
 def data_features(specs) -> list[str]:
     """The data features an inference batch needs (image/string inputs)."""
     return [s.feature for s in specs if not s.drawable]

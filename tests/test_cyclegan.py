@@ -341,3 +341,17 @@ def test_shipped_cyclegan_pipeline_runs_end_to_end(tmp_path):
     page = (tmp_path / "out" / "mnist_cyclegan_thick").glob("gallery-*/index.html")
     html = next(page).read_text()
     assert "pool_size 50" in html and "cycle 10.0" in html and "translated back" in html
+
+
+def test_random_crops_cut_both_domains_and_keep_their_labels(tmp_path):
+    from kgan.data import make_dataset
+
+    for side in ("a", "b"):
+        (tmp_path / side).mkdir()
+        for i in range(2):
+            keras.utils.save_img(tmp_path / side / f"{i}.png", np.full((40, 36, 3), 50 + 100 * i, np.uint8), scale=False)
+    c = cfg(source=f"unpaired:folder:{tmp_path / 'a'},folder:{tmp_path / 'b'}",
+            **{"data.resize": "crop", "data.batch_size": 2, "data.holdout": 0.0, "data.channels": 3})
+    batch = next(iter(make_dataset(c.data, named=True)))
+    assert batch["image_a"].shape == batch["image"].shape == (2, 28, 28, 3)
+    assert batch["label_a"].shape == batch["label"].shape == (2,)

@@ -57,7 +57,7 @@ def _scaled(image, cfg: DataConfig):
 
 
 def _random_crops(cfg: DataConfig, seed: int):
-    """`data.resize = "crop"`: every image of an example (a pair's both) cropped alike to R x R at a place drawn
+    """`data.resize = "crop"`: every image of an example (a pair's both, an unpaired example's two) cropped alike to R x R at a place drawn
     from (seed, the example's position in the repeated stream): fresh crops each epoch, the same on a resume."""
     shape = (cfg.resolution, cfg.resolution, cfg.channels)
 
@@ -65,7 +65,7 @@ def _random_crops(cfg: DataConfig, seed: int):
         place = tf.stack([tf.constant(seed, tf.int64), index])
         cut = lambda image: _scaled(tf.image.stateless_random_crop(image, shape, place), cfg)  # noqa: E731
         if isinstance(example, dict):
-            return {k: v if k == "label" else cut(v) for k, v in example.items()}
+            return {k: v if k.startswith("label") else cut(v) for k, v in example.items()}  # label, label_a
         return cut(example[0]), example[1]
 
     return crop

@@ -451,8 +451,8 @@ def run_info(cfg: ExperimentConfig, gan, seconds: float) -> dict:
         "target_feature": gan.target_feature,
         "inference_noise": surface.inference_noise(gan),
         "directions": [d.to_json() for d in surface.directions(gan) if d.name],
-        "loss_weights": {t.name: t.weight for t in gan.loss_terms()},
-        "hparams": {k: getattr(gan, k) for k in gan.HPARAMS},
+        "loss_weights": {t.name: t.weight for t in (gan.terms or gan.loss_terms())},
+        "hparams": {k: v for k in gan.HPARAMS if isinstance(v := getattr(gan, k), (bool, int, float, str))},
         "train_seconds_last_session": round(seconds, 2)}
 
 

@@ -2,8 +2,9 @@
 
 Such a model is judged by what it made (output) from what (its image inputs), beside what it should have
 made (its target feature). A model whose served directions declare inverses (CycleGAN) has no target: its rows
-are input | translated | translated back, for every such direction (a -> b -> a rows, then b -> a -> b rows). Every image is shown in the output's shape (`imageio.match_shape`), so the rows
-tile into one grid. This module imports no TensorFlow at load time.
+are input | translated | translated back, for every such direction (a -> b -> a rows and b -> a -> b rows,
+interleaved). Every image is shown in the output's shape (`imageio.match_shape`), so the rows tile into one
+grid. This module imports no TensorFlow at load time.
 """
 
 from __future__ import annotations

@@ -37,17 +37,51 @@ def test_every_registered_metric_is_reachable_through_evaluate():
                       options=FAST, pairs=[(outputs[:20], targets[:20]),
                                            (outputs[20:], targets[20:])],
                       labels=rng.integers(0, 4, len(targets)), progress=False)
-    assert set(report["metrics"]) == set(registry.names())
+    reachable = set(registry.names()) - UNPAIRED_ONLY
+    assert set(report["metrics"]) == reachable
     for point in report["reference_points"].values():  # all but ppl (needs the generator)
-        assert set(point["metrics"]) == set(registry.names()) - {"ppl"}
+        assert set(point["metrics"]) == reachable - {"ppl"}
     table = format_table(report)
-    for name in registry.names():
+    for name in reachable:
         metric = registry.get(name)
         for h in metric.headlines:
             row = next(line for line in table.splitlines() if line.startswith(metric.label(h)))
             assert row.split()[len(metric.label(h).split())] == {
                 "lower": "lower", "higher": "higher", "match": "~real"}[metric.direction_of(h)]
     assert "KID x1e3" in table and "L1 [0,1]" in table
+
+
+#: metrics of an unpaired translator's outputs (the classes of its inputs): reached in the test below
+UNPAIRED_ONLY = {"content_accuracy"}
+
+
+def test_content_accuracy_scores_an_unpaired_translator_against_its_inputs_classes():
+    from kgan.imageio import to_uint8
+    from kgan.models.surface import InputSpec
+
+    rng = np.random.default_rng(3)
+    inputs = _blobs(40, rng)
+    extractor = PixelExtractor()
+    predicted = extractor.probs(inputs).argmax(axis=1)
+    labels = np.where(np.arange(40) % 4 == 0, (predicted + 1) % 4, predicted)  # a quarter disagree
+    labels[1] = -1  # unlabelled: left out
+    spec = InputSpec("image_a", "image", (28, 28, 1), feature="image_a")
+    copier = Generator([spec], lambda x: np.asarray(x["image_a"], np.float32), identity_feature="image_a",
+                       input_label_feature="label_a")  # returns its input: a translator that changes nothing
+    data = iter([{"image_a": inputs[:20] / 127.5 - 1.0, "label_a": labels[:20]},
+                 {"image_a": inputs[20:] / 127.5 - 1.0, "label_a": labels[20:]}])
+    report = evaluate(copier, _blobs(60, rng), extractor, metrics="fid,content_accuracy", n=40, batch_size=20,
+                      data=data, progress=False)
+    assert to_uint8(inputs / 127.5 - 1.0).tolist() == inputs.tolist()
+    expected = {"accuracy": 29 / 39, "num_labelled": 39}
+    assert report["metrics"]["content_accuracy"] == pytest.approx(expected)
+    points = report["reference_points"]
+    assert points["identity"]["metrics"]["content_accuracy"] == pytest.approx(expected)  # the inputs as they are
+    assert points["real_vs_real"]["metrics"]["content_accuracy"] == {}  # translated from nothing
+    row = next(line for line in format_table(report).splitlines() if line.startswith("content accuracy"))
+    assert row.split()[2:] == ["higher", "0.7436", "-", "-", "0.7436"]
+    with pytest.raises(ConfigError, match="content_accuracy needs the classes of the inputs"):
+        evaluate(_generator(), _blobs(60, rng), extractor, metrics="content_accuracy", n=20, progress=False)
 
 
 def test_adding_a_metric_is_one_new_module(tmp_path, monkeypatch):

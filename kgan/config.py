@@ -36,7 +36,8 @@ LOSSES = ("minimax", "non_saturating", "least_squares", "wasserstein", "hinge")
 @dataclass(frozen=True)
 class DataConfig:
     source: str = _opt("mnist", doc="mnist | idx:PATH | folder:PATH | tfds:NAME[:SPLIT] | npz:PATH | "
-                                         "paired:DIR_A,DIR_B")
+                                         "paired:DIR_A,DIR_B | unpaired:SOURCE_A,SOURCE_B (each side "
+                                         "SOURCE or SOURCE+thick / SOURCE+invert)")
     data_dir: str = _opt("", doc="TFDS data_dir for tfds: sources (empty = TFDS default)")
     resolution: int = _opt(28, min=4, max=1024, doc="output height = width")
     channels: int = _opt(1, choices=(1, 3), doc="output channels")

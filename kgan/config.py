@@ -37,7 +37,7 @@ LOSSES = ("minimax", "non_saturating", "least_squares", "wasserstein", "hinge")
 class DataConfig:
     source: str = _opt("mnist", doc="mnist | idx:PATH | folder:PATH | tfds:NAME[:SPLIT] | npz:PATH | "
                                          "paired:DIR_A,DIR_B | unpaired:SOURCE_A,SOURCE_B (each side "
-                                         "SOURCE or SOURCE+thick / SOURCE+invert)")
+                                         "SOURCE or SOURCE+thick / +invert / +mnistm)")
     data_dir: str = _opt("", doc="TFDS data_dir for tfds: sources (empty = TFDS default)")
     resolution: int = _opt(28, min=4, max=1024, doc="output height = width")
     channels: int = _opt(1, choices=(1, 3), doc="output channels")

@@ -355,3 +355,21 @@ def test_random_crops_cut_both_domains_and_keep_their_labels(tmp_path):
     batch = next(iter(make_dataset(c.data, named=True)))
     assert batch["image_a"].shape == batch["image"].shape == (2, 28, 28, 3)
     assert batch["label_a"].shape == batch["label"].shape == (2,)
+
+
+def test_mnistm_domain_blends_digits_into_colour_texture_deterministically():
+    images, _ = load_arrays("unpaired:mnist,mnist", limit=8)
+    colour, _ = load_arrays("unpaired:mnist,mnist+mnistm", limit=8)
+    again, _ = load_arrays("unpaired:mnist,mnist+mnistm", limit=8)
+    assert colour.shape == (8, 28, 28, 3) and colour.dtype == np.uint8
+    np.testing.assert_array_equal(colour, again)  # seeded by position: the same domain every time
+    assert len({colour[i].tobytes() for i in range(8)}) == 8 and colour.std(axis=-1).mean() > 1  # varied, coloured
+    # |patch - digit| per channel, the patch cut from matplotlib's photo at the place drawn from (0, position)
+    import matplotlib.cbook
+    import matplotlib.image
+
+    photo = matplotlib.image.imread(matplotlib.cbook.get_sample_data(unpaired.TEXTURE, asfileobj=False))
+    for i in (0, 5):
+        patch = tf.image.stateless_random_crop(tf.constant(photo), (28, 28, 3),
+                                               tf.constant([0, i], tf.int64)).numpy().astype(int)
+        np.testing.assert_array_equal(colour[i], np.abs(patch - images[i].astype(int)).astype(np.uint8))

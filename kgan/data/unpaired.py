@@ -7,6 +7,7 @@ transform of that side's images that makes an unpaired task with a known ground 
 |---|---|
 | `+thick` | strokes thickened by a 3x3 grey-level dilation (morphological) |
 | `+invert` | 255 - x: light background, dark strokes |
+| `+mnistm` | colour digits on textured backgrounds (MNIST-M, Ganin et al. 2016): \|patch - digit\| per channel, the patch a random crop (seeded by the example's position) of a colour photo that ships with matplotlib (`grace_hopper.jpg`, never downloaded); RGB, so set `data.channels = 3` |
 
 When both sides name the same source, domain A takes its even positions and domain B its odd ones, so no
 image (before its domain transform) is in both domains: `unpaired:mnist,mnist+thick` is truly unpaired.
@@ -25,7 +26,8 @@ import dataclasses
 from kgan.errors import DataError
 
 SCHEME = "unpaired:"
-DOMAINS = ("thick", "invert")
+DOMAINS = ("thick", "invert", "mnistm")
+TEXTURE = "grace_hopper.jpg"  # matplotlib's sample data: installed with it, never downloaded
 
 
 def is_unpaired(source: str) -> bool:
@@ -92,8 +94,8 @@ def _side(src, domain: str, start: int, step: int):
     if step > 1:
         ds = ds.shard(step, start)
     if domain:
-        transform = _TRANSFORMS[domain]
-        ds = ds.map(lambda image, label: (transform(image), label))
+        transform = _TRANSFORMS[domain]()
+        ds = ds.enumerate().map(lambda index, example: (transform(example[0], index), example[1]))
     count = len(range(start, src.count, step))
     return dataclasses.replace(src, dataset=ds, count=count, labels=_side_labels(src.labels, start, step))
 
@@ -103,16 +105,33 @@ def _cut(src, count: int):
     return dataclasses.replace(src, dataset=src.dataset.take(count), count=count, labels=labels)
 
 
-def _thick(image):
+def _thick():
     """3x3 grey-level dilation: every pixel the brightest of its neighbourhood (strokes about 2 px wider)."""
     import tensorflow as tf
 
-    dilated = tf.nn.max_pool2d(tf.cast(image, tf.float32)[None], 3, 1, "SAME")[0]
-    return tf.cast(dilated, tf.uint8)
+    return lambda image, index: tf.cast(tf.nn.max_pool2d(tf.cast(image, tf.float32)[None], 3, 1, "SAME")[0],
+                                        tf.uint8)
 
 
-def _invert(image):
-    return 255 - image
+def _invert():
+    return lambda image, index: 255 - image
 
 
-_TRANSFORMS = {"thick": _thick, "invert": _invert}
+def _mnistm():
+    """|patch - digit| per channel, the patch cut from the texture at a place drawn from the example's position."""
+    import matplotlib.cbook
+    import matplotlib.image
+    import tensorflow as tf
+
+    photo = tf.constant(matplotlib.image.imread(matplotlib.cbook.get_sample_data(TEXTURE, asfileobj=False)))
+
+    def blend(image, index):
+        digit = tf.cast(tf.image.grayscale_to_rgb(image) if image.shape[-1] == 1 else image, tf.int32)
+        shape = tf.shape(digit)
+        patch = tf.image.stateless_random_crop(photo, shape, tf.stack([tf.constant(0, tf.int64), index]))
+        return tf.cast(tf.abs(tf.cast(patch, tf.int32) - digit), tf.uint8)
+
+    return blend
+
+
+_TRANSFORMS = {"thick": _thick, "invert": _invert, "mnistm": _mnistm}

@@ -373,3 +373,17 @@ def test_mnistm_domain_blends_digits_into_colour_texture_deterministically():
         patch = tf.image.stateless_random_crop(tf.constant(photo), (28, 28, 3),
                                                tf.constant([0, i], tf.int64)).numpy().astype(int)
         np.testing.assert_array_equal(colour[i], np.abs(patch - images[i].astype(int)).astype(np.uint8))
+
+
+def test_unet_generator_option_serves_both_directions_without_dropout():
+    from kgan.models.registry import build_gan
+    from kgan.models import surface
+
+    model = build_gan(cfg(**{"model.options": {"generator": "unet"}}))
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in model.g_ab.layers)  # deterministic
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 28, 28, 1)).astype("float32")
+    for direction in surface.directions(model):
+        name = direction.inputs[0].name
+        out = np.asarray(model.infer({name: x}) if direction.name == "a_to_b" else direction.network(x))
+        assert out.shape == (2, 28, 28, 1)
+    np.testing.assert_array_equal(np.asarray(model.infer({"image_a": x})), np.asarray(model.infer({"image_a": x})))

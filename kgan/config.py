@@ -114,7 +114,8 @@ class EvalConfig:
                           doc="kgan.metrics.registry names; pr = improved precision/recall, "
                               "coverage = class-histogram mode coverage")
     baselines: list = _list((), doc="baselines the pipeline also trains and evaluates on the same held-out "
-                                    "data, shown as reference columns; pix2pix: l1_only (no discriminator)")
+                                    "data, shown as reference columns; pix2pix: l1_only (no discriminator); "
+                                    "srgan/deblurgan: pixel_only, adversarial_weight:W (W >= 0)")
     classifier_epochs: int = _opt(3, min=1, doc="epochs of the evaluation classifier")
     history_every: int = _opt(1000, min=0, doc="steps between metric-history points during training (0 = off)")
     history_samples: int = _opt(1000, min=10, doc="samples per metric-history point (a trend, not the score)")

@@ -193,7 +193,8 @@ class ExportModel(Stage):
 class Evaluate(Stage):
     """Scores the exported model (what is served) against the prepared data; metrics JSON. Each of
     `eval.baselines` is its own experiment (`registry.baseline_config`) trained, exported and evaluated by
-    these same stages on the same data; its metrics become a reference point of this report."""
+    these same stages on the same data; its metrics become a reference point of this report. A report with FID
+    and PSNR gets its perception-distortion plot beside it (`report_perception_distortion.png`)."""
 
     resources = {"gpu": 1}
 
@@ -215,6 +216,7 @@ class Evaluate(Stage):
         import numpy as np
 
         from kgan import io
+        from kgan.gallery import perception_distortion
         from kgan.metrics import evaluate, generator_from_path
         from kgan.metrics.report import add_reference_point
         from kgan.models.registry import baseline_config, check_evaluation_network
@@ -236,6 +238,7 @@ class Evaluate(Stage):
                           data_config=data_cfg)
         for name, task in reqs["baselines"].items():
             add_reference_point(report, name, baseline_config(cfg, name)[0], task.output().path)
+        report = perception_distortion.write_beside(report, self.output().path, label=cfg.name)
         io.write_json(self.output().path, report)
         self.progress(100, "evaluated")
 

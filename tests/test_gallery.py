@@ -183,6 +183,40 @@ def test_missing_pieces_render_with_notes(run_dir, tmp_path):
     assert not (index.parent / "stale.png").exists()
 
 
+PAIRED_REPORT = {**REPORT, "metrics": {**REPORT["metrics"], "psnr": {"mean": 18.5, "std": 2.0}},
+                 "reference_points": {**REPORT["reference_points"],
+                                      "real_vs_real": {"metrics": {"fid": {"value": 1.5}, "psnr": {"mean": 9.0}}},
+                                      "identity": {"metrics": {"fid": {"value": 60.0}, "psnr": {"mean": 14.0}}}}}
+
+
+def test_evaluation_plots_perception_against_distortion_for_a_report_with_both(run_dir, tmp_path):
+    """Any model's report with FID and PSNR gets the plot (here a DCGAN's, with made-up paired numbers)."""
+    from kgan.gallery import perception_distortion
+    from kgan.gallery.plots import SIZE
+
+    report = tmp_path / "paired_report.json"
+    report.write_text(json.dumps(PAIRED_REPORT))
+    index = render_gallery(run_dir, tmp_path / "g", report=report, real_limit=64)
+    body = index.read_text().split('<section id="evaluation">', 1)[1].split("</section>", 1)[0]
+    assert 'src="perception_distortion.png"' in body and "Perception (FID) against distortion (PSNR)" in body
+    with Image.open(index.parent / "perception_distortion.png") as im:
+        assert im.size == SIZE
+    meta = json.loads((index.parent / "gallery.json").read_text())
+    assert "perception_distortion" not in meta["not_shown"] and "perception_distortion.png" in meta["files"]
+    drawn = perception_distortion.points(PAIRED_REPORT, label="samples")
+    assert [(p["column"], p["fid"], p["psnr"]) for p in drawn] == [
+        ("samples", 123.4, 18.5), ("real vs real", 1.5, 9.0), ("identity", 60.0, 14.0)]
+
+
+def test_evaluation_without_psnr_names_the_missing_plot(gallery):
+    """The fixture's report has FID but no paired metrics: no plot, and the page says why."""
+    meta = json.loads((gallery.parent / "gallery.json").read_text())
+    assert meta["not_shown"]["perception_distortion"].startswith(
+        "Perception-distortion plot: the report has no psnr")
+    assert not (gallery.parent / "perception_distortion.png").exists()
+    assert "Perception-distortion plot: the report has no psnr" in gallery.read_text()
+
+
 def test_refuses_to_overwrite_non_gallery(run_dir, tmp_path):
     from kgan.errors import KganError
 

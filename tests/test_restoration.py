@@ -3,6 +3,7 @@
 pretraining -> GAN phase switch, the pixel-only baseline, resume, export and evaluation."""
 
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -229,7 +230,8 @@ def test_pixel_only_baseline_has_no_critic_and_no_phases():
     assert [t.name for g in deblur.GROUPS for t, _ in deblur.active_terms(g)] == ["pixel"]  # no penalty either
     restored = type(model).from_config(model.get_config())
     assert list(restored.networks()) == ["generator", "perceptual"] and restored.adversarial_weight == 0
-    with pytest.raises(ConfigError, match=r"eval.baselines: model 'srgan' has no baseline 'l1_only'; it has \['pixel_only'\]"):
+    with pytest.raises(ConfigError, match=r"eval.baselines: model 'srgan' has no baseline 'l1_only'; "
+                                          r"it has \['pixel_only', 'adversarial_weight:W >= 0'\]"):
         config(SR, **{"eval.baselines": ["l1_only"]})
 
 
@@ -312,21 +314,33 @@ def test_evaluation_refuses_the_loss_network_and_accepts_another(sr_run, classif
 
 
 def test_shipped_sr_pipeline_trains_exports_and_evaluates(tmp_path):
-    """pipelines/mnist_sr4.toml, shortened: both phases, the pixel-only baseline, export and evaluation on
-    held-out pairs with the identity (upsampled source), bicubic and pixel_only reference points."""
+    """pipelines/mnist_sr4.toml, shortened: both phases, the pixel-only and an adversarial-weight baseline, export
+    and evaluation on held-out pairs with the identity (upsampled source), bicubic and the baselines as reference
+    points, and the perception-distortion plot beside the report."""
     shipped = kgan.config.load_config("mnist_sr4")
     small = shipped.replace(**{
         "data.limit": 320, "data.batch_size": 8, "model.width": 8, "model.options": {**shipped.model.options, "blocks": 1},
         "train.steps": 4, "train.phases": PHASES, "train.log_every": 2, "train.checkpoint_every": 4,
         "train.snapshot_every": 4, "eval.num_samples": 16, "eval.classifier_epochs": 1, "eval.history_every": 0,
-        "eval.metrics": ["l1", "psnr", "ssim", "output_accuracy"]})
+        "eval.metrics": ["fid", "l1", "psnr", "ssim", "output_accuracy"],
+        "eval.baselines": ["pixel_only", "adversarial_weight:0.01"]})
     path = tmp_path / "sr4.toml"
     path.write_text(kgan.config.dump_toml(small))
     r = run_cli("pipeline", str(path), "--root", str(tmp_path / "out"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     summary = {l.split()[0]: l.split()[-1] for l in r.stdout.splitlines() if l.startswith("  ")}
     report = json.loads(open(summary["metrics_report"]).read())
-    assert {"l1", "psnr", "ssim", "output_accuracy"} <= set(report["metrics"])
-    assert set(report["reference_points"]) >= {"identity", "pixel_only", "bicubic"}  # bicubic: the classical SR
+    assert {"fid", "l1", "psnr", "ssim", "output_accuracy"} <= set(report["metrics"])
+    points = report["reference_points"]
+    assert set(points) >= {"identity", "pixel_only", "bicubic", "adversarial_weight:0.01"}  # bicubic: the classical SR
+    assert "adversarial weight 0.01" in points["adversarial_weight:0.01"]["description"]
+    plotted = report["perception_distortion"]
+    assert plotted["plot"] == str(Path(summary["metrics_report"]).resolve().with_name("report_perception_distortion.png"))
+    assert Path(plotted["plot"]).stat().st_size > 5000
+    by_column = {p["column"]: (p["fid"], p["psnr"]) for p in plotted["points"]}
+    assert by_column[small.name] == (report["metrics"]["fid"]["value"], report["metrics"]["psnr"]["mean"])
+    baseline = points["adversarial_weight:0.01"]["metrics"]
+    assert by_column["adversarial weight:0.01"] == (baseline["fid"]["value"], baseline["psnr"]["mean"])
+    assert {"bicubic", "identity", "pixel only", "real vs real"} <= set(by_column)
     signature = tf.saved_model.load(summary["saved_model"]).signatures["serving_default"]
     assert signature(source=tf.constant(np.zeros((2, 7, 7, 1), np.uint8)))["images"].shape == (2, 28, 28, 1)

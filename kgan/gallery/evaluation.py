@@ -2,7 +2,8 @@
 
 Headline numbers and which way is better come from `kgan.metrics.report` (the rows `kgan evaluate`
 prints), so a metric added to the registry shows up here with its direction and no change here.
-`metrics_table` takes several reports, which is how the comparison page puts runs side by side.
+`metrics_table` takes several reports, which is how the comparison page puts runs side by side. A report
+with FID and PSNR also gets its perception-distortion plot (`kgan.gallery.perception_distortion`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import shlex
 from pathlib import Path
 
+from kgan.gallery import perception_distortion
 from kgan.gallery.sections import Group, Section, Table, Text
 from kgan.metrics.history import read_history
 from kgan.metrics.report import better, format_value, headline_rows, point_order
@@ -59,6 +61,12 @@ def find_report(src, report_path: Path | None = None) -> tuple[dict | None, Path
     return report, found, ""
 
 
+def not_shown(src, report_path: Path | None = None) -> dict[str, str]:
+    """The evaluation section's parts a report cannot give: {part: one-line reason} (the page's "not shown")."""
+    reason = perception_distortion.missing(find_report(src, report_path)[0])
+    return {"perception_distortion": reason} if reason else {}
+
+
 def evaluate_command(src, data: str | None, classifier: str | Path | None) -> str:
     """The command line that writes the report.json this source's gallery reads; without a known classifier,
     `kgan classifier` first trains (or finds) the one `--features classifier` then uses."""
@@ -86,6 +94,11 @@ def evaluation_section(src, writer, out_dir: Path, report_path: Path | None, com
         table = metrics_table([("samples", report)])
         table.caption = f"{found.name}: {describe(report)}"
         sec.items.append(table)
+        if not perception_distortion.missing(report):
+            path = out_dir / "perception_distortion.png"
+            perception_distortion.plot(report, path, label="samples")
+            sec.items.append(Text("Perception (FID) against distortion (PSNR) of every column above:"))
+            sec.items.append(Group([writer.plot(path, "perception-distortion trade-off")]))
     elif found is None and not report_path:
         sec.notes.append(f"{note} Make one with: {command}")
     else:

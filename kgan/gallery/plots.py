@@ -60,7 +60,7 @@ def group_columns(columns) -> list[tuple[str, str, list[str]]]:
     return out
 
 
-def _figure():
+def new_figure():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -69,7 +69,7 @@ def _figure():
     return fig
 
 
-def _save(fig, path: Path) -> Path:
+def save_png(fig, path: Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI)
     return path
@@ -83,7 +83,7 @@ def plain_ticks(ax) -> None:
 def line_figure(series: dict[str, tuple[list, list[float]]], title: str, xlabel: str = "step",
                 ylabel: str = ""):
     """A figure with one line per {name: (x, y)}."""
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot(1, 1, 1)
     for name, (x, y) in series.items():
         ax.plot(x, y, label=name, marker="o" if len(x) < 30 else None, markersize=3)
@@ -101,7 +101,7 @@ def line_figure(series: dict[str, tuple[list, list[float]]], title: str, xlabel:
 
 def line_plot(path: Path, series: dict[str, tuple[list, list[float]]], title: str, xlabel: str = "step",
               ylabel: str = "") -> Path:
-    return _save(line_figure(series, title, xlabel, ylabel), path)
+    return save_png(line_figure(series, title, xlabel, ylabel), path)
 
 
 def history_plots(history: dict[str, list[float]], out_dir: Path) -> list[tuple[str, Path]]:

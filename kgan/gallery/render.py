@@ -150,6 +150,7 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
         }
         skipped = not_shown(src, extractor)
         secs = [build() for name, build in builders.items() if name not in skipped]
+        skipped.update(evaluation.not_shown(src, Path(report) if report else None))
         kind = "training run" if src.kind == "run" else "SavedModel export"
         meta = [("source", f"{kind}: {source}"),
                 ("step", src.step if src.step is not None else "unknown"),

@@ -7,6 +7,8 @@ clipping for WGAN, the gradient penalty for WGAN-GP) are checked, naming the con
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -36,6 +38,9 @@ class ModelSpec:
     check: Callable | None = None
     # eval.baselines this family offers: name -> (what it is, dotted config overrides that make it)
     baselines: dict = field(default_factory=dict)
+    # eval.baselines named `KEY:VALUE` (a sweep of one setting): KEY -> (what VALUE is, VALUE text -> (what it
+    # is, overrides), raising a ConfigError for a bad value)
+    parameterised_baselines: dict = field(default_factory=dict)
     # cfg -> the files of networks the family's loss reads (a perceptual loss's classifier): evaluation must
     # not score with them (`check_evaluation_network`)
     loss_files: Callable | None = None
@@ -65,6 +70,25 @@ def _conditional(attr):
 _PIXEL_ONLY = ("the same generator trained with the pixel loss only (no discriminator, no perceptual term)",
                {"model.options.adversarial_weight": 0, "model.options.perceptual_weight": 0,
                 "model.options.pixel_weight": 1.0, "train.phases": []})
+
+_PLAIN_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE]-?[0-9]+)?\Z")
+
+
+def _adversarial_weight(text: str) -> tuple[str, dict]:
+    """`adversarial_weight:W`: the same model with the adversarial term weighted W (EPSR's sweep along the
+    perception-distortion trade-off). W = 0 builds no critic: `pixel_only` with the perceptual term kept, and
+    without phases (they schedule terms it does not have)."""
+    if not _PLAIN_NUMBER.match(text) or not math.isfinite(float(text)):  # plain: the experiment name stays valid
+        raise ConfigError(f"eval.baselines: 'adversarial_weight:{text}' needs a number >= 0 after the colon "
+                          "(e.g. adversarial_weight:0.01)")
+    weight = float(text)
+    if weight == 0:
+        return ("the same generator with its pixel and perceptual terms, no discriminator (adversarial weight 0)",
+                {"model.options.adversarial_weight": 0, "train.phases": []})
+    return (f"the same model with adversarial weight {weight:g}", {"model.options.adversarial_weight": weight})
+
+
+_ADVERSARIAL_SWEEP = {"adversarial_weight": ("W >= 0", _adversarial_weight)}
 
 _SPECS = {s.name: s for s in [
     ModelSpec("gan", "Goodfellow et al. 2014: MLP generator/discriminator of the seeds (non-saturating loss; "
@@ -104,7 +128,8 @@ _SPECS = {s.name: s for s in [
               "in a first train.phases entry; needs data.transform = 'downsample:K'", nets="resnet",
               loss="non_saturating", norm="batch",
               factory="kgan.models.restoration:Restoration", check=_options("restoration_options"),
-              baselines={"pixel_only": _PIXEL_ONLY}, loss_files=_options("perceptual_files")),
+              baselines={"pixel_only": _PIXEL_ONLY}, parameterised_baselines=_ADVERSARIAL_SWEEP,
+              loss_files=_options("perceptual_files")),
     ModelSpec("deblurgan", "Kupyn et al. 2018: deblurring; ResNet generator with a global skip (learns the "
               "residual to the blurred input), WGAN-GP critic (train.gradient_penalty = 10, train.n_critic = 5), "
               "perceptual content term (lambda 100); needs data.transform = 'blur:S'", nets="resnet",
@@ -113,7 +138,8 @@ _SPECS = {s.name: s for s in [
                                              "deblurgan's critic is WGAN-GP's: set train.gradient_penalty > 0 "
                                              "(paper: lambda = 10)")},
               factory="kgan.models.restoration:Restoration", check=_options("restoration_options"),
-              baselines={"pixel_only": _PIXEL_ONLY}, loss_files=_options("perceptual_files")),
+              baselines={"pixel_only": _PIXEL_ONLY}, parameterised_baselines=_ADVERSARIAL_SWEEP,
+              loss_files=_options("perceptual_files")),
     ModelSpec("cyclegan", "Zhu et al. 2017: unpaired translation between two domains (data.source = "
               "'unpaired:SOURCE_A,SOURCE_B'); two ResNet generators, two instance-norm PatchGAN critics fed from "
               "a pool of 50 past fakes, least squares, cycle L1 (lambda 10) both ways, identity L1 (0.5 lambda); "
@@ -203,18 +229,30 @@ def validate(cfg) -> None:
                               f"its phases run at data.resolution = {cfg.data.resolution}")
 
 
-def _offered(cfg) -> dict:
-    """The baselines of the config's model family (none for a model outside kgan)."""
-    spec = None if is_plugin(cfg.model.name) else _SPECS.get(cfg.model.name)
-    return spec.baselines if spec else {}
+def _family(cfg) -> ModelSpec | None:
+    """The config's registry entry (none for a model outside kgan)."""
+    return None if is_plugin(cfg.model.name) else _SPECS.get(cfg.model.name)
+
+
+def _baseline(cfg, name: str) -> tuple[str, dict]:
+    """(description, dotted overrides) of baseline `name` of the config's family: a fixed one, or `KEY:VALUE`
+    of a parameterised one; a ConfigError naming `eval.baselines` for one the family does not offer."""
+    spec = _family(cfg)
+    fixed = spec.baselines if spec else {}
+    swept = spec.parameterised_baselines if spec else {}
+    if name in fixed:
+        return fixed[name]
+    key, colon, value = name.partition(":")
+    if colon and key in swept:
+        return swept[key][1](value)
+    offered = sorted(fixed) + [f"{k}:{what}" for k, (what, _) in sorted(swept.items())]
+    raise ConfigError(f"eval.baselines: model {cfg.model.name!r} has no baseline {name!r}; "
+                      f"it has {offered or 'none'}")
 
 
 def _check_baselines(cfg) -> None:
-    offered = _offered(cfg)
     for name in cfg.eval.baselines:
-        if name not in offered:
-            raise ConfigError(f"eval.baselines: model {cfg.model.name!r} has no baseline {name!r}; "
-                              f"it has {sorted(offered) or 'none'}")
+        _baseline(cfg, name)
 
 
 def check_evaluation_network(cfg, path) -> None:
@@ -223,7 +261,7 @@ def check_evaluation_network(cfg, path) -> None:
     import filecmp
     from pathlib import Path
 
-    spec = None if is_plugin(cfg.model.name) else _SPECS.get(cfg.model.name)
+    spec = _family(cfg)
     if spec is None or spec.loss_files is None or not Path(path).is_file():
         return
     for used in spec.loss_files(cfg):
@@ -235,11 +273,13 @@ def check_evaluation_network(cfg, path) -> None:
 
 def baseline_config(cfg, name: str):
     """(description, the experiment that trains baseline `name` of `cfg`): the family's overrides, its own
-    experiment and export name (`NAME-BASELINE`), no baselines of its own. The pipeline runs it with the
-    same stages, so it is trained and evaluated exactly like the model it is a baseline for."""
-    description, overrides = _offered(cfg)[name]
-    export_name = f"{cfg.export.name}-{name}" if cfg.export.name else ""
-    return description, cfg.replace(**overrides, **{"name": f"{cfg.name}-{name}", "export.name": export_name,
+    experiment and export name (`NAME-BASELINE`, a parameterised baseline's colon as `-`:
+    `NAME-adversarial_weight-0.01`), no baselines of its own. The pipeline runs it with the same stages, so
+    it is trained and evaluated exactly like the model it is a baseline for."""
+    description, overrides = _baseline(cfg, name)
+    suffix = name.replace(":", "-")
+    export_name = f"{cfg.export.name}-{suffix}" if cfg.export.name else ""
+    return description, cfg.replace(**overrides, **{"name": f"{cfg.name}-{suffix}", "export.name": export_name,
                                                      "eval.baselines": []})
 
 

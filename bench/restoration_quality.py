@@ -1,0 +1,203 @@
+"""Restoration on MNIST at equal CPU time: x4 super-resolution (SRGAN/EPSR at several adversarial weights
+against the pixel-only generator and bicubic upsampling) and deblurring (DeblurGAN against pixel-only and the
+Wiener filter).
+
+Each model trains on the training split of the vendored MNIST (`data.holdout` of the shipped configs
+`pipelines/mnist_sr4.toml` and `mnist_deblur.toml`) until the process has used `--minutes` of CPU time
+(time.process_time, all threads: a busy machine slows the run but does not change the budget), in chunks of
+`--chunk` steps (`bench/budget.py`). The models are the pipeline's: `pixel_only` and `adversarial_weight:W` are
+its `eval.baselines` (`kgan.models.registry.baseline_config`). A config's phases get the same share of the
+budget as of its `train.steps` (mnist_sr4: the first third pixel-only pretraining, then the GAN phase), through
+the phases mechanism the trainer uses (`kgan.training.enter_phase`).
+All models are scored by `kgan.metrics.evaluate` on the same held-out pairs: FID of outputs against the
+held-out targets in the evaluation classifier's features, the classifier's accuracy on the outputs
+(`output_accuracy`), L1, PSNR, SSIM, MS-SSIM, and the reference points: the identity (the input scored as the
+output: the nearest-neighbour upsampled or the blurred digit), the data's classical inverse (bicubic upsampling,
+Wiener deconvolution with the true kernel) and real targets (real vs real). The evaluation classifier is trained
+with seed `--seed + 1`; the losses' perceptual network is the shipped configs' `random:4` (a fixed random CNN
+seeded by the experiment seed, not a classifier), and a config whose loss reads a classifier file is refused
+when it is the evaluation classifier (`registry.check_evaluation_network`).
+
+Usage:  python bench/restoration_quality.py [--minutes 5] [--n 1000] [--classifier-epochs 2] [--limit 0]
+        [--weights 0.001,0.01,0.1] [--out artifacts/bench_restoration]
+Writes to --out: results.json, one grid per model (rows of input | output | target) and one
+perception-distortion plot per task (`kgan.gallery.perception_distortion`, the gallery's plot).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+from budget import train_for
+
+METRICS = "fid,output_accuracy,l1,psnr,ssim,ms_ssim_pairs"
+COLUMNS = [("fid", "value", "FID"), ("output_accuracy", "accuracy", "accuracy"), ("l1", "mean", "L1"),
+           ("psnr", "mean", "PSNR dB"), ("ssim", "mean", "SSIM"), ("ms_ssim_pairs", "mean", "MS-SSIM")]
+TABLE_HEADER = ("| task | model | steps | CPU min | " + " | ".join(c for _, _, c in COLUMNS) + " |\n"
+                "|---|---|---:|---:|" + "---:|" * len(COLUMNS))
+#: reference points printed (and plotted) beside the models: the ones a restoration model should beat
+SHOWN_POINTS = {"identity": "identity (input)", "bicubic": "bicubic", "wiener": "wiener (true kernel)"}
+
+
+def table_row(task, label, steps, cpu, metrics) -> str:
+    cells = [f"{metrics[m][k]:.4g}" if m in metrics else "-" for m, k, _ in COLUMNS]
+    return f"| {task} | {label} | {steps or '-'} | {f'{cpu:.2f}' if cpu else '-'} | " + " | ".join(cells) + " |"
+
+
+def weights_list(text: str) -> list[float]:
+    try:
+        weights = [float(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not weights or any(not w > 0 for w in weights):
+        raise argparse.ArgumentTypeError(f"expected adversarial weights > 0, got {text!r}")
+    return weights
+
+
+def parse():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--minutes", type=float, default=5.0, help="CPU minutes of training per model (process time)")
+    p.add_argument("--n", type=int, default=1000, help="held-out pairs scored (at most the held-out split)")
+    p.add_argument("--classifier-epochs", type=int, default=2)
+    p.add_argument("--limit", type=int, default=0, help="use only the first N MNIST images (0 = all)")
+    p.add_argument("--chunk", type=int, default=25, help="steps per fit call between budget checks")
+    p.add_argument("--weights", type=weights_list, default=[1e-3, 1e-2, 1e-1],
+                   help="adversarial weights of the SRGAN runs (mnist_sr4.toml's own: 1e-3)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="artifacts/bench_restoration", help="where results, grids and plots go")
+    return p.parse_args()
+
+
+def train(cfg, minutes: float, chunk: int):
+    """The model of `cfg` trained for `minutes` of process CPU time, each phase for its share of
+    `train.steps`; (model, steps, CPU minutes)."""
+    import keras
+
+    from kgan import phases
+    from kgan.data.features import feature_dataset
+    from kgan.models import build_gan
+    from kgan.models.registry import optimizers_for
+    from kgan.training import enter_phase
+
+    keras.utils.set_random_seed(cfg.seed)
+    model = build_gan(cfg)
+    model.compile(optimizers=optimizers_for(cfg, model))
+    data = feature_dataset(cfg.data, seed=cfg.seed, split="train")
+    steps, cpu = 0, 0.0
+    for phase in phases.plan(cfg):
+        enter_phase(model, cfg, phase)
+        done, used, _ = train_for(model, data, minutes * (phase.end - phase.start) / cfg.train.steps, chunk)
+        steps, cpu = steps + done, cpu + used
+    return model, steps, cpu
+
+
+def runs(sr, deblur, weights):
+    """(task, label, config) of every model trained, the pipeline's baselines by their `eval.baselines` names."""
+    from kgan.models.registry import baseline_config
+
+    def variant(cfg, name):
+        return baseline_config(cfg, name)[1]
+
+    out = [("SR x4", "pixel_only", variant(sr, "pixel_only"))]
+    out += [("SR x4", f"srgan adv={w:g}", variant(sr, f"adversarial_weight:{w!r}")) for w in weights]
+    out += [("deblur", "pixel_only", variant(deblur, "pixel_only")), ("deblur", "deblurgan", deblur)]
+    return out
+
+
+def plot_task(task: str, reports: dict, out: Path) -> Path | None:
+    """The perception-distortion plot of one task's models (the first GAN highlighted: `--weights` starts with
+    the shipped 1e-3), the classical inverse and the identity, drawn by the gallery's function."""
+    from kgan.gallery import perception_distortion
+
+    if not reports:
+        return None
+    main = next((label for label in reports if label != "pixel_only"), next(iter(reports)))
+    first = next(iter(reports.values()))
+    points = {key: first["reference_points"][key] for key in SHOWN_POINTS if key in first["reference_points"]}
+    points.update({label: {"metrics": r["metrics"]} for label, r in reports.items() if label != main})
+    combined = {"metrics": reports[main]["metrics"], "reference_points": points}
+    path = out / f"{task.split()[0].lower()}{perception_distortion.SUFFIX}"
+    perception_distortion.plot(combined, path, label=main)
+    return path
+
+
+def main():
+    args = parse()
+    import numpy as np
+
+    import kgan.config
+    from kgan.data import load_arrays
+    from kgan.data.features import feature_arrays, feature_batches
+    from kgan.imageio import to_uint8, write_grid_png
+    from kgan.io import write_json
+    from kgan.metrics import ClassifierExtractor, evaluate, from_gan, train_classifier
+    from kgan.models.registry import check_evaluation_network
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pipelines = Path(__file__).resolve().parent.parent / "pipelines"
+    overrides = {"seed": args.seed, **({"data.limit": args.limit} if args.limit else {})}
+    sr = kgan.config.load_config(pipelines / "mnist_sr4.toml").replace(**overrides)
+    deblur = kgan.config.load_config(pipelines / "mnist_deblur.toml").replace(**overrides)
+    planned = runs(sr, deblur, args.weights)
+
+    images, labels = load_arrays("mnist", limit=args.limit)
+    clf = train_classifier(images, labels, args.classifier_epochs, Path(tempfile.mkdtemp()) / "clf.keras",
+                           seed=args.seed + 1)
+    for _, _, cfg in planned:
+        check_evaluation_network(cfg, clf)
+    extractor = ClassifierExtractor(clf)
+    print(f"evaluation classifier: seed {args.seed + 1}, held-out accuracy "
+          f"{extractor.info.get('holdout_accuracy'):.4f}; the losses' perceptual networks: "
+          f"{sorted({cfg.model.options.get('perceptual', 'default') for _, _, cfg in planned})}", flush=True)
+
+    rows, reports, plots = [], {}, {}
+    for task, label, cfg in planned:
+        model, steps, cpu = train(cfg, args.minutes, args.chunk)
+        held = feature_arrays(cfg.data, args.n, seed=args.seed, split="holdout")
+        n = len(held["target"])
+        batch = min(250, n)
+        data = feature_batches(cfg.data, batch, seed=args.seed, split="holdout")
+        report = evaluate(model, to_uint8(held["target"]), extractor, metrics=METRICS, n=n, seed=args.seed,
+                          batch_size=batch, data=data, data_config=cfg.data, progress=False)
+        reports.setdefault(task, {})[label] = report
+        points = report["reference_points"]
+        print(f"{task} / {label}: {steps} steps, {cpu:.2f} CPU min, {n} held-out pairs", flush=True)
+        new = [(task, label, steps, cpu, report["metrics"])]
+        if len(reports[task]) == 1:  # the data's reference points, once per task
+            new += [(task, text, 0, 0.0, points[key]["metrics"]) for key, text in SHOWN_POINTS.items()
+                    if key in points]
+            new += [(task, "real targets", 0, 0.0, points["real_vs_real"]["metrics"])]
+        for row in new:  # printed as they come: a run cut short keeps what it measured
+            print(table_row(*row), flush=True)
+        rows += new
+        generator = from_gan(model)
+        shown = {k: v[:16] for k, v in held.items()}
+        outputs = to_uint8(np.asarray(model.infer({"source": shown["source"]})))
+        triptych = np.stack([generator.identity(outputs, shown), outputs, to_uint8(shown["target"])], axis=1)
+        grid = write_grid_png(triptych.reshape(-1, *outputs.shape[1:]), out / f"{cfg.name}.png", cols=6, scale=2)
+        print(f"  grid (input | output | target, two per row): {grid}", flush=True)
+        plots[task] = str(plot_task(task, reports[task], out))
+        write_json(out / "results.json", {
+            "rows": [dict(zip(("task", "model", "steps", "cpu_minutes", "metrics"), r)) for r in rows],
+            "perception_distortion": plots, "minutes": args.minutes, "n": args.n, "limit": args.limit,
+            "classifier_seed": args.seed + 1})
+
+    print()
+    print(TABLE_HEADER)
+    for row in rows:
+        print(table_row(*row))
+    print("\nFID: outputs vs held-out targets in the evaluation classifier's features (real targets: two halves "
+          "of them); accuracy: the classifier's on the outputs against the digits' labels; identity: the input "
+          "scored as the output; bicubic / wiener: the degradation's classical inverse scored as the output.")
+    for task, path in plots.items():
+        print(f"perception-distortion plot ({task}): {path}")
+    print("command: " + " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]))
+
+
+if __name__ == "__main__":
+    main()

@@ -73,7 +73,9 @@ def figure(found: list[dict], title: str = "Perception-distortion trade-off (bet
         ax.scatter([p[x_name]], [p[y_name]], s=40 if i == 0 else 28, zorder=3,
                    color="tab:red" if i == 0 else "none", edgecolors="tab:red" if i == 0 else "tab:blue")
         right = x > middle  # labels of the right half to the left of their point: none leaves the axes
-        ax.annotate(p["column"], (p[x_name], p[y_name]), textcoords="offset points", xytext=(-5 if right else 5, 4),
+        above = i % 2 == 0  # alternately above and below: close points (a model and its baseline) stay readable
+        ax.annotate(p["column"], (p[x_name], p[y_name]), textcoords="offset points",
+                    xytext=(-5 if right else 5, 4 if above else -4), va="bottom" if above else "top",
                     ha="right" if right else "left", fontsize="small", fontweight="bold" if i == 0 else "normal")
     if log:
         ax.set_xscale("log")

@@ -117,6 +117,8 @@ class EvalConfig:
                                     "data, shown as reference columns; pix2pix: l1_only (no discriminator); "
                                     "srgan/deblurgan: pixel_only, adversarial_weight:W (W >= 0)")
     classifier_epochs: int = _opt(3, min=1, doc="epochs of the evaluation classifier")
+    classifier_seed: int = _opt(0, min=0, doc="seed of the evaluation classifier (part of its identity: a perceptual "
+                                              "loss's classifier:PATH is one trained with another seed)")
     history_every: int = _opt(1000, min=0, doc="steps between metric-history points during training (0 = off)")
     history_samples: int = _opt(1000, min=10, doc="samples per metric-history point (a trend, not the score)")
 

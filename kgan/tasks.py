@@ -110,7 +110,7 @@ class TrainClassifier(Stage):
         shard = np.load(self.requires().data_dir / "data.npz")
         self.progress(0, f"training the evaluation classifier on {len(shard['x'])} images")
         train_classifier(shard["x"], shard["y"], epochs=self.cfg.eval.classifier_epochs,
-                         out_path=self.output().path, seed=self.cfg.seed)
+                         out_path=self.output().path, seed=self.cfg.eval.classifier_seed)
         self.progress(100, "classifier trained")
 
 

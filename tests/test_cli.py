@@ -210,3 +210,12 @@ def test_classifier_command_then_evaluate_with_the_cached_classifier(tiny_run, t
     assert main(["evaluate", "--model", str(tiny_run / "saved_models" / "tiny"), "--version", "1", *evaluate]) == 0
     assert main(["evaluate", str(tiny_run / "run"), "--samples", data, *evaluate]) == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+    # a second classifier with another seed (a perceptual loss's): its own file, found by --classifier-seed
+    assert main(["evaluate", str(tiny_run / "run"), *evaluate, "--classifier-seed", "1"]) == 2
+    assert f"kgan classifier {data} --root runs --epochs 1 --seed 1" in capsys.readouterr().err
+    assert main(["classifier", data, "--root", "runs", "--epochs", "1", "--seed", "1"]) == 0
+    second = [p for p in (tmp_path / "runs" / "classifiers").glob("*/classifier.keras") if p != path]
+    assert len(second) == 1 and str(second[0].resolve()) in capsys.readouterr().out
+    assert main(["evaluate", str(tiny_run / "run"), *evaluate, "--classifier-seed", "1", "--out", "seed1.json"]) == 0
+    assert json.loads((tmp_path / "seed1.json").read_text())["command"]["features"] == f"classifier:{second[0].resolve()}"

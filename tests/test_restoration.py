@@ -18,7 +18,7 @@ from kgan.errors import ConfigError
 from kgan.models import registry
 from kgan.nets.resnet import residual_generator
 
-from conftest import run_cli
+from conftest import cli, run_cli
 
 OPTS = {"blocks": 1}
 SR = {"name": "sr", "seed": 0, "model": {"name": "srgan", "width": 8, "options": OPTS},
@@ -305,6 +305,10 @@ def test_evaluation_refuses_the_loss_network_and_accepts_another(sr_run, classif
     shutil.copy(classifier_file, copy)  # the same network under another name is still the same network
     with pytest.raises(ConfigError, match=r"model.options.perceptual: .* is also the evaluation classifier"):
         registry.check_evaluation_network(cfg, copy)
+    # `kgan evaluate` refuses it too, in one line, before scoring anything
+    refused = cli("evaluate", str(sr_run["run"]), "--data", "mnist", "--features", f"classifier:{copy}", "--n", "8")
+    assert refused.returncode == 2 and "is also the evaluation classifier" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
     from kgan.metrics.classifier import build_classifier
 
     keras.utils.set_random_seed(2)  # another seed: another network

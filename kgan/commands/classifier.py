@@ -1,4 +1,4 @@
-"""`kgan classifier DATA [--root runs] [--epochs N] [--config TOML]`: the evaluation classifier for DATA.
+"""`kgan classifier DATA [--root runs] [--epochs N] [--seed S] [--config TOML]`: the evaluation classifier for DATA.
 
 Runs the pipeline's own TrainClassifier task, so the file is where a pipeline with the same data section
 would put it (and use it), and a second call only says where it is.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kgan.argtypes import positive_int
+from kgan.argtypes import positive_int, seed
 
 
 def register(subparsers) -> None:
@@ -26,6 +26,10 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=positive_int,
                    help=f"training epochs (default: eval.classifier_epochs of --config, else "
                         f"{EvalConfig().classifier_epochs})")
+    p.add_argument("--seed", type=seed, help="the classifier's seed (default: eval.classifier_seed of --config, else 0); "
+                                          "another seed trains a second classifier, e.g. for a perceptual loss "
+                                          "(model.options.perceptual = \"classifier:PATH\"), so evaluation does not "
+                                          "score with the loss's own network")
     p.add_argument("--config", help="experiment TOML whose data section (resolution, limit, ...) and "
                                     "eval.classifier_epochs to use; DATA replaces its data.source")
     p.set_defaults(func=run)
@@ -35,7 +39,7 @@ def run(args) -> int:
     from kgan.classifiers import classifier_config
     from kgan.commands.pipeline import build, check_source
 
-    cfg = classifier_config(args.data, args.config, args.epochs)
+    cfg = classifier_config(args.data, args.config, args.epochs, args.seed)
     check_source(cfg.data.source, "DATA")
     from kgan import tasks
 

@@ -28,6 +28,9 @@ def register(subparsers) -> None:
     p.add_argument("--classifier-epochs", type=positive_int, metavar="N",
                    help="with --features classifier: the one trained with `kgan classifier --epochs N` "
                         "(default: eval.classifier_epochs of --config)")
+    p.add_argument("--classifier-seed", type=seed, metavar="S",
+                   help="with --features classifier: the one trained with `kgan classifier --seed S` "
+                        "(default: eval.classifier_seed of --config)")
     p.add_argument("--n", type=positive_int, default=10000, help="number of generated samples to score")
     p.add_argument("--metrics", default=None,
                    help="comma list of metric names (fid, kid, pr, is, coverage, ms_ssim, swd, "
@@ -64,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
     model = args.model or args.model_option
     features = features_spec(args)  # before the model is loaded
+    if model:
+        refuse_the_loss_network(model, features)
     samples = generator_from_path(model, args.version) if model else args.samples
     data_cfg = model_data_config(model, samples) if model else None
     data = feature_batches(data_cfg, args.batch_size, seed=args.seed,
@@ -87,7 +92,21 @@ def features_spec(args) -> str:
         return args.features
     from kgan.classifiers import cached_classifier
 
-    return f"classifier:{cached_classifier(args.root, args.data, args.config, args.classifier_epochs)}"
+    return f"classifier:{cached_classifier(args.root, args.data, args.config, args.classifier_epochs, args.classifier_seed)}"
+
+
+def refuse_the_loss_network(model_path: str, features: str) -> None:
+    """A run whose loss reads a classifier (a perceptual loss) is not scored with that same classifier, as the
+    pipeline refuses it too (`kgan.models.registry.check_evaluation_network`); exports carry no config to check."""
+    from pathlib import Path
+
+    from kgan.config import load_config
+    from kgan.models.registry import check_evaluation_network
+    from kgan.runs import RunLayout, split_checkpoint
+
+    layout = RunLayout(split_checkpoint(Path(model_path))[0])
+    if features.startswith("classifier:") and layout.config.is_file():
+        check_evaluation_network(load_config(layout.config), features.removeprefix("classifier:"))
 
 
 def model_data_config(model_path: str, generator):

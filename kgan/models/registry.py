@@ -268,7 +268,7 @@ def check_evaluation_network(cfg, path) -> None:
         if Path(used).is_file() and filecmp.cmp(used, path, shallow=False):
             raise ConfigError(f"model.options.perceptual: {used} is also the evaluation classifier ({path}); "
                               "the loss would grade itself: give the loss a classifier trained with another seed "
-                              "(kgan.metrics.train_classifier(..., seed=N))")
+                              "(kgan classifier DATA --seed N)")
 
 
 def baseline_config(cfg, name: str):

@@ -21,3 +21,26 @@ def train_for(model, dataset, minutes: float, chunk: int, clock: str = "process"
         steps += chunk
         logs = {k: float(v[-1]) for k, v in history.history.items()}
     return steps, (now() - start) / 60, logs
+
+
+def train_config(cfg, minutes: float, chunk: int):
+    """The model of experiment `cfg` trained for `minutes` of process CPU time, each of its phases
+    (`train.phases`) for its share of `train.steps`; (model, steps, CPU minutes)."""
+    import keras
+
+    from kgan import phases
+    from kgan.data.features import feature_dataset
+    from kgan.models import build_gan
+    from kgan.models.registry import optimizers_for
+    from kgan.training import enter_phase
+
+    keras.utils.set_random_seed(cfg.seed)
+    model = build_gan(cfg)
+    model.compile(optimizers=optimizers_for(cfg, model))
+    data = feature_dataset(cfg.data, seed=cfg.seed, split="train")
+    steps, used = 0, 0.0
+    for phase in phases.plan(cfg):
+        enter_phase(model, cfg, phase)
+        done, spent, _ = train_for(model, data, minutes * (phase.end - phase.start) / cfg.train.steps, chunk)
+        steps, used = steps + done, used + spent
+    return model, steps, used

@@ -74,7 +74,6 @@ def main():
 
     import kgan.config
     from kgan import triptych
-    from kgan.data import load_arrays
     from kgan.data.features import feature_arrays
     from kgan.imageio import to_uint8, write_grid_png
     from kgan.metrics import ClassifierExtractor, RunningStats, train_classifier

@@ -32,20 +32,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from budget import train_for
+from budget import train_config
+from held_out import Table, score, write_grid
 
 METRICS = "fid,output_accuracy,l1,psnr,ssim,ms_ssim_pairs"
 COLUMNS = [("fid", "value", "FID"), ("output_accuracy", "accuracy", "accuracy"), ("l1", "mean", "L1"),
            ("psnr", "mean", "PSNR dB"), ("ssim", "mean", "SSIM"), ("ms_ssim_pairs", "mean", "MS-SSIM")]
-TABLE_HEADER = ("| task | model | steps | CPU min | " + " | ".join(c for _, _, c in COLUMNS) + " |\n"
-                "|---|---|---:|---:|" + "---:|" * len(COLUMNS))
+TABLE = Table(COLUMNS)
 #: reference points printed (and plotted) beside the models: the ones a restoration model should beat
 SHOWN_POINTS = {"identity": "identity (input)", "bicubic": "bicubic", "wiener": "wiener (true kernel)"}
-
-
-def table_row(task, label, steps, cpu, metrics) -> str:
-    cells = [f"{metrics[m][k]:.4g}" if m in metrics else "-" for m, k, _ in COLUMNS]
-    return f"| {task} | {label} | {steps or '-'} | {f'{cpu:.2f}' if cpu else '-'} | " + " | ".join(cells) + " |"
 
 
 def weights_list(text: str) -> list[float]:
@@ -70,29 +65,6 @@ def parse():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="artifacts/bench_restoration", help="where results, grids and plots go")
     return p.parse_args()
-
-
-def train(cfg, minutes: float, chunk: int):
-    """The model of `cfg` trained for `minutes` of process CPU time, each phase for its share of
-    `train.steps`; (model, steps, CPU minutes)."""
-    import keras
-
-    from kgan import phases
-    from kgan.data.features import feature_dataset
-    from kgan.models import build_gan
-    from kgan.models.registry import optimizers_for
-    from kgan.training import enter_phase
-
-    keras.utils.set_random_seed(cfg.seed)
-    model = build_gan(cfg)
-    model.compile(optimizers=optimizers_for(cfg, model))
-    data = feature_dataset(cfg.data, seed=cfg.seed, split="train")
-    steps, cpu = 0, 0.0
-    for phase in phases.plan(cfg):
-        enter_phase(model, cfg, phase)
-        done, used, _ = train_for(model, data, minutes * (phase.end - phase.start) / cfg.train.steps, chunk)
-        steps, cpu = steps + done, cpu + used
-    return model, steps, cpu
 
 
 def runs(sr, deblur, weights):
@@ -127,14 +99,10 @@ def plot_task(task: str, reports: dict, out: Path) -> Path | None:
 
 def main():
     args = parse()
-    import numpy as np
-
     import kgan.config
     from kgan.data import load_arrays
-    from kgan.data.features import feature_arrays, feature_batches
-    from kgan.imageio import to_uint8, write_grid_png
     from kgan.io import write_json
-    from kgan.metrics import ClassifierExtractor, evaluate, from_gan, train_classifier
+    from kgan.metrics import ClassifierExtractor, train_classifier
     from kgan.models.registry import check_evaluation_network
 
     out = Path(args.out)
@@ -157,13 +125,9 @@ def main():
 
     rows, reports, plots = [], {}, {}
     for task, label, cfg in planned:
-        model, steps, cpu = train(cfg, args.minutes, args.chunk)
-        held = feature_arrays(cfg.data, args.n, seed=args.seed, split="holdout")
+        model, steps, cpu = train_config(cfg, args.minutes, args.chunk)
+        report, held = score(model, cfg, extractor, METRICS, args.n, args.seed)
         n = len(held["target"])
-        batch = min(250, n)
-        data = feature_batches(cfg.data, batch, seed=args.seed, split="holdout")
-        report = evaluate(model, to_uint8(held["target"]), extractor, metrics=METRICS, n=n, seed=args.seed,
-                          batch_size=batch, data=data, data_config=cfg.data, progress=False)
         reports.setdefault(task, {})[label] = report
         points = report["reference_points"]
         print(f"{task} / {label}: {steps} steps, {cpu:.2f} CPU min, {n} held-out pairs", flush=True)
@@ -173,13 +137,9 @@ def main():
                     if key in points]
             new += [(task, "real targets", 0, 0.0, points["real_vs_real"]["metrics"])]
         for row in new:  # printed as they come: a run cut short keeps what it measured
-            print(table_row(*row), flush=True)
+            print(TABLE.row(*row), flush=True)
         rows += new
-        generator = from_gan(model)
-        shown = {k: v[:16] for k, v in held.items()}
-        outputs = to_uint8(np.asarray(model.infer({"source": shown["source"]})))
-        triptych = np.stack([generator.identity(outputs, shown), outputs, to_uint8(shown["target"])], axis=1)
-        grid = write_grid_png(triptych.reshape(-1, *outputs.shape[1:]), out / f"{cfg.name}.png", cols=6, scale=2)
+        grid = write_grid(model, held, out / f"{cfg.name}.png")
         print(f"  grid (input | output | target, two per row): {grid}", flush=True)
         plots[task] = str(plot_task(task, reports[task], out))
         write_json(out / "results.json", {
@@ -188,9 +148,9 @@ def main():
             "classifier_seed": args.seed + 1})
 
     print()
-    print(TABLE_HEADER)
+    print(TABLE.header)
     for row in rows:
-        print(table_row(*row))
+        print(TABLE.row(*row))
     print("\nFID: outputs vs held-out targets in the evaluation classifier's features (real targets: two halves "
           "of them); accuracy: the classifier's on the outputs against the digits' labels; identity: the input "
           "scored as the output; bicubic / wiener: the degradation's classical inverse scored as the output.")

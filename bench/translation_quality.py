@@ -24,20 +24,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from budget import train_for
+from budget import train_config
+from held_out import Table, score, write_grid
 
 METRICS = "fid,output_accuracy,l1,psnr,ssim"
 COLUMNS = [("fid", "value", "FID"), ("output_accuracy", "accuracy", "accuracy"), ("l1", "mean", "L1"),
            ("psnr", "mean", "PSNR dB"), ("ssim", "mean", "SSIM")]
 
 
-TABLE_HEADER = ("| task | model | steps | CPU min | " + " | ".join(c for _, _, c in COLUMNS) + " |\n"
-                "|---|---|---:|---:|" + "---:|" * len(COLUMNS))
-
-
-def table_row(task, label, steps, cpu, metrics) -> str:
-    cells = [f"{metrics[m][k]:.4g}" if m in metrics else "-" for m, k, _ in COLUMNS]
-    return f"| {task} | {label} | {steps or '-'} | {f'{cpu:.2f}' if cpu else '-'} | " + " | ".join(cells) + " |"
+TABLE = Table(COLUMNS)
 
 
 def parse():
@@ -52,31 +47,12 @@ def parse():
     return p.parse_args()
 
 
-def train(cfg, minutes: float, chunk: int):
-    """The model of `cfg` trained for `minutes` of process CPU time; (model, steps, CPU minutes)."""
-    import keras
-
-    from kgan.data.features import feature_dataset
-    from kgan.models import build_gan
-    from kgan.models.registry import optimizers_for
-
-    keras.utils.set_random_seed(cfg.seed)
-    model = build_gan(cfg)
-    model.compile(optimizers=optimizers_for(cfg, model))
-    steps, cpu, _ = train_for(model, feature_dataset(cfg.data, seed=cfg.seed, split="train"), minutes, chunk)
-    return model, steps, cpu
-
-
 def main():
     args = parse()
-    import numpy as np
-
     import kgan.config
     from kgan.data import load_arrays
-    from kgan.data.features import feature_arrays, feature_batches
-    from kgan.imageio import to_uint8, write_grid_png
     from kgan.io import write_json
-    from kgan.metrics import ClassifierExtractor, evaluate, from_gan, train_classifier
+    from kgan.metrics import ClassifierExtractor, train_classifier
     from kgan.models.registry import baseline_config
 
     out = Path(args.out)
@@ -96,13 +72,9 @@ def main():
 
     rows = []
     for task, label, cfg in runs:
-        model, steps, cpu = train(cfg, args.minutes, args.chunk)
-        held = feature_arrays(cfg.data, args.n, seed=args.seed, split="holdout")
+        model, steps, cpu = train_config(cfg, args.minutes, args.chunk)
+        report, held = score(model, cfg, extractor, METRICS, args.n, args.seed)
         n = len(held["target"])
-        batch = min(250, n)
-        data = feature_batches(cfg.data, batch, seed=args.seed, split="holdout")
-        report = evaluate(model, to_uint8(held["target"]), extractor, metrics=METRICS, n=n, seed=args.seed,
-                          batch_size=batch, data=data, progress=False)
         points = report["reference_points"]
         print(f"{task} / {label}: {steps} steps, {cpu:.2f} CPU min, {n} held-out pairs", flush=True)
         new = [(task, label, steps, cpu, report["metrics"])]
@@ -110,21 +82,17 @@ def main():
             new += [(task, "identity (input)", 0, 0.0, points["identity"]["metrics"]),
                     (task, "real targets", 0, 0.0, points["real_vs_real"]["metrics"])]
         for row in new:  # printed as they come: a run cut short keeps what it measured
-            print(table_row(*row), flush=True)
+            print(TABLE.row(*row), flush=True)
         rows += new
         write_json(out / "results.json", [dict(zip(("task", "model", "steps", "cpu_minutes", "metrics"), r))
                                           for r in rows])
-        generator = from_gan(model)
-        shown = {k: v[:16] for k, v in held.items()}
-        outputs = to_uint8(np.asarray(model.infer({"source": shown["source"]})))
-        triptych = np.stack([generator.identity(outputs, shown), outputs, to_uint8(shown["target"])], axis=1)
-        grid = write_grid_png(triptych.reshape(-1, *outputs.shape[1:]), out / f"{cfg.name}.png", cols=6, scale=2)
+        grid = write_grid(model, held, out / f"{cfg.name}.png")
         print(f"  grid (input | output | target, two per row): {grid}", flush=True)
 
     print()
-    print(TABLE_HEADER)
+    print(TABLE.header)
     for row in rows:
-        print(table_row(*row))
+        print(TABLE.row(*row))
     print("\nFID: outputs vs held-out targets in the evaluation classifier's features (real targets: two halves "
           "of them); accuracy: the classifier's on the outputs against the digits' labels; identity: the input "
           "scored as the output.")

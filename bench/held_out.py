@@ -49,3 +49,24 @@ class Table:
     def row(self, task, label, steps, cpu, metrics) -> str:
         cells = [f"{metrics[m][k]:.4g}" if m in metrics else "-" for m, k, _ in self.columns]
         return f"| {task} | {label} | {steps or '-'} | {f'{cpu:.2f}' if cpu else '-'} | " + " | ".join(cells) + " |"
+
+
+def shipped_config(name: str, seed: int, limit: int = 0):
+    """The shipped `pipelines/NAME.toml` with the benchmark's seed (and `data.limit` when > 0)."""
+    import kgan.config
+
+    overrides = {"seed": seed, **({"data.limit": limit} if limit else {})}
+    return kgan.config.load_config(Path(__file__).resolve().parent.parent / "pipelines" / f"{name}.toml").replace(
+        **overrides)
+
+
+def evaluation_extractor(epochs: int, seed: int, limit: int = 0):
+    """Features of an evaluation classifier trained on the vendored MNIST (the first `limit` digits when > 0)."""
+    import tempfile
+
+    from kgan.data import load_arrays
+    from kgan.metrics import ClassifierExtractor, train_classifier
+
+    images, labels = load_arrays("mnist", limit=limit)
+    return ClassifierExtractor(train_classifier(images, labels, epochs, Path(tempfile.mkdtemp()) / "clf.keras",
+                                                seed=seed))

@@ -29,11 +29,10 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import tempfile
 from pathlib import Path
 
 from budget import train_config
-from held_out import Table, score, write_grid
+from held_out import Table, evaluation_extractor, score, shipped_config, write_grid
 
 METRICS = "fid,output_accuracy,l1,psnr,ssim,ms_ssim_pairs"
 COLUMNS = [("fid", "value", "FID"), ("output_accuracy", "accuracy", "accuracy"), ("l1", "mean", "L1"),
@@ -99,26 +98,18 @@ def plot_task(task: str, reports: dict, out: Path) -> Path | None:
 
 def main():
     args = parse()
-    import kgan.config
-    from kgan.data import load_arrays
     from kgan.io import write_json
-    from kgan.metrics import ClassifierExtractor, train_classifier
     from kgan.models.registry import check_evaluation_network
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    pipelines = Path(__file__).resolve().parent.parent / "pipelines"
-    overrides = {"seed": args.seed, **({"data.limit": args.limit} if args.limit else {})}
-    sr = kgan.config.load_config(pipelines / "mnist_sr4.toml").replace(**overrides)
-    deblur = kgan.config.load_config(pipelines / "mnist_deblur.toml").replace(**overrides)
+    sr = shipped_config("mnist_sr4", args.seed, args.limit)
+    deblur = shipped_config("mnist_deblur", args.seed, args.limit)
     planned = runs(sr, deblur, args.weights)
 
-    images, labels = load_arrays("mnist", limit=args.limit)
-    clf = train_classifier(images, labels, args.classifier_epochs, Path(tempfile.mkdtemp()) / "clf.keras",
-                           seed=args.seed + 1)
+    extractor = evaluation_extractor(args.classifier_epochs, args.seed + 1, args.limit)
     for _, _, cfg in planned:
-        check_evaluation_network(cfg, clf)
-    extractor = ClassifierExtractor(clf)
+        check_evaluation_network(cfg, extractor.path)
     print(f"evaluation classifier: seed {args.seed + 1}, held-out accuracy "
           f"{extractor.info.get('holdout_accuracy'):.4f}; the losses' perceptual networks: "
           f"{sorted({cfg.model.options.get('perceptual', 'default') for _, _, cfg in planned})}", flush=True)

@@ -21,11 +21,10 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import tempfile
 from pathlib import Path
 
 from budget import train_config
-from held_out import Table, score, write_grid
+from held_out import Table, evaluation_extractor, score, shipped_config, write_grid
 
 METRICS = "fid,output_accuracy,l1,psnr,ssim"
 COLUMNS = [("fid", "value", "FID"), ("output_accuracy", "accuracy", "accuracy"), ("l1", "mean", "L1"),
@@ -49,25 +48,17 @@ def parse():
 
 def main():
     args = parse()
-    import kgan.config
-    from kgan.data import load_arrays
     from kgan.io import write_json
-    from kgan.metrics import ClassifierExtractor, train_classifier
     from kgan.models.registry import baseline_config
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    pipelines = Path(__file__).resolve().parent.parent / "pipelines"
-    overrides = {"seed": args.seed, **({"data.limit": args.limit} if args.limit else {})}
-    edges = kgan.config.load_config(pipelines / "mnist_pix2pix_edges.toml").replace(**overrides)
-    inpaint = kgan.config.load_config(pipelines / "mnist_inpaint.toml").replace(**overrides)
+    edges = shipped_config("mnist_pix2pix_edges", args.seed, args.limit)
+    inpaint = shipped_config("mnist_inpaint", args.seed, args.limit)
     runs = [(task, label, run_cfg) for task, cfg in (("edges -> digit", edges), ("inpaint bottom half", inpaint))
             for label, run_cfg in (("pix2pix", cfg), ("L1 only", baseline_config(cfg, "l1_only")[1]))]
 
-    images, labels = load_arrays("mnist", limit=args.limit)
-    clf = train_classifier(images, labels, args.classifier_epochs, Path(tempfile.mkdtemp()) / "clf.keras",
-                           seed=args.seed)
-    extractor = ClassifierExtractor(clf)
+    extractor = evaluation_extractor(args.classifier_epochs, args.seed, args.limit)
     print(f"classifier: held-out accuracy {extractor.info.get('holdout_accuracy'):.4f}", flush=True)
 
     rows = []

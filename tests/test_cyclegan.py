@@ -225,6 +225,27 @@ def test_training_changes_all_four_networks_and_resumes_with_the_pools(cg_run):
     assert {"d_loss", "g_loss", "g_adv", "cycle", "identity", "d_a_real", "d_b_fake"} <= set(history)
 
 
+def test_a_skipped_step_leaves_the_pools_as_they_were():
+    """A non-finite step changes nothing but batches_seen: the fakes it made do not enter the pools."""
+    from kgan.models.registry import build_gan, optimizers_for
+
+    c = cfg()
+    model = build_gan(c)
+    model.compile(optimizers=optimizers_for(c, model))
+    rng = np.random.default_rng(0)
+    batch = {k: tf.constant(rng.uniform(-1, 1, (4, 28, 28, 1)).astype("float32")) for k in ("image_a", "image")}
+    model.train_step(batch)
+    pools = [*model.pool_a.variables, *model.pool_b.variables]
+    before = [v.numpy().copy() for v in pools]
+    assert int(model.pool_a.filled.numpy()) == 4
+    poisoned = dict(batch, image_a=tf.constant(np.full((4, 28, 28, 1), np.nan, np.float32)))
+    model.train_step(poisoned)
+    assert int(model.steps_done.numpy()) == 1 and int(model.batches_seen.numpy()) == 2
+    assert len(pools) == 4
+    for a, b in zip(before, pools):
+        np.testing.assert_array_equal(a, b.numpy())
+
+
 def test_snapshots_show_a_to_b_to_a_and_b_to_a_to_b_rows(cg_run):
     from kgan.training import load_run
 

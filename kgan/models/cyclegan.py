@@ -109,6 +109,9 @@ class CycleGAN(Engine):
     def loss_log(self, group: str) -> str:
         return {"critics": "d_loss", "generators": "g_loss"}[group]
 
+    def step_buffers(self) -> list:
+        return [*self.pool_a.variables, *self.pool_b.variables]
+
     def _pooled(self, pool: ImagePool, fakes):
         n = ops.shape(fakes)[0]
         return pool.query(fakes, self.random_uniform((n,)), self.random_uniform((n,)))

@@ -124,6 +124,12 @@ class Engine(keras.Model):
         several (CycleGAN: a_to_b and b_to_a). The first is always `inference_inputs` -> `inference_network`."""
         return [surface.Direction("", tuple(self.inference_inputs()), self.inference_network())]
 
+    def step_buffers(self) -> list:
+        """Variables besides the networks' that a training step writes (CycleGAN's image pools): put back with the
+        networks' state when the step is not finite, so a skipped step changes nothing but `batches_seen`; each
+        replica keeps its own (they are not averaged like batchnorm statistics)."""
+        return []
+
     def clip_for(self, group: str) -> float:
         """Weight clipping after each update of `group` (WGAN); 0 = none."""
         return 0.0
@@ -261,8 +267,9 @@ class Engine(keras.Model):
         # Non-trainable state (batchnorm moving statistics) is updated by every forward pass in training
         # mode, whether or not the step is finite: keep a copy to put back when the step is skipped. A frozen
         # network (trainable = False: a perceptual loss's feature network) never changes and is left out.
-        state = [v for network in self.networks().values() if network.trainable
-                 for v in network.non_trainable_variables]
+        network_state = [v for network in self.networks().values() if network.trainable
+                         for v in network.non_trainable_variables]
+        state = network_state + list(self.step_buffers())
         saved = [tf.identity(v.value) for v in state]
         *critics, main = self.GROUPS
         finite, logs, last = tf.constant(True), {}, len(chunks) - 1
@@ -286,7 +293,7 @@ class Engine(keras.Model):
         self.steps_done.assign_add(tf.cast(finite, "int64"))
         self.nonfinite_steps.assign(tf.where(finite, tf.zeros((), "int64"), self.nonfinite_steps + 1))
         tf.cond(finite, tf.no_op, lambda: updates.restore(state, saved))
-        updates.sync_state(state)
+        updates.sync_state(network_state)
         if self.ema_names:
             tf.cond(finite, self._update_ema, tf.no_op)
         logs["nonfinite"] = ops.cast(self.nonfinite_steps, "float32")

@@ -137,7 +137,7 @@ class CycleGAN(Engine):
 
         def identity(ctx):
             return two_way_l1(ctx.batch[A], self.g_ba(ctx.batch[A], training=True),
-                                 ctx.batch[B], self.g_ab(ctx.batch[B], training=True))
+                              ctx.batch[B], self.g_ab(ctx.batch[B], training=True))
 
         terms = [Term("d_adv", "critics", d_adv, logged=False,
                       diagnostics=("d_a_real", "d_a_fake", "d_b_real", "d_b_fake")),

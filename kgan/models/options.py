@@ -94,20 +94,30 @@ def describe_options() -> list[str]:
     return lines
 
 
+def with_defaults(cfg, defaults: dict, owner: str) -> dict:
+    """`model.options` over `defaults`; a ConfigError naming the first option `owner` does not have."""
+    raw = dict(cfg.model.options)
+    unknown = sorted(set(raw) - set(defaults))
+    if unknown:
+        raise ConfigError(f"model.options.{unknown[0]}: unknown option for {owner}; allowed: {sorted(defaults)}")
+    return {**defaults, **raw}
+
+
+def check_non_negative(opts: dict, keys) -> None:
+    """Each of `keys` that `opts` has must be a number >= 0 (not a bool)."""
+    for key in keys:
+        if key in opts and (isinstance(opts[key], bool) or not isinstance(opts[key], (int, float)) or opts[key] < 0):
+            raise ConfigError(f"model.options.{key}: expected a number >= 0, got {opts[key]!r}")
+
+
 def pix2pix_options(cfg) -> dict:
     """pix2pix's `model.options` with defaults, validated; it needs paired data (`kgan.data.pairs`)."""
     if not pairs.has_pairs(cfg.data):
         raise ConfigError("data.transform: pix2pix learns source -> target pairs; set data.transform to one of "
                           "mask, mask:half, edges, blur:S, downsample:K, colorize, label_map:K, or use "
                           "data.source = 'paired:DIR_A,DIR_B'")
-    raw = dict(cfg.model.options)
-    unknown = sorted(set(raw) - set(PIX2PIX_OPTIONS))
-    if unknown:
-        raise ConfigError(f"model.options.{unknown[0]}: unknown option for pix2pix; allowed: {sorted(PIX2PIX_OPTIONS)}")
-    opts = {**PIX2PIX_OPTIONS, **raw}
-    for key in ("l1", "adversarial_weight", "dropout"):
-        if isinstance(opts[key], bool) or not isinstance(opts[key], (int, float)) or opts[key] < 0:
-            raise ConfigError(f"model.options.{key}: expected a number >= 0, got {opts[key]!r}")
+    opts = with_defaults(cfg, PIX2PIX_OPTIONS, "pix2pix")
+    check_non_negative(opts, ("l1", "adversarial_weight", "dropout"))
     if opts["dropout"] >= 1:
         raise ConfigError(f"model.options.dropout: expected a rate in [0, 1), got {opts['dropout']!r}")
     if not isinstance(opts["dropout_at_inference"], bool):
@@ -135,12 +145,7 @@ def parse_options(cfg, family: str | None, default_nets: str) -> dict:
         raise ConfigError("model.num_classes: infogan learns its codes without labels; set model.num_classes = 0 "
                           "(the categorical code size is model.options.categorical)")
     allowed = {**_COMMON_OPTIONS, **_FAMILY_OPTIONS.get(family, {})}
-    raw = dict(cfg.model.options)
-    unknown = sorted(set(raw) - set(allowed))
-    if unknown:
-        raise ConfigError(f"model.options.{unknown[0]}: unknown option for model {cfg.model.name!r}; "
-                          f"allowed: {sorted(allowed)}")
-    opts = {**allowed, **raw}
+    opts = with_defaults(cfg, allowed, f"model {cfg.model.name!r}")
     tricks = opts["tricks"]
     if isinstance(tricks, str):
         tricks = [tricks]
@@ -169,10 +174,7 @@ def parse_options(cfg, family: str | None, default_nets: str) -> dict:
     for key in ("stddev_group", "continuous"):
         if key in opts and (not isinstance(opts[key], int) or isinstance(opts[key], bool) or opts[key] < 0):
             raise ConfigError(f"model.options.{key}: expected an int >= 0, got {opts[key]!r}")
-    for key in ("aux_weight", "cat_weight", "cont_weight"):
-        if key in opts and (not isinstance(opts[key], (int, float)) or isinstance(opts[key], bool)
-                            or opts[key] < 0):
-            raise ConfigError(f"model.options.{key}: expected a number >= 0, got {opts[key]!r}")
+    check_non_negative(opts, ("aux_weight", "cat_weight", "cont_weight"))
     if opts.get("cont_loss", "gaussian") not in ("gaussian", "mse"):
         raise ConfigError(f"model.options.cont_loss: {opts['cont_loss']!r} is not allowed; "
                           "choose from ['gaussian', 'mse']")
@@ -196,15 +198,8 @@ def restoration_options(cfg) -> dict:
     nets = RESTORATION_NETS[family]
     if not pairs.has_pairs(cfg.data):
         raise ConfigError(f"data.transform: {nets['data']}")
-    raw = dict(cfg.model.options)
-    defaults = RESTORATION_OPTIONS[family]
-    unknown = sorted(set(raw) - set(defaults))
-    if unknown:
-        raise ConfigError(f"model.options.{unknown[0]}: unknown option for {family}; allowed: {sorted(defaults)}")
-    opts = {**defaults, **raw}
-    for key in ("pixel_weight", "perceptual_weight", "adversarial_weight"):
-        if isinstance(opts[key], bool) or not isinstance(opts[key], (int, float)) or opts[key] < 0:
-            raise ConfigError(f"model.options.{key}: expected a number >= 0, got {opts[key]!r}")
+    opts = with_defaults(cfg, RESTORATION_OPTIONS[family], family)
+    check_non_negative(opts, ("pixel_weight", "perceptual_weight", "adversarial_weight"))
     if opts["pixel_loss"] not in ("l1", "mse"):
         raise ConfigError(f"model.options.pixel_loss: expected 'l1' or 'mse', got {opts['pixel_loss']!r}")
     blocks = opts["blocks"]
@@ -270,18 +265,11 @@ def cyclegan_options(cfg) -> dict:
     if not pairs.is_unpaired_source(cfg.data.source):
         raise ConfigError(f"data.source: cyclegan learns from two unpaired domains; use "
                           f"'unpaired:SOURCE_A,SOURCE_B' (got {cfg.data.source!r})")
-    raw = dict(cfg.model.options)
-    unknown = sorted(set(raw) - set(CYCLEGAN_OPTIONS))
-    if unknown:
-        raise ConfigError(f"model.options.{unknown[0]}: unknown option for cyclegan; allowed: "
-                          f"{sorted(CYCLEGAN_OPTIONS)}")
-    opts = {**CYCLEGAN_OPTIONS, **raw}
+    opts = with_defaults(cfg, CYCLEGAN_OPTIONS, "cyclegan")
     if opts["generator"] not in CYCLEGAN_GENERATORS:
         raise ConfigError(f"model.options.generator: {opts['generator']!r} is not allowed; choose from "
                           f"{list(CYCLEGAN_GENERATORS)}")
-    for key in ("cycle_weight", "identity_weight"):
-        if isinstance(opts[key], bool) or not isinstance(opts[key], (int, float)) or opts[key] < 0:
-            raise ConfigError(f"model.options.{key}: expected a number >= 0, got {opts[key]!r}")
+    check_non_negative(opts, ("cycle_weight", "identity_weight"))
     for key, low, high in (("pool_size", 0, 10000), ("blocks", 0, 64), ("patch_depth", 1, 5)):
         value = opts[key]
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):

@@ -78,3 +78,28 @@ def test_self_attention_starts_as_identity_and_serializes(tmp_path):
 def test_label_check_names_the_range():
     with pytest.raises(Exception, match=r"\[0, 10\)"):
         kl.LabelCheck(10)(np.array([10], "int32"))
+
+
+def test_equalized_layers_store_unscaled_weights_and_scale_by_he_constant_at_run_time():
+    x = np.random.default_rng(0).normal(size=(2, 5, 5, 3)).astype("float32")
+    conv = kl.EqualizedConv2D(4, 3, use_bias=False)
+    y = np.asarray(conv(x))
+    kernel = np.asarray(conv.kernel)
+    assert abs(kernel.std() - 1.0) < 0.3  # stored as N(0, 1) draws, not He-scaled
+    expected = np.asarray(keras.ops.conv(x, (kernel * np.sqrt(2.0 / 27)).astype("float32"), padding="same"))
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+
+    dense = kl.EqualizedDense(6, lr_multiplier=0.01, bias_init=1.0)
+    v = x.reshape(2, -1)
+    out = np.asarray(dense(v))
+    assert abs(np.asarray(dense.kernel).std() - 100.0) < 30.0  # N(0, 1 / lr_multiplier)
+    np.testing.assert_allclose(out, v @ (np.asarray(dense.kernel) * np.sqrt(2.0 / v.shape[1]) * 0.01) + 1.0,
+                               rtol=1e-4, atol=1e-4)
+    clone = kl.EqualizedDense.from_config(dense.get_config())
+    assert clone.lr_multiplier == 0.01 and clone.units == 6
+
+
+def test_pixel_norm_gives_unit_channel_rms():
+    x = np.random.default_rng(1).normal(scale=7.0, size=(3, 4, 4, 8)).astype("float32")
+    y = np.asarray(kl.PixelNorm()(x))
+    np.testing.assert_allclose(np.sqrt(np.mean(y ** 2, axis=-1)), 1.0, rtol=1e-5)

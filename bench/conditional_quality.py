@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from budget import train_for
+from kgan.cpu import summary_line
 
 
 def parse():
@@ -44,6 +45,7 @@ def parse():
 
 
 def main():
+    print(summary_line())  # speed and bf16 figures depend on the CPU's instruction sets
     args = parse()
     import keras
     import numpy as np

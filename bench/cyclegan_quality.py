@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 from budget import train_for
+from kgan.cpu import summary_line
 
 
 def parse():
@@ -69,6 +70,7 @@ def scores(images, labels, reference_stats, extractor) -> dict:
 
 
 def main():
+    print(summary_line())  # speed and bf16 figures depend on the CPU's instruction sets
     args = parse()
     import numpy as np
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from kgan.cpu import summary_line  # noqa: E402
 from kgan.commands.launch import tf_configs  # noqa: E402
 
 WORKER = REPO / "tests" / "dist_worker.py"
@@ -71,7 +71,7 @@ def main() -> None:
             rows.append((f"{n} worker" + ("s (MWMS, loopback)" if n > 1 else " (default strategy)"),
                          args.batch * args.steps / secs, 1000 * secs / args.steps))
     print(f"command: python {shlex.join(sys.argv)}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU only; "
+    print(f"{summary_line()}; CPU only; "
           f"DCGAN width {args.width}, 28x28x1, global batch {args.batch}, {args.steps} timed steps")
     print(f"{'configuration':36s} {'images/s':>10s} {'ms/step':>9s} {'speed-up':>9s}")
     for name, ips, ms in rows:

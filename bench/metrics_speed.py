@@ -15,11 +15,14 @@ import sys
 import tempfile
 import time
 
+from kgan.cpu import summary_line
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 
 def main() -> None:
+    print(summary_line())  # speed and bf16 figures depend on the CPU's instruction sets
     import numpy as np
 
     from kgan.data import load_arrays

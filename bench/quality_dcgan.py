@@ -22,6 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from kgan.cpu import summary_line  # noqa: E402
 from kgan.config import load_config  # noqa: E402
 from kgan.data import load_arrays  # noqa: E402
 from kgan.imageio import to_uint8, write_grid_png  # noqa: E402
@@ -55,6 +56,7 @@ class BudgetMarks(keras.callbacks.Callback):
 
 
 def main() -> None:
+    print(summary_line())  # speed and bf16 figures depend on the CPU's instruction sets
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="pipelines/mnist_dcgan.toml")
     parser.add_argument("--minutes", type=float, nargs="+", default=[2, 5, 10])

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from budget import train_config
 from held_out import Table, evaluation_extractor, score, shipped_config, write_grid
+from kgan.cpu import summary_line
 
 METRICS = "fid,output_accuracy,l1,psnr,ssim,ms_ssim_pairs"
 COLUMNS = [("fid", "value", "FID"), ("output_accuracy", "accuracy", "accuracy"), ("l1", "mean", "L1"),
@@ -97,6 +98,7 @@ def plot_task(task: str, reports: dict, out: Path) -> Path | None:
 
 
 def main():
+    print(summary_line())  # speed and bf16 figures depend on the CPU's instruction sets
     args = parse()
     from kgan.io import write_json
     from kgan.models.registry import check_evaluation_network

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import shlex
 import sys
@@ -38,6 +37,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
+from kgan.cpu import summary_line  # noqa: E402
 from kgan.config import DataConfig  # noqa: E402
 from kgan.data import load_arrays  # noqa: E402
 from kgan.data.features import feature_dataset  # noqa: E402
@@ -242,8 +242,8 @@ def main(argv=None) -> int:
         p.error(f"unknown configs {unknown}; choose from {ALL_CONFIGS}")
 
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
-    print(f"TF {tf.__version__}, Keras {keras.__version__}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, GPUs: {len(tf.config.list_physical_devices('GPU'))}")
+    print(f"TF {tf.__version__}, Keras {keras.__version__}, {summary_line()}, "
+          f"GPUs: {len(tf.config.list_physical_devices('GPU'))}")
     runners, setup_s, rss_after_setup = {}, {}, {}
     for name in names:
         t0 = time.perf_counter()

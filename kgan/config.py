@@ -99,6 +99,8 @@ class TrainConfig:
     divergence_lr_factor: float = _opt(0.5, min=0.0, max=1.0, doc="lr multiplier after a restore")
     max_restores: int = _opt(5, min=0, doc="divergence restores before training stops with an error")
     mixed_precision: str = _opt("", choices=("", "mixed_float16", "mixed_bfloat16"), doc="Keras precision policy (empty = float32)")
+    allow_emulated_bfloat16: bool = _opt(False, doc="run mixed_bfloat16 on a CPU without native bf16 kernels "
+                                                    "(AVX512_BF16/AMX), where it is emulated and slow; refused otherwise")
     strategy: str = _opt("auto", choices=("auto", "default", "mirrored", "multi_worker"), doc="distribution; auto: from TF_CONFIG and the devices")
     phases: list = _list((), doc="[[train.phases]] tables run in order: name, steps, g_lr, d_lr, "
                                  "lr = {group = rate}, terms = {term = weight (0 = off)}, resolution, "

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 
-from kgan import checkpoints, distribute, events, io, phases, runs, triptych
+from kgan import checkpoints, cpu, distribute, events, io, phases, runs, triptych
 from kgan.collapse import CollapseDetector
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
@@ -302,6 +302,8 @@ def train(cfg: ExperimentConfig, run_dir: str | Path, *, resume: bool = True, ve
     # First, before other TensorFlow work (MultiWorkerMirroredStrategy configures collectives at startup).
     strategy = choose_strategy(cfg.train.strategy)
     chief = distribute.is_chief(strategy)
+    cpu.check_precision(cfg.train.mixed_precision, cfg.train.allow_emulated_bfloat16,
+                        gpu_visible=bool(tf.config.list_physical_devices("GPU")))  # before anything is written
     notes = []  # what was repaired on the way in, for logs/events.log
     if chief and run_dir.is_dir():
         stale = io.clean_stale_temporaries(run_dir)
@@ -453,7 +455,7 @@ def run_info(cfg: ExperimentConfig, gan, seconds: float) -> dict:
         "directions": [d.to_json() for d in surface.directions(gan) if d.name],
         "loss_weights": {t.name: t.weight for t in (gan.terms or gan.loss_terms())},
         "hparams": {k: v for k in gan.HPARAMS if isinstance(v := getattr(gan, k), (bool, int, float, str))},
-        "train_seconds_last_session": round(seconds, 2)}
+        "train_seconds_last_session": round(seconds, 2), "cpu": cpu.describe()}
 
 
 class _StopAt(keras.callbacks.Callback):

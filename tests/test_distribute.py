@@ -197,7 +197,7 @@ def test_mixed_precision_trains_and_stays_float32_outside(tmp_path, tiny_digits,
     from kgan.training import load_run, train
 
     cfg = kgan.config.from_dict({**experiment("dcgan", steps=3, log_every=1, snapshot_every=3, checkpoint_every=3,
-                                               mixed_precision=policy),
+                                               mixed_precision=policy, allow_emulated_bfloat16=True),
                                  "data": {"source": f"npz:{tiny_digits['npz']}", "resolution": 8, "batch_size": 8}})
     gan = train(cfg, tmp_path / "run", verbose=False)
     assert keras.mixed_precision.global_policy().name == "float32"  # restored after training
@@ -215,3 +215,41 @@ def test_mixed_precision_trains_and_stays_float32_outside(tmp_path, tiny_digits,
     assert snap["images"].dtype == np.uint8
     _, reloaded, step = load_run(tmp_path / "run")  # the checkpoint reloads under the float32 policy
     assert step == 3 and reloaded.generate(np.zeros((2, 8), "float32")).dtype == tf.float32
+    assert set(json.loads((tmp_path / "run" / "run.json").read_text())["cpu"]) >= {"model", "flags", "native_bfloat16"}
+
+
+CPUINFO = "processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: fpu sse2 avx2 fma avx512f{}\n\nprocessor\t: 1\n"
+
+
+def test_cpu_description_reads_the_flags_that_set_speed():
+    from kgan import cpu
+
+    plain, bf16 = cpu.describe(CPUINFO.format("")), cpu.describe(CPUINFO.format(" avx512_bf16 amx_tile"))
+    assert plain["model"] == "Test CPU" and plain["flags"] == ["avx2", "fma", "avx512f"]
+    assert not plain["native_bfloat16"] and bf16["native_bfloat16"] and "amx_tile" in bf16["flags"]
+    assert "bfloat16 emulated" in cpu.summary_line(plain) and "bfloat16 native" in cpu.summary_line(bf16)
+
+
+def test_emulated_bfloat16_is_refused_unless_allowed(tmp_path, tiny_digits, monkeypatch):
+    """mixed_bfloat16 on a CPU without AVX512_BF16/AMX is many times slower than float32: refused before the
+    run directory is written, unless train.allow_emulated_bfloat16; a native CPU or a GPU runs it."""
+    import kgan.config
+    from kgan import cpu
+    from kgan.errors import ConfigError
+    from kgan.training import train
+
+    no_bf16 = cpu.cpu_flags(CPUINFO.format(""))
+    with pytest.raises(ConfigError, match="train.mixed_precision.*allow_emulated_bfloat16"):
+        cpu.check_precision("mixed_bfloat16", False, gpu_visible=False, flags=no_bf16)
+    cpu.check_precision("mixed_bfloat16", True, gpu_visible=False, flags=no_bf16)
+    cpu.check_precision("mixed_bfloat16", False, gpu_visible=True, flags=no_bf16)
+    cpu.check_precision("mixed_bfloat16", False, gpu_visible=False, flags=cpu.cpu_flags(CPUINFO.format(" amx_bf16")))
+    cpu.check_precision("", False, gpu_visible=False, flags=no_bf16)
+
+    monkeypatch.setattr(cpu, "CPUINFO", tmp_path / "cpuinfo")
+    (tmp_path / "cpuinfo").write_text(CPUINFO.format(""))
+    cfg = kgan.config.from_dict({**experiment("dcgan", steps=1, mixed_precision="mixed_bfloat16"),
+                                 "data": {"source": f"npz:{tiny_digits['npz']}", "resolution": 8, "batch_size": 8}})
+    with pytest.raises(ConfigError, match="no native bfloat16"):
+        train(cfg, tmp_path / "run", verbose=False)
+    assert not (tmp_path / "run").exists()

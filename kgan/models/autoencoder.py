@@ -108,7 +108,7 @@ class Autoencoder(Engine):
         encoder = self.shadow("encoder")
         if not self.gaussian:
             return encoder
-        return keras.Model(encoder.inputs, encoder.get_layer("code").output, name="encode")
+        return keras.Model(encoder.input, encoder.get_layer("code").output, name="encode")
 
     def _image_spec(self) -> surface.InputSpec:
         return surface.InputSpec("image", "image", self.encoder.inputs[0].shape[1:], feature="image")

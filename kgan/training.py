@@ -219,7 +219,7 @@ class RunLogger(keras.callbacks.Callback):
         images = to_uint8(self.model.infer({s.name: self.fixed[s.name] for s in specs}))
         shown, cols, extra = images, None, {}
         directions = surface.directions(self.model)
-        if surface.data_features(specs):
+        if surface.data_features(specs) or triptych.has_cycles(directions):  # an autoencoder: input | reconstructed
             grid, titles = (triptych.cycles(directions, self.fixed) if triptych.has_cycles(directions)
                             else triptych.compose(specs, self.fixed, images, self.fixed_targets))
             extra = {"triptych": grid, "columns": np.array(titles)}

@@ -3,7 +3,7 @@
 Such a model is judged by what it made (output) from what (its image inputs), beside what it should have
 made (its target feature). A model whose served directions declare inverses (CycleGAN) has no target: its rows
 are input | translated | translated back, for every such direction (a -> b -> a rows and b -> a -> b rows,
-interleaved). Every image is shown in the output's shape (`imageio.match_shape`), so the rows tile into one
+interleaved); an autoencoder's (`encode`, whose output is a code) are input | reconstructed. Every image is shown in the output's shape (`imageio.match_shape`), so the rows tile into one
 grid. This module imports no TensorFlow at load time.
 """
 
@@ -39,26 +39,34 @@ def compose(specs, inputs: dict, outputs: np.ndarray, targets: dict) -> tuple[np
     return np.stack(columns, axis=1), [*titles, "output", *targets]
 
 
+def cycling(directions) -> list:
+    """The directions whose rows show a round trip: those that take images and declare an inverse."""
+    return [d for d in directions if d.inverse and all(s.draw == "image" for s in d.inputs)]
+
+
 def has_cycles(directions) -> bool:
-    return any(d.inverse for d in directions)
+    return bool(cycling(directions))
 
 
 def cycles(directions, inputs: dict) -> tuple[np.ndarray, list[str]]:
-    """(uint8 [n * k, 3, H, W, C], titles): input | translated | translated back rows of each of the k directions
-    that declare an inverse, for the fixed examples `inputs` (every direction's inputs, n rows each), the
-    directions' rows interleaved."""
+    """(uint8 [n * k, c, H, W, C], titles): input | translated | translated back rows of each of the k directions
+    in `cycling`, for the fixed examples `inputs` (every direction's inputs, n rows each), the directions' rows
+    interleaved. A direction that outputs codes (an autoencoder's `encode`) has no middle column: its rows are
+    input | reconstructed (decoded from its code)."""
     by_name = {d.name: d for d in directions}
     grids = []
-    for direction in filter(lambda d: d.inverse, directions):
+    for direction in cycling(directions):
         back = by_name[direction.inverse]
         given = {s.name: np.asarray(inputs[s.name], np.float32) for s in direction.inputs}
         out = np.asarray(surface.call_network(direction.network, given), np.float32)
         again = np.asarray(surface.call_network(back.network, {back.inputs[0].name: out}), np.float32)
-        shape = out.shape[1:]
-        grids.append(np.stack([display(given[direction.inputs[0].name], shape), display(out, shape),
-                               display(again, shape)], axis=1))
+        shown = [out] if direction.output == "image" else []
+        shape = (shown or [again])[0].shape[1:]
+        grids.append(np.stack([display(given[direction.inputs[0].name], shape),
+                               *(display(o, shape) for o in shown), display(again, shape)], axis=1))
+    titles = ["input", "translated", "translated back"] if grids[0].shape[1] == 3 else ["input", "reconstructed"]
     # interleaved (a0, b0, a1, b1, ...), so any first rows show every direction
-    return np.stack(grids, axis=1).reshape((-1,) + grids[0].shape[1:]), ["input", "translated", "translated back"]
+    return np.stack(grids, axis=1).reshape((-1,) + grids[0].shape[1:]), titles
 
 
 def flat(grid: np.ndarray) -> np.ndarray:

@@ -53,12 +53,14 @@ def _run_and_checkpoint(run_or_checkpoint) -> tuple[Path, str | None]:
 def surface_metadata(model) -> dict:
     """What an export says about the model's declared surface: its inputs, the image it makes, the data
     feature its output should match, what makes its inference draw noise ("" when deterministic), the named
-    directions it serves (each with its inputs and inverse; empty for a model with one direction).
+    directions it serves (each with its inputs, inverse and output kind; empty for a model with one direction),
+    and what `serving_default` is (`default_signature`: "" for the first direction, "sample" for the seeded sampler).
     `latent_dim` and `num_classes` (0 when absent) stay for readers written before `inputs` existed."""
     from kgan.export.signatures import signature_names
 
     specs = model.inference_inputs()
     directions = surface.directions(model)
+    default = surface.default_signature(model)
     height, width, channels = (int(d) for d in model.inference_network().output_shape[1:])
     return {
         "inputs": surface.specs_to_json(specs),
@@ -66,7 +68,8 @@ def surface_metadata(model) -> dict:
         "inference_noise": surface.inference_noise(model),
         "identity_feature": surface.identity_feature(model),
         "input_label_feature": surface.input_label_feature(model),
-        "signatures": signature_names(specs, directions),
+        "signatures": signature_names(specs, directions, default),
+        "default_signature": default,
         "directions": [d.to_json() for d in directions if d.name],
         "latent_dim": surface.latent_dim(specs),
         "num_classes": surface.num_classes(specs),
@@ -169,7 +172,7 @@ def build_version(model, metadata: dict, path: Path, warmup_count: int, warmup_d
         extra = path / "assets.extra"
         extra.mkdir(exist_ok=True)
         serving.write_warmup(extra / serving.WARMUP_FILE, metadata["name"], model.inference_inputs(), warmup_count,
-                             warmup_data)
+                             warmup_data, signatures.inference_signature(metadata))
         model.inference_network().save(str(extra / KERAS_FILE))
     except (OSError, tf.errors.OpError) as e:
         raise ExportError(f"{path.parent}: writing the SavedModel failed ({getattr(e, 'strerror', None) or e})") \

@@ -39,33 +39,40 @@ def specs_from_signature(signature: dict, where) -> list[surface.InputSpec]:
 class ServedModel:
     """A loaded export: `specs`, `infer(inputs)` -> float images, `images(inputs)` -> uint8, `sample(...)`."""
 
-    def __init__(self, path: str | Path, version: int | None = None, direction: str | None = None):
+    def __init__(self, path: str | Path, version: int | None = None, direction: str | None = None, *,
+                 loaded=None):
         """`direction`: one of the named directions the export serves (metadata `directions`; CycleGAN's
-        `b_to_a`) instead of its first one."""
+        `b_to_a`, an autoencoder's `encode`) instead of its first one. `loaded`: the SavedModel already loaded
+        from `path` (`direction()` reuses it)."""
         import tensorflow as tf
+
+        from kgan.export.signatures import inference_signature
 
         self.version_dir = resolve_version_dir(path, version)
         try:
-            self.model = tf.saved_model.load(str(self.version_dir))
+            self.model = loaded if loaded is not None else tf.saved_model.load(str(self.version_dir))
         except Exception as e:  # noqa: BLE001 - any load failure is a user-facing unreadable export
             raise ExportError(f"{self.version_dir}: cannot load the SavedModel ({e})") from None
-        self.serving = self.model.signatures.get("serving_default")
-        if self.serving is None:
-            raise CheckpointError(f"{self.version_dir}: SavedModel has no 'serving_default' signature")
-        # image inputs are floats here: serving_float takes them unquantized (serving_default wants uint8)
-        self.serving = self.model.signatures.get("serving_float", self.serving)
-        self.sample_signature = self.model.signatures.get("sample")
         meta = self.version_dir / METADATA_ASSET
         self.metadata = json.loads(meta.read_text()) if meta.is_file() else {}
+        signatures = self.model.signatures
+        first = inference_signature(self.metadata)  # serving_default, unless that is the seeded sampler
+        self.serving = signatures.get(first)
+        if self.serving is None:
+            raise CheckpointError(f"{self.version_dir}: SavedModel has no {first!r} signature")
+        if first == "serving_default":  # image inputs are floats here: serving_float takes them unquantized
+            self.serving = signatures.get("serving_float", self.serving)
+        self.sample_signature = signatures.get("sample")
+        self.output = "image"  # what `infer` returns: images, or codes (an autoencoder's `encode` direction)
         inputs = self.metadata.get("inputs")
         if direction is not None:
             served = {d["name"]: d for d in self.metadata.get("directions", [])}
             if direction not in served:
                 raise ExportError(f"{self.version_dir}: serves no direction {direction!r}; it serves "
                                   f"{sorted(served) or 'one unnamed direction'}")
-            signatures = self.model.signatures
             self.serving = signatures.get(f"{direction}_float", signatures.get(direction))
             self.sample_signature, inputs = None, served[direction]["inputs"]
+            self.output = served[direction].get("output", "image")
         self._signature = self.serving.structured_input_signature[1]
         if inputs is not None:
             self.specs = surface.specs_from_json(inputs)
@@ -75,9 +82,13 @@ class ServedModel:
             raise CheckpointError(f"{self.version_dir}: metadata inputs {[s.name for s in self.specs]} do not "
                                   f"match serving_default's {sorted(self._signature)}")
         outputs = self.serving.structured_outputs
-        if "images_float" not in outputs and "images" not in outputs:
+        if not {"images_float", "images", "codes"} & set(outputs):
             raise CheckpointError(f"{self.version_dir}: serving_default returns {sorted(outputs)}, "
                                   "neither 'images_float' nor 'images'")
+
+    def direction(self, name: str) -> "ServedModel":
+        """The same loaded export fed through its named direction `name`."""
+        return ServedModel(self.version_dir, direction=name, loaded=self.model)
 
     def _call(self, inputs: dict) -> dict:
         import tensorflow as tf
@@ -86,14 +97,19 @@ class ServedModel:
         return self.serving(**{k: tf.constant(v, self._signature[k].dtype) for k, v in inputs.items()})
 
     def infer(self, inputs: dict) -> np.ndarray:
-        """float32 images [B, H, W, C] in [-1, 1] for named inputs (checked like `GAN.infer`)."""
+        """float32 images [B, H, W, C] in [-1, 1] for named inputs (checked like `GAN.infer`); codes [B, d] from a
+        direction whose output is a code."""
         out = self._call(inputs)
+        if "codes" in out:
+            return np.asarray(out["codes"].numpy(), np.float32)
         if "images_float" in out:
             return np.asarray(out["images_float"].numpy(), np.float32)
         return out["images"].numpy().astype(np.float32) / 127.5 - 1.0
 
     def images(self, inputs: dict) -> np.ndarray:
         """uint8 images, quantized by the export itself when it returns `images`."""
+        if self.output != "image":
+            raise ExportError(f"{self.version_dir}: this direction outputs {self.output}s, not images")
         out = self._call(inputs)
         if "images" in out:
             return np.asarray(out["images"].numpy(), np.uint8)

@@ -80,9 +80,10 @@ def warmup_inputs(specs, count: int, seed: int = 0, data: dict | None = None):
         yield {s.name: drawn[s.name][i:i + 1] for s in specs}
 
 
-def write_warmup(path: Path, model_name: str, specs, count: int, data: dict | None = None) -> bool:
-    """Write the warm-up TFRecord of PredictionLog records (`data`: see `warmup_inputs`); False when `count`
-    is 0."""
+def write_warmup(path: Path, model_name: str, specs, count: int, data: dict | None = None,
+                 signature: str = "serving_default") -> bool:
+    """Write the warm-up TFRecord of PredictionLog records for `signature`, the one that takes `specs` (`data`:
+    see `warmup_inputs`); False when `count` is 0."""
     if count <= 0:
         return False
     import tensorflow as tf
@@ -92,7 +93,7 @@ def write_warmup(path: Path, model_name: str, specs, count: int, data: dict | No
     with tf.io.TFRecordWriter(str(path)) as writer:
         for inputs in warmup_inputs(specs, count, data=data):
             request = predict_pb2.PredictRequest(
-                model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"))
+                model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature))
             for key, value in inputs.items():
                 request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))

@@ -21,7 +21,11 @@ docs/serving.md):
   seed gives the same images on every run, process and device; `normal` inputs are scaled by
   `truncation`; categorical inputs cycle 0..K-1). Only when every input can be drawn from a seed:
   a model with image or text inputs has no `sample`.
-- `<direction>(...)` and `<direction>_float(...)`: a model that serves several directions (`kgan.models.surface
+- A model that declares `default_signature = "sample"` (the autoencoders) has `sample` as its `serving_default`
+  too: a TF Serving client's default request is a seed; its first direction's inputs are served under that
+  direction's name (`inference_signature(metadata)` says which signature takes them).
+- `<direction>(...)` and `<direction>_float(...)`: a direction whose `output` is "code" (an autoencoder's
+  `encode`) returns `codes float32 [None, d]` instead of images. A model that serves several directions (`kgan.models.surface
   .Direction`; CycleGAN's `a_to_b` and `b_to_a`) has each named direction under its name, image inputs as uint8
   and as floats, checked in the graph like `serving_default`; the first direction is also `serving_default` /
   `serving_float` (and the only one with `sample`).
@@ -39,10 +43,12 @@ from kgan.models import surface
 METADATA_ASSET = "kgan_metadata.json"
 
 
-def signature_names(specs, directions=()) -> list[str]:
+def signature_names(specs, directions=(), default: str = "") -> list[str]:
     """The signatures an export of a model with these inputs (those of its first direction) has; `directions`:
-    every direction it serves, when it serves named ones."""
+    every direction it serves, when it serves named ones; `default`: the model's `default_signature`."""
     drawable = all(s.drawable for s in specs)
+    if default == "sample" and not (drawable and directions and directions[0].name):
+        raise ValueError("default_signature 'sample' needs a first direction that is named and drawable from a seed")
     images = any(s.draw == "image" for s in specs)
     named = [name for d in directions if d.name for name in direction_signatures(d)]
     return ["serving_default", *(["serving_float"] if images else []), *(["sample"] if drawable else []), *named,
@@ -84,6 +90,18 @@ def _checked_image(spec, value):
     return tf.ensure_shape(value, [None, *spec.shape])
 
 
+def inference_signature(metadata: dict) -> str:
+    """The signature that takes the first direction's declared inputs: `serving_default`, or the first direction's
+    own name when `serving_default` is the seeded sampler (`default_signature = "sample"`)."""
+    if metadata.get("default_signature") == "sample":
+        return metadata["directions"][0]["name"]
+    return "serving_default"
+
+
+def _codes(codes):
+    return {"codes": tf.cast(codes, tf.float32)}
+
+
 def _outputs(images):
     images = tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0)
     # Same quantization as kgan.imageio.to_uint8: round-half-to-even of (x + 1) * 127.5.
@@ -120,11 +138,13 @@ class GeneratorModule(tf.Module):
         if metadata_file is not None:
             self.metadata_asset = tf.saved_model.Asset(metadata_file)
 
-        def serve(images_as_uint8: bool, specs=specs, network=self.network):
+        def serve(images_as_uint8: bool, specs=specs, network=self.network, output="image"):
+            outputs = _codes if output == "code" else _outputs
+
             @tf.function(input_signature=[_input_spec(s, images_as_uint8) for s in specs])
             def fn(*args):
                 inputs = {s.name: _checked_image(s, a) if s.draw == "image" else a for s, a in zip(specs, args)}
-                return _outputs(surface.call_network(network, inputs))
+                return outputs(surface.call_network(network, inputs))
 
             return fn
 
@@ -136,10 +156,12 @@ class GeneratorModule(tf.Module):
                 out["metadata_file"] = self.metadata_asset.asset_path
             return out
 
+        default = surface.default_signature(model)
+        names = signature_names(specs, directions, default)
         fns = {"serving_default": serve(images_as_uint8=True), "metadata": metadata}
-        if "serving_float" in signature_names(specs):
+        if "serving_float" in names:
             fns["serving_float"] = serve(images_as_uint8=False)
-        if "sample" in signature_names(specs):
+        if "sample" in names:
             @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="num_samples"),
                                           tf.TensorSpec([], tf.int32, name="seed"),
                                           tf.TensorSpec([], tf.float32, name="truncation")])
@@ -148,11 +170,13 @@ class GeneratorModule(tf.Module):
                 return _outputs(surface.call_network(self.network, inputs))
 
             fns["sample"] = sample
+            if default == "sample":  # TF Serving's default request is a seed: the model is served from its prior
+                fns["serving_default"] = sample
         for direction in filter(lambda d: d.name, directions):
             d_specs = list(direction.inputs)
             network = self.network if direction is directions[0] else direction.network
             for name in direction_signatures(direction):
-                fns[name] = serve(not name.endswith("_float"), d_specs, network)
+                fns[name] = serve(not name.endswith("_float"), d_specs, network, direction.output)
         for name, fn in fns.items():
             setattr(self, name, fn)
         self.signature_names = tuple(fns)

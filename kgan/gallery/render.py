@@ -8,7 +8,7 @@ from pathlib import Path
 import kgan
 from kgan.errors import ConfigError, DataError
 from kgan.events import read_events
-from kgan.gallery import codes, diversity, evaluation, html, neighbours, paired, predicted, sections
+from kgan.gallery import autoencoder, codes, diversity, evaluation, html, neighbours, paired, predicted, sections
 from kgan.gallery.source import data_source, open_source, real_images
 from kgan.io import atomic_path
 from kgan.models import surface
@@ -131,6 +131,8 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
     command = evaluation.evaluate_command(src, data or (named[0] if named else None),
                                           extractor.path if extractor is not None else classifier)
     scale = scale or sections.auto_scale(src.image_shape or (28, 28, 1))
+    encoded = (autoencoder.examples(src, data, data_dir) if autoencoder.codec(src) is not None
+               else (None, None, ""))  # real examples an autoencoder's sections encode
     with atomic_path(out_dir, directory=True) as tmp:
         writer = sections.Writer(tmp, scale)
         builders = {
@@ -143,12 +145,15 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
             "codes": lambda: codes.codes_section(src, writer, seed),
             "paired": lambda: paired.paired_section(src, features, writer, seed),
             "diversity": lambda: diversity.diversity_section(src, features, writer, seed),
+            "reconstructions": lambda: autoencoder.reconstructions_section(src, encoded, writer),
+            "code_scatter": lambda: autoencoder.scatter_section(src, encoded, writer, tmp),
+            "interpolations": lambda: autoencoder.interpolations_section(src, encoded, writer, seed),
             "neighbours": lambda: neighbours.neighbours_section(src, real, writer, seed, extractor, classifier_note),
             "history": lambda: sections.history_section(src, writer, tmp),
             "evaluation": lambda: evaluation.evaluation_section(src, writer, tmp, Path(report) if report else None,
                                                                 command),
         }
-        skipped = not_shown(src, extractor)
+        skipped = {**not_shown(src, extractor), **autoencoder.not_shown(src)}
         secs = [build() for name, build in builders.items() if name not in skipped]
         skipped.update(evaluation.not_shown(src, Path(report) if report else None))
         kind = "training run" if src.kind == "run" else "SavedModel export"

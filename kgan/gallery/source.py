@@ -51,6 +51,8 @@ class ModelSource(abc.ABC):
     inference_noise: str = ""
     #: why no model could be loaded (then only history sections render)
     unavailable: str = ""
+    #: the named directions the model serves, as JSON (`Direction.to_json`: name, inputs, inverse, output)
+    directions: list = field(default_factory=list)
 
     @property
     def available(self) -> bool:
@@ -59,6 +61,10 @@ class ModelSource(abc.ABC):
     @abc.abstractmethod
     def generate(self, inputs: dict) -> np.ndarray:
         """uint8 NHWC images for named inputs (one array per declared input)."""
+
+    @abc.abstractmethod
+    def call_direction(self, name: str, inputs: dict) -> np.ndarray:
+        """The float outputs (images in [-1, 1], or codes) of the named direction `name` for named inputs."""
 
     def draw(self, n: int, seed: int, truncation: float = 1.0, data: dict | None = None) -> dict:
         """Reproducible inputs: the same (n, seed) gives the same draws; categorical inputs cycle 0..K-1."""
@@ -102,11 +108,17 @@ class RunSource(ModelSource):
         self.target_feature = self.gan.target_feature
         self.inference_noise = surface.inference_noise(self.gan)
         self.image_shape = tuple(int(d) for d in self.gan.inference_network().output_shape[1:])
+        self._directions = {d.name: d for d in surface.directions(self.gan) if d.name}
+        self.directions = [d.to_json() for d in self._directions.values()]
 
     def generate(self, inputs):
         from kgan.imageio import to_uint8
 
         return _batched(lambda batch: to_uint8(self.gan.infer(batch)), inputs)
+
+    def call_direction(self, name, inputs):
+        network = self._directions[name].network
+        return _batched(lambda batch: np.asarray(surface.call_network(network, batch), np.float32), inputs)
 
 
 class ExportSource(ModelSource):
@@ -123,6 +135,7 @@ class ExportSource(ModelSource):
         self.target_feature = self.info.get("target_feature")
         self.inference_noise = self.info.get("inference_noise") or ""
         self.step = self.info.get("training_steps", self.info.get("step"))
+        self.directions = list(self.info.get("directions", []))
         height = self.info.get("height") or self.info.get("resolution")
         width = self.info.get("width") or self.info.get("resolution")
         if height and width and self.info.get("channels"):
@@ -138,6 +151,9 @@ class ExportSource(ModelSource):
 
     def generate(self, inputs):
         return _batched(self.served.images, inputs)
+
+    def call_direction(self, name, inputs):
+        return _batched(self.served.direction(name).infer, inputs)
 
     def truncated(self, n, seed, psi):
         """Through the export's own `sample` signature when it has one (truncation in-graph)."""

@@ -22,7 +22,8 @@ from kgan.progress import Progress
 #: reference, a latent generator (not stored samples), (model output, target) pairs, the data's
 #: class labels of the paired examples, and the classes of the inputs the samples were translated from
 #: (an unpaired translator's, `Inputs.labels` beside `sample`).
-NEEDS = ("features", "probs", "images", "generator", "paired", "labels", "input_labels")
+#: An autoencoder's encoder with held-out examples to encode (`Inputs.held_out`): "encoder".
+NEEDS = ("features", "probs", "images", "generator", "paired", "labels", "input_labels", "encoder")
 #: Which way is better. "match": neither; the value should be close to the real-vs-real one.
 DIRECTIONS = ("lower", "higher", "match")
 
@@ -90,6 +91,9 @@ class Inputs:
     labels: Any = None
     side: str = "samples"
     progress: bool = False
+    #: held-out examples of an autoencoder ({"image": float [-1, 1] NHWC, "label": int, -1 unlabelled}); its
+    #: `generator.encode` / `decode` map them to codes and back (`kgan.metrics.codes` keeps what they made)
+    held_out: dict | None = None
 
     def bar(self, what: str, total: int, unit: str = "it") -> Progress:
         return Progress(f"{what} ({self.side})", total, enabled=self.progress, delay=1.0, unit=unit)

@@ -249,6 +249,8 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     (`kgan.data.features.feature_batches`); when the model has a target feature, its outputs and those
     targets also make the pairs, the rows' `label`s the labels of `output_accuracy`, and a declared
     identity feature the "identity" reference point.
+    An autoencoder (a generator with `encode`) encodes those rows: its `encoder` metrics (`prior_mmd`,
+    `reconstruction_mse`, `reconstruction_accuracy`, `probe_accuracy`) score the held-out examples.
     data_config: the data section `data` comes from; its transform's classical inverses
     (`kgan.metrics.restoration`) become reference points of a model with a target feature.
     """
@@ -279,9 +281,12 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
             as_outputs.update({point: np.concatenate([i[point] for i in inverses]) for point in inverses[0]})
         if generator.input_label_feature and not generator.target_feature:
             input_labels = _rows_feature(made, generator.input_label_feature)
-    names = resolve_metrics(metrics, _available(samples, extractor, generator, pairs, labels, input_labels))
+    held_out = _held_out(made) if generator is not None and generator.encode and data is not None else None
+    available = _available(samples, extractor, generator, pairs, labels, input_labels)
+    names = resolve_metrics(metrics, available | ({"encoder"} if held_out else set()))
     paired = [m for m in names if "paired" in registry.get(m).needs]
-    unpaired = [m for m in names if m not in paired]
+    encoded = [m for m in names if "encoder" in registry.get(m).needs]
+    unpaired = [m for m in names if m not in paired and m not in encoded]
 
     report = {"extractor": extractor.details if extractor is not None else None,
               "warnings": list(extractor.warnings) if extractor is not None else [],
@@ -317,7 +322,23 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
                 points[point]["paired"] = text
     for point in as_outputs:
         report["reference_points"][point]["description"] = _FROM_INPUTS[point]
+    if encoded:
+        report["num_held_out"] = int(len(held_out["image"]))
+        report["metrics"].update(_score(encoded, Inputs(generator=generator, extractor=extractor, held_out=held_out,
+                                                        seed=seed, side="held-out codes", progress=progress), options))
     return report
+
+
+def _held_out(made) -> dict | None:
+    """The data rows an autoencoder's samples were drawn beside ({"image", "label"}), for its encoder metrics; None
+    when fewer than 2."""
+    rows = [r for _, r in made if r is not None and "image" in r]
+    if sum(len(r["image"]) for r in rows) < 2:
+        return None
+    held = {"image": np.concatenate([np.asarray(r["image"], np.float32) for r in rows])}
+    if all("label" in r for r in rows):
+        held["label"] = np.concatenate([np.asarray(r["label"]) for r in rows])
+    return held
 
 
 #: Reference points made from the model's inputs: what each is.

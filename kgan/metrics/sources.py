@@ -33,6 +33,10 @@ class Generator:
     target_feature: str | None = None  # the data feature an output should match (paired metrics)
     identity_feature: str | None = None  # the data feature that is its input, scored as an output (reference)
     input_label_feature: str | None = None  # the data feature with its input's class (unpaired translators)
+    #: an autoencoder's `encode` (float images [-1, 1] -> codes) and `decode` (codes -> float images), from its
+    #: served directions (`surface.codec`); None for every other model
+    encode: Callable | None = None
+    decode: Callable | None = None
 
     def __post_init__(self):
         self._rng = np.random.default_rng(0)  # inputs that `images(z, labels)` callers do not pass
@@ -48,8 +52,9 @@ class Generator:
 
     @property
     def fed_from_data(self) -> bool:
-        """Whether scoring it needs data-feature batches: inputs that come from data, or targets to pair with."""
-        return bool(surface.data_features(self.specs) or self.target_feature)
+        """Whether scoring it needs data-feature batches: inputs that come from data, targets to pair with, or
+        held-out examples to encode."""
+        return bool(surface.data_features(self.specs) or self.target_feature or self.encode)
 
     @property
     def latent_dim(self) -> int:
@@ -143,9 +148,24 @@ class _Rows:
 
 
 def from_gan(gan) -> Generator:
-    """Wrap a model's declared surface (`inference_inputs`, `infer`; DESIGN.md)."""
+    """Wrap a model's declared surface (`inference_inputs`, `infer`, its served directions; DESIGN.md)."""
+    directions = {d.name: d for d in surface.directions(gan)}
+    codec = surface.codec([d.to_json() for d in directions.values()])
+    encode, decode = ((lambda images, d=directions[pair["name"]]: np.asarray(
+        surface.call_network(d.network, {d.inputs[0].name: np.asarray(images, np.float32)}), np.float32))
+        for pair in codec) if codec else (None, None)
     return Generator(list(gan.inference_inputs()), lambda inputs: np.asarray(gan.infer(inputs)),
-                     gan.target_feature, surface.identity_feature(gan), surface.input_label_feature(gan))
+                     gan.target_feature, surface.identity_feature(gan), surface.input_label_feature(gan), encode,
+                     decode)
+
+
+def _served_codec(model) -> tuple:
+    """(encode, decode) of an export that serves them (`surface.codec` of its metadata), else (None, None)."""
+    codec = surface.codec(model.metadata.get("directions", []))
+    if codec is None:
+        return None, None
+    return tuple(lambda values, d=model.direction(pair["name"]), name=pair["inputs"][0]["name"]:
+                 d.infer({name: values}) for pair in codec)
 
 
 def generator_from_path(path: str | Path, version: int | None = None) -> Generator:
@@ -157,7 +177,8 @@ def generator_from_path(path: str | Path, version: int | None = None) -> Generat
     model = open_model(path, version)
     if isinstance(model, ServedModel):
         return Generator(model.specs, model.infer, model.metadata.get("target_feature"),
-                         model.metadata.get("identity_feature"), model.metadata.get("input_label_feature"))
+                         model.metadata.get("identity_feature"), model.metadata.get("input_label_feature"),
+                         *_served_codec(model))
     return from_gan(model)
 
 

@@ -89,6 +89,7 @@ def describe_options() -> list[str]:
         lines += [f"{family}:"] + [line(k, v) for k, v in options.items()]
     lines += ["pix2pix:"] + [line(k, v) for k, v in PIX2PIX_OPTIONS.items()]
     lines += describe_cyclegan_options()
+    lines += describe_autoencoder_options()
     for family, options in RESTORATION_OPTIONS.items():
         lines += [f"{family}:"] + [line(k, v) for k, v in options.items()]
     return lines
@@ -291,3 +292,80 @@ def cyclegan_options(cfg) -> dict:
             raise ConfigError(f"data.resolution: {r} is not possible for the U-Net generator "
                               "(28, 32, 64, 128, 256, ...)") from None
     return opts
+
+
+#: the autoencoder families' options and defaults (`kgan.models.autoencoder`): every family has nets and
+#: cost_scale, the others only where they mean something
+_CODEC = {"nets": "dcgan", "cost_scale": 0.05}
+_CRITIC = {"critic_units": 512, "critic_depth": 4}
+AUTOENCODER_OPTIONS = {
+    "ae": dict(_CODEC),
+    "vae": {**_CODEC, "kl_weight": 1.0},
+    "wae_mmd": {**_CODEC, "regularization": 10.0, "encoder": "deterministic"},
+    "wae_gan": {**_CODEC, "regularization": 10.0, "encoder": "deterministic", **_CRITIC},
+    "aae": {**_CODEC, "regularization": 1.0, "encoder": "deterministic", "prior": "gaussian", **_CRITIC},
+}
+_AUTOENCODER_DOCS = {
+    "nets": "encoder/decoder bodies: dcgan (the DCGAN discriminator and generator) | mlp",
+    "cost_scale": "c(x, y) = cost_scale * ||x - y||^2 on [0, 1] pixels, summed over pixels (the WAE authors: 0.05)",
+    "kl_weight": "weight of KL(q(z|x) || N(0, I))",
+    "regularization": "lambda of the prior term (WAE: 10; aae: weight of its adversarial terms)",
+    "encoder": "deterministic | gaussian (codes drawn from N(mean, exp(log_var)) in training; served: the mean)",
+    "prior": "gaussian N(0, I) | mixture: one Gaussian per class, the critic sees the label (supervised AAE; needs "
+             "model.num_classes)",
+    "critic_units": "units of each hidden layer of the latent critic (the WAE paper: 512)",
+    "critic_depth": "hidden layers of the latent critic (the WAE paper: 4)",
+}
+
+
+def describe_autoencoder_options() -> list[str]:
+    from kgan.config import _toml_value
+
+    return [line for family, options in AUTOENCODER_OPTIONS.items() for line in
+            [f"{family}:"] + [f"  {k} = {_toml_value(v)}  # {_AUTOENCODER_DOCS[k]}" for k, v in options.items()]]
+
+
+def autoencoder_options(cfg) -> dict:
+    """An autoencoder family's `model.options` with defaults, validated against the config's data and model."""
+    from kgan.nets.plan import upsampling_plan
+
+    family = cfg.model.name
+    opts = with_defaults(cfg, AUTOENCODER_OPTIONS[family], family)
+    check_non_negative(opts, ("cost_scale", "kl_weight", "regularization"))
+    for key, allowed in (("nets", ("dcgan", "mlp")), ("encoder", ("deterministic", "gaussian")),
+                         ("prior", ("gaussian", "mixture"))):
+        if key in opts and opts[key] not in allowed:
+            raise ConfigError(f"model.options.{key}: {opts[key]!r} is not allowed; choose from {list(allowed)}")
+    for key in ("critic_units", "critic_depth"):
+        if key in opts and (isinstance(opts[key], bool) or not isinstance(opts[key], int) or opts[key] < 1):
+            raise ConfigError(f"model.options.{key}: expected an int >= 1, got {opts[key]!r}")
+    mixture = opts.get("prior") == "mixture"
+    if mixture and cfg.model.num_classes <= 0:
+        raise ConfigError("model.num_classes: the mixture prior has one Gaussian per class; set the number of "
+                          "classes (10 for MNIST)")
+    if mixture and cfg.model.latent_dim < 2:
+        raise ConfigError("model.latent_dim: the mixture prior places its Gaussians in the first two code "
+                          f"dimensions; need >= 2, got {cfg.model.latent_dim}")
+    if cfg.model.num_classes and not mixture:
+        raise ConfigError(f"model.num_classes: {family} learns without labels; set it to 0 (or, for aae, "
+                          "model.options.prior = 'mixture')")
+    if opts["nets"] == "dcgan":
+        try:
+            upsampling_plan(cfg.data.resolution)
+        except ValueError:
+            raise ConfigError(f"data.resolution: {cfg.data.resolution} is not possible for the DCGAN encoder/"
+                              "decoder (28, 32, 64, 128, ...); use model.options.nets = 'mlp'") from None
+    return opts
+
+
+def autoencoder_baseline(family: str):
+    """`eval.baselines` entry `family` (ae, vae) of an autoencoder: (cfg -> (description, overrides)), the same
+    encoder/decoder builders and cost as the config's model, without its prior term."""
+    what = {"ae": "the same encoder/decoder trained on the reconstruction cost only (no prior)",
+            "vae": "the same nets as a VAE (Gaussian encoder, reconstruction cost + KL to N(0, I))"}[family]
+
+    def overrides(cfg) -> tuple[str, dict]:
+        kept = {k: v for k, v in cfg.model.options.items() if k in AUTOENCODER_OPTIONS[family]}
+        return what, {"model.name": family, "model.options": kept, "model.num_classes": 0}
+
+    return overrides

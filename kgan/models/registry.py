@@ -36,7 +36,8 @@ class ModelSpec:
     # Families beyond z -> image: "module:Class" with from_experiment(cfg), and a TensorFlow-free check(cfg)
     factory: str | None = None
     check: Callable | None = None
-    # eval.baselines this family offers: name -> (what it is, dotted config overrides that make it)
+    # eval.baselines this family offers: name -> (what it is, dotted config overrides that make it), or a function
+    # of the config giving them
     baselines: dict = field(default_factory=dict)
     # eval.baselines named `KEY:VALUE` (a sweep of one setting): KEY -> (what VALUE is, VALUE text -> (what it
     # is, overrides), raising a ConfigError for a bad value)
@@ -89,6 +90,21 @@ def _adversarial_weight(text: str) -> tuple[str, dict]:
 
 
 _ADVERSARIAL_SWEEP = {"adversarial_weight": ("W >= 0", _adversarial_weight)}
+
+
+def _codec_baseline(family: str):
+    """An autoencoder's `ae` / `vae` baseline: overrides that keep the config's encoder/decoder options."""
+    def call(cfg):
+        from kgan.models.options import autoencoder_baseline
+        return autoencoder_baseline(family)(cfg)
+    return call
+
+
+def _autoencoder(name: str, description: str, baselines=("ae", "vae")) -> ModelSpec:
+    """An autoencoder family (`kgan.models.autoencoder`); `ae` and `vae` are the others' reference points."""
+    return ModelSpec(name, description, nets="dcgan", loss="non_saturating",
+                     factory="kgan.models.autoencoder:Autoencoder", check=_options("autoencoder_options"),
+                     baselines={b: _codec_baseline(b) for b in baselines})
 
 _SPECS = {s.name: s for s in [
     ModelSpec("gan", "Goodfellow et al. 2014: MLP generator/discriminator of the seeds (non-saturating loss; "
@@ -147,6 +163,17 @@ _SPECS = {s.name: s for s in [
               factory="kgan.models.cyclegan:CycleGAN", check=_options("cyclegan_options"),
               baselines={"no_cycle": ("the same model without the cycle (and identity) terms: the paper's GAN-alone "
                                       "ablation", {"model.options.cycle_weight": 0})}),
+    _autoencoder("ae", "the plain autoencoder: encoder/decoder (DCGAN bodies) on the reconstruction cost only; "
+                 "its codes follow no prior (a reference point)", baselines=()),
+    _autoencoder("vae", "Kingma & Welling 2014: Gaussian encoder, reconstruction cost + KL(q(z|x) || N(0, I))",
+                 baselines=("ae",)),
+    _autoencoder("aae", "Makhzani et al. 2016: adversarial autoencoder; a latent critic tells prior draws (real) "
+                 "from codes (fake); reconstruction phase then regularization phase per step; deterministic or "
+                 "Gaussian encoder; model.options.prior = 'mixture' for the label-conditioned prior"),
+    _autoencoder("wae_gan", "Tolstikhin et al. 2018, Algorithm 1: c = 0.05 ||x - y||^2 + lambda (10) x the latent "
+                 "critic's loss on codes vs N(0, I) prior draws"),
+    _autoencoder("wae_mmd", "Tolstikhin et al. 2018, Algorithm 2: c + lambda (10) x the unbiased MMD between codes "
+                 "and prior draws, inverse multiquadratic kernel over 7 scales"),
 ]}
 
 
@@ -240,8 +267,8 @@ def _baseline(cfg, name: str) -> tuple[str, dict]:
     spec = _family(cfg)
     fixed = spec.baselines if spec else {}
     swept = spec.parameterised_baselines if spec else {}
-    if name in fixed:
-        return fixed[name]
+    if name in fixed:  # (description, overrides), or a function of the config that gives them
+        return fixed[name](cfg) if callable(fixed[name]) else fixed[name]
     key, colon, value = name.partition(":")
     if colon and key in swept:
         return swept[key][1](value)

@@ -2,8 +2,8 @@
 
 Every consumer of a trained model (export signatures and warm-up requests, evaluation, the gallery,
 training snapshots, `kgan sample`) reads a model through this declaration instead of asking what
-kind of model it is. A model lists its inputs as `InputSpec`s; the output is always an image batch
-float32 [B, H, W, C] in [-1, 1].
+kind of model it is. A model lists its inputs as `InputSpec`s; the output of its first direction is an image
+batch float32 [B, H, W, C] in [-1, 1] (further `Direction`s may output codes: an autoencoder's `encode`).
 
 Draws:
 - `normal`: N(0, I) (truncation scales it toward 0); `uniform`: U(low, high);
@@ -72,20 +72,32 @@ class InputSpec:
         return tf.TensorSpec([None, *self.shape], tf.dtypes.as_dtype(self.dtype), name=self.name)
 
 
+#: what a direction's network outputs: images float32 [B, H, W, C] in [-1, 1], or codes float32 [B, d] (an
+#: autoencoder's `encode`)
+OUTPUTS = ("image", "code")
+
+
 @dataclass(frozen=True)
 class Direction:
-    """One mapping a model serves: its signature `name`, its `inputs`, the `network` that makes the images and
-    the direction that maps its outputs back (`inverse`, "" when none). A model's first direction is its
-    `inference_inputs()` / `inference_network()`, exported as `serving_default` (and, when named, also under its
-    name); every further one is exported under its name only."""
+    """One mapping a model serves: its signature `name`, its `inputs`, the `network` that makes its outputs, the
+    direction that maps its outputs back (`inverse`, "" when none) and what it outputs (`output`: "image" or
+    "code"). A model's first direction is its `inference_inputs()` / `inference_network()` and makes images; it is
+    exported as `serving_default` (unless the model declares `default_signature = "sample"`) and, when named, also
+    under its name; every further one is exported under its name only."""
 
     name: str
     inputs: tuple
     network: object  # a keras.Model whose inputs are named like `inputs`
     inverse: str = ""
+    output: str = "image"
+
+    def __post_init__(self):
+        if self.output not in OUTPUTS:
+            raise ValueError(f"direction {self.name!r}: unknown output {self.output!r}; choose from {OUTPUTS}")
 
     def to_json(self) -> dict:
-        return {"name": self.name, "inputs": specs_to_json(self.inputs), "inverse": self.inverse}
+        return {"name": self.name, "inputs": specs_to_json(self.inputs), "inverse": self.inverse,
+                "output": self.output}
 
 
 def directions(model) -> list[Direction]:
@@ -95,6 +107,28 @@ def directions(model) -> list[Direction]:
     if declared is not None:
         return list(declared())
     return [Direction("", tuple(model.inference_inputs()), model.inference_network())]
+
+
+def default_signature(model) -> str:
+    """What TF Serving's `serving_default` of `model`'s export is: "" (the first direction's inputs, the default)
+    or "sample" (seed -> images, for a model best served from its prior: the autoencoders). Optional."""
+    value = str(getattr(model, "default_signature", "") or "")
+    if value not in ("", "sample"):
+        raise ValueError(f"default_signature: expected '' or 'sample', got {value!r}")
+    return value
+
+
+def codec(directions_: list[dict]) -> tuple[dict, dict] | None:
+    """(encode, decode) among directions as JSON (`Direction.to_json`, an export's metadata): the first direction
+    that maps one image input to a code and its inverse, which maps a code back to an image; None when the model
+    serves no such pair (every model but the autoencoders)."""
+    by_name = {d["name"]: d for d in directions_}
+    for d in directions_:
+        back, inputs = by_name.get(d.get("inverse", "")), d["inputs"]
+        if (d.get("output") == "code" and back is not None and back.get("output", "image") == "image"
+                and len(inputs) == 1 and inputs[0]["draw"] == "image"):
+            return d, back
+    return None
 
 
 def direction_inputs(directions_) -> list[InputSpec]:

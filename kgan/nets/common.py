@@ -6,9 +6,10 @@ import keras
 from keras import layers
 
 
-def latent_inputs(latent_dim: int, num_classes: int):
-    """Inputs of a generator: `z` and, for conditional models, an int32 `label`."""
-    z = keras.Input((latent_dim,), name="z")
+def latent_inputs(latent_dim: int, num_classes: int, name: str = "z"):
+    """Inputs of a generator: `z` (or another `name`: an autoencoder's decoder takes a `code`) and, for
+    conditional models, an int32 `label`."""
+    z = keras.Input((latent_dim,), name=name)
     if num_classes <= 0:
         return z, z
     label = keras.Input((), dtype="int32", name="label")

@@ -15,11 +15,11 @@ from kgan.nets.common import image_inputs, latent_inputs, logits_head, normaliza
 from kgan.nets.plan import upsampling_plan
 
 
-def dcgan_generator(latent_dim: int, image_shape, num_classes: int = 0, width: int = 64) -> keras.Model:
+def dcgan_generator(latent_dim: int, image_shape, num_classes: int = 0, width: int = 64, input_name: str = "z") -> keras.Model:
     height, _, channels = image_shape
     start, n_up = upsampling_plan(height)
     filters = width * 2 ** (n_up - 1)
-    inputs, x = latent_inputs(latent_dim, num_classes)
+    inputs, x = latent_inputs(latent_dim, num_classes, input_name)
     x = layers.Dense(start * start * filters * 2, use_bias=False, name="project")(x)
     x = layers.BatchNormalization(name="project_bn")(x)
     x = layers.ReLU()(x)

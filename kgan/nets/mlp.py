@@ -10,9 +10,9 @@ from keras import layers
 from kgan.nets.common import image_inputs, latent_inputs, logits_head
 
 
-def mlp_generator(latent_dim: int, image_shape, num_classes: int = 0, width: int = 128) -> keras.Model:
+def mlp_generator(latent_dim: int, image_shape, num_classes: int = 0, width: int = 128, input_name: str = "z") -> keras.Model:
     """latent -> 128 -> 256 -> 512 -> 1024 -> prod(image_shape), ReLU hidden, tanh output."""
-    inputs, x = latent_inputs(latent_dim, num_classes)
+    inputs, x = latent_inputs(latent_dim, num_classes, input_name)
     for i in range(4):
         x = layers.Dense(width * 2**i, activation="relu", name=f"dense_{i}")(x)
     x = layers.Dense(math.prod(image_shape), activation="tanh", dtype="float32", name="pixels")(x)

@@ -89,6 +89,13 @@ class TrainConfig:
     label_noise: float = _opt(0.0, min=0.0, max=0.5, doc="uniform noise on both targets")
     feature_matching: float = _opt(0.0, min=0.0, doc="weight of the feature-matching G loss")
     ema: float = _opt(0.999, min=0.0, max=1.0, doc="generator EMA decay (0 disables)")
+    augment: str = _opt("", doc="augmentation of every critic input, real and fake (kgan.augment.policy): '' = none; "
+                                "diffaugment[:OPS] (color,translation,cutout); ada[:OPS] "
+                                "(xflip,rotate90,translation,scale,color); OPS default to all")
+    ada_target: float = _opt(0.6, min=0.0, max=1.0, doc="ADA: the target of r_t = E[sign(D(real))] (the paper: 0.6)")
+    ada_interval: int = _opt(4, min=1, doc="ADA: steps between adjustments of p (the paper: 4)")
+    ada_images: int = _opt(500_000, min=1, doc="ADA: real images over which p can move by 1 (the paper: 500k; "
+                                               "short runs need fewer, e.g. 20000)")
     jit_compile: bool = _opt(False, doc="XLA-compile the training step (GPUs; slower on small CPUs)")
     steps_per_execution: int = _opt(1, min=1, max=10000, doc="training steps per host round trip")
     checkpoint_every: int = _opt(500, min=1, doc="steps between checkpoints")
@@ -278,6 +285,7 @@ def _check_phases(cfg: ExperimentConfig) -> None:
 
 
 def _check_cross_fields(cfg: ExperimentConfig) -> None:
+    from kgan.augment import policy as augment_policy  # TensorFlow-free
     from kgan.data import pairs  # TensorFlow-free
     from kgan.models import registry  # TensorFlow-free
 
@@ -287,6 +295,7 @@ def _check_cross_fields(cfg: ExperimentConfig) -> None:
     if cfg.eval.features == "inception" and not cfg.eval.inception_handle:
         raise ConfigError("eval.inception_handle: required when eval.features = 'inception'")
     pairs.check(cfg.data)
+    augment_policy.check(cfg.train)
     _check_phases(cfg)
     registry.validate(cfg)
 

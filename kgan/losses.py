@@ -72,6 +72,12 @@ def output_log_names(kind: str) -> tuple:
     return ("d_real", "d_fake") + (("w_distance",) if kind == "wasserstein" else ())
 
 
+def decision_boundary(kind: str) -> float:
+    """The critic output between "real" and "fake" for loss `kind`: 0.5 for least squares (targets 1 and 0), 0 for
+    logits and scores. ADA's overfitting heuristic E[sign(D(x) - boundary)] is taken about it."""
+    return 0.5 if kind == "least_squares" else 0.0
+
+
 def squared_gradient_norms(gradients):
     """Per-example squared L2 norm of a batch of input gradients [B, ...]."""
     return ops.sum(ops.reshape(ops.square(gradients), (ops.shape(gradients)[0], -1)), axis=1)

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 
-from kgan import checkpoints, cpu, distribute, events, io, phases, runs, triptych
+from kgan import checkpoints, cpu, distribute, events, io, overfitting, phases, runs, triptych
 from kgan.collapse import CollapseDetector
 from kgan.config import ExperimentConfig, dump_toml, load_config
 from kgan.distribute import choose_strategy
@@ -163,6 +163,7 @@ class RunLogger(keras.callbacks.Callback):
         self._window_start = (time.time(), 0)
         self.restores = 0
         self.collapse = CollapseDetector()
+        self.overfitting = overfitting.Probe(cfg.data, cfg.seed)
         self.tensorboard = tf.summary.create_file_writer(str(run_dir / "logs" / "tensorboard"))
 
     @property
@@ -237,7 +238,7 @@ class RunLogger(keras.callbacks.Callback):
         rate = (step - s_start) * self.cfg.data.batch_size / max(now - t_start, 1e-9)
         self._window_start = (now, step)
         row = {"step": step, "wall_time": round(now - self.t0, 3), "images_per_sec": round(rate, 1),
-               **{k: float(v) for k, v in logs.items()}}
+               **{k: float(v) for k, v in logs.items()}, **self.overfitting.measure(self.model)}
         new_file = not self.history_path.exists()
         self.history_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.history_path, "a", newline="") as f:

@@ -25,6 +25,9 @@ GROUPS = (
     ("w_distance", "Wasserstein estimate", lambda c: c == "w_distance"),
     ("penalties", "Penalties and auxiliary terms",
      lambda c: c in ("gp", "r1", "feature_matching") or c.endswith("_penalty")),
+    ("overfitting", "Critic on training vs held-out reals (overfitting)",
+     lambda c: c.endswith(("_real_train", "_real_holdout", "_real_gap"))),
+    ("augmentation", "ADA: augmentation probability p and r_t = E[sign D(real)]", lambda c: c.startswith("ada_")),
     ("throughput", "Throughput (images/s)", lambda c: c == "images_per_sec"),
 )
 BOOKKEEPING = {"step", "wall_time", "nonfinite"}

@@ -110,7 +110,10 @@ class CycleGAN(Engine):
         return {"critics": "d_loss", "generators": "g_loss"}[group]
 
     def step_buffers(self) -> list:
-        return [*self.pool_a.variables, *self.pool_b.variables]
+        return [*super().step_buffers(), *self.pool_a.variables, *self.pool_b.variables]
+
+    def real_critic_scores(self, batch: dict) -> dict:
+        return {"d_a": self.d_a(batch[A], training=False), "d_b": self.d_b(batch[B], training=False)}
 
     def _pooled(self, pool: ImagePool, fakes):
         n = ops.shape(fakes)[0]
@@ -120,16 +123,16 @@ class CycleGAN(Engine):
         def d_adv(ctx):
             real_a, real_b = ctx.batch[A], ctx.batch[B]
             fake_a, fake_b = self._pooled(self.pool_a, ctx.out["fake_a"]), self._pooled(self.pool_b, ctx.out["fake_b"])
-            r_a, f_a = self.d_a(real_a, training=True), self.d_a(fake_a, training=True)
-            r_b, f_b = self.d_b(real_b, training=True), self.d_b(fake_b, training=True)
+            r_a, f_a = self.critic_pass(self.d_a, real_a, real=True), self.critic_pass(self.d_a, fake_a)
+            r_b, f_b = self.critic_pass(self.d_b, real_b, real=True), self.critic_pass(self.d_b, fake_b)
             total = losses.discriminator_loss(self.loss, r_a, f_a) + losses.discriminator_loss(self.loss, r_b, f_b)
             return total, {"d_a_real": ops.mean(r_a), "d_a_fake": ops.mean(f_a),
                            "d_b_real": ops.mean(r_b), "d_b_fake": ops.mean(f_b)}
 
         def g_adv(ctx):
             scale = 2.0 if self.loss == "least_squares" else 1.0  # the paper's E[(D(G(x)) - 1)^2], no 1/2
-            return scale * (losses.generator_loss(self.loss, self.d_b(ctx.out["fake_b"], training=True))
-                            + losses.generator_loss(self.loss, self.d_a(ctx.out["fake_a"], training=True)))
+            return scale * (losses.generator_loss(self.loss, self.critic_pass(self.d_b, ctx.out["fake_b"]))
+                            + losses.generator_loss(self.loss, self.critic_pass(self.d_a, ctx.out["fake_a"])))
 
         def cycle(ctx):
             return two_way_l1(ctx.batch[A], self.g_ba(ctx.out["fake_b"], training=True),

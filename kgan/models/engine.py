@@ -22,6 +22,10 @@ Phases (`train.phases`, run by `kgan.training`) set term weights with `set_phase
 traced again for each phase, so a term switched off costs nothing. EMA can shadow any network
 (`ema_networks`): the shadow is `ema_<name>`, and `shadow(name)` is what inference uses.
 
+Augmentation (`train.augment`, `kgan.augment`): every critic pass goes through `critic_pass`, which augments the
+critic's images in training (DiffAugment, or ADA whose p lives in the model's variables, moved by `end_step` inside
+the compiled step and put back with `step_buffers` on a skipped step).
+
 Randomness: `random_normal` / `random_uniform` draw from the model's seed generator, folded with the global
 replica id when there are several replicas (a mirrored SeedGenerator would give every replica the same draw);
 its state is checkpointed, so a resumed run continues the same random stream.
@@ -35,6 +39,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from kgan import losses
+from kgan.augment import layer as augment_layer
 from kgan.errors import ConfigError
 from kgan.models import surface, updates
 from kgan.models.terms import StepContext, Term
@@ -53,10 +59,12 @@ class Engine(keras.Model):
     #: the data feature that is the model's input image, scored as if it were the output (the "identity"
     #: reference point of image-to-image evaluation); None when the input is no image of the output's kind
     identity_feature = None
-    HPARAMS: tuple = ("n_critic", "ema", "seed", "simultaneous")  # constructor arguments saved in get_config
+    # constructor arguments saved in get_config
+    HPARAMS: tuple = ("n_critic", "ema", "seed", "simultaneous", "augment", "ada_target", "ada_interval", "ada_images")
 
     def __init__(self, *, n_critic: int = 1, ema: float = 0.0, ema_networks=(), seed: int | None = None,
-                 simultaneous: bool = False, **kwargs):
+                 simultaneous: bool = False, augment: str = "", ada_target: float = 0.6, ada_interval: int = 4,
+                 ada_images: int = 500_000, **kwargs):
         super().__init__(**kwargs)
         if simultaneous and n_critic != 1:
             raise ValueError("simultaneous updates need n_critic = 1")
@@ -75,6 +83,9 @@ class Engine(keras.Model):
         # Learning-rate factor left by divergence restores; checkpointed so that backoff compounds.
         self.lr_factor = self.add_weight(shape=(), dtype="float32", initializer="ones", trainable=False,
                                          name="lr_factor")
+        # Augmentation of every critic input (`train.augment`, `kgan.augment`): None, DiffAugment or ADA.
+        self.augment, self.ada_target, self.ada_interval, self.ada_images = augment, ada_target, ada_interval, ada_images
+        self.augmentation = augment_layer.build(augment, target=ada_target, interval=ada_interval, images=ada_images)
         self.phase_weights: dict = {}
         self.terms: list[Term] = []
         self._trackers = {}  # created in compile(), when subclasses have set what `loss_terms` reads
@@ -125,10 +136,38 @@ class Engine(keras.Model):
         return [surface.Direction("", tuple(self.inference_inputs()), self.inference_network())]
 
     def step_buffers(self) -> list:
-        """Variables besides the networks' that a training step writes (CycleGAN's image pools): put back with the
-        networks' state when the step is not finite, so a skipped step changes nothing but `batches_seen`; each
-        replica keeps its own (they are not averaged like batchnorm statistics)."""
-        return []
+        """Variables besides the networks' that a training step writes (ADA's state, CycleGAN's image pools): put
+        back with the networks' state when the step is not finite, so a skipped step changes nothing but
+        `batches_seen`; each replica keeps its own (they are not averaged like batchnorm statistics)."""
+        return list(self.augmentation.variables) if self.augmentation is not None else []
+
+    # ----- critics ----------------------------------------------------------------------------------------
+    def critic_pass(self, network, inputs, *, real: bool = False, training: bool = True):
+        """`network` (a critic) on `inputs`: the one augmentation point. Every critic pass of a model goes through
+        here, on real and fake data, in the critics' and the generator side's updates; in training the images
+        among `inputs` (a tensor, or a dict of named inputs whose float [B, H, W, C] entries are images, all
+        transformed alike) are augmented (`train.augment`). `real`: a pass on real data, whose outputs ADA's
+        heuristic reads (a critic with several outputs names its adversarial one `logits`)."""
+        augmenting = training and self.augmentation is not None
+        if augmenting:
+            inputs = self.augmentation.augment(inputs, self)
+        out = (surface.call_network(network, inputs, training=training) if isinstance(inputs, dict)
+               else network(inputs, training=training))
+        if augmenting and real:
+            self.augmentation.observe(out["logits"] if isinstance(out, dict) else out,
+                                      losses.decision_boundary(self.adversarial_loss()))
+        return out
+
+    def adversarial_loss(self) -> str:
+        """The critics' adversarial loss (a `kgan.losses` name): families keep it in `self.loss`; non-saturating
+        otherwise (pix2pix)."""
+        return self.loss if isinstance(self.loss, str) else "non_saturating"
+
+    def real_critic_scores(self, batch: dict) -> dict:
+        """{log prefix: each critic's output on the real examples of `batch`}, in inference mode, not augmented:
+        the overfitting signal compares them on training and held-out examples (`kgan.overfitting`). {} for a
+        model without a critic on images."""
+        return {}
 
     def clip_for(self, group: str) -> float:
         """Weight clipping after each update of `group` (WGAN); 0 = none."""
@@ -218,6 +257,7 @@ class Engine(keras.Model):
         names = [self.loss_log(group) for group in self.GROUPS]
         names += [d for t in self.terms for d in t.diagnostics]
         names += [t.name for t in self.terms if t.logged]
+        names += self.augmentation.log_names() if self.augmentation is not None else []
         return list(dict.fromkeys(names)) + ["nonfinite"]
 
     def loss_log(self, group: str) -> str:
@@ -290,6 +330,8 @@ class Engine(keras.Model):
                                             self.group_optimizers[main], also_ok=finite,
                                             clip_value=self.clip_for(main))
         self.batches_seen.assign_add(1)
+        if self.augmentation is not None:  # ADA: p moves every ada_interval steps (put back below if skipped)
+            self.augmentation.end_step(self.batches_seen)
         self.steps_done.assign_add(tf.cast(finite, "int64"))
         self.nonfinite_steps.assign(tf.where(finite, tf.zeros((), "int64"), self.nonfinite_steps + 1))
         tf.cond(finite, tf.no_op, lambda: updates.restore(state, saved))
@@ -297,6 +339,8 @@ class Engine(keras.Model):
         if self.ema_names:
             tf.cond(finite, self._update_ema, tf.no_op)
         logs["nonfinite"] = ops.cast(self.nonfinite_steps, "float32")
+        if self.augmentation is not None:
+            logs.update(self.augmentation.logs())
         for name, value in logs.items():
             self._trackers[name].update_state(value)
         return updates.reshape_logs({name: tracker.result() for name, tracker in self._trackers.items()})

@@ -8,8 +8,7 @@ Groups: `discriminator` (the critic, `n_critic` updates per step) and `generator
   `r1_every`), `feature_matching` (G matches the mean of D's `features` layer on real data).
 Variants override hooks: `sample_conditions` (what G gets besides z: labels, codes), `d_conditions`
 (which of them D sees), `extra_terms` (auxiliary classifier, mutual information).
-Every discriminator input goes through `augment_images` (identity unless `augment` is set), the one
-augmentation point DiffAugment/ADA plug into.
+Every discriminator pass goes through the engine's `critic_pass` (the augmentation point of `train.augment`).
 """
 
 from __future__ import annotations
@@ -54,7 +53,6 @@ class GAN(Engine):
         self.label_smoothing = float(label_smoothing)
         self.label_noise = float(label_noise)
         self.feature_matching = float(feature_matching)
-        self.augment = None  # a callable images -> images applied to every discriminator input in training
         self.feature_model = (keras.Model(discriminator.inputs, discriminator.get_layer("features").output,
                                           name="discriminator_features") if self.feature_matching else None)
         self._init_networks({"generator": generator, "discriminator": discriminator})
@@ -127,22 +125,25 @@ class GAN(Engine):
     def extra_terms(self) -> list[Term]:
         return []
 
-    def augment_images(self, images, training):
-        return self.augment(images) if (self.augment is not None and training) else images
-
     # ----- the step's pieces ----------------------------------------------------------------------------
     def forward(self, batch: dict, training: bool) -> dict:
         n = ops.shape(batch["image"])[0]
         inputs = {"z": self.sample_latent(n), **self.sample_conditions(n, batch)}
         return {"image": surface.call_network(self.generator, inputs, training=training), **inputs}
 
-    def discriminate(self, images, source: dict, training=True) -> dict:
-        """D's outputs as a dict ({"logits", *heads}); `source` supplies the conditions D takes."""
-        images = self.augment_images(images, training)
-        keys = self.d_conditions()
-        inputs = {"image": images, **{k: source[k] for k in keys}} if keys else {"image": images}
-        out = surface.call_network(self.discriminator, inputs, training=training)
+    def discriminate(self, images, source: dict, training=True, real: bool = False) -> dict:
+        """D's outputs as a dict ({"logits", *heads}); `source` supplies the conditions D takes; `real`: a pass on
+        real data (ADA's heuristic reads it)."""
+        out = self.critic_pass(self.discriminator, self.critic_inputs(source, images), real=real, training=training)
         return dict(out) if isinstance(out, dict) else {"logits": out}
+
+    def critic_inputs(self, source: dict, images) -> dict:
+        """What D is called with for `images`: the image and the conditions it takes from `source`."""
+        keys = self.d_conditions()
+        return {"image": images, **{k: source[k] for k in keys}}
+
+    def real_critic_scores(self, batch: dict) -> dict:
+        return {"d": self.discriminate(batch["image"], batch, training=False)["logits"]}
 
     def loss_log(self, group: str) -> str:
         return {"discriminator": "d_loss", "generator": "g_loss"}[group]
@@ -160,7 +161,7 @@ class GAN(Engine):
         return terms + self.extra_terms()
 
     def d_real(self, ctx) -> dict:
-        return ctx.memo("d_real", lambda: self.discriminate(ctx.batch["image"], ctx.batch))
+        return ctx.memo("d_real", lambda: self.discriminate(ctx.batch["image"], ctx.batch, real=True))
 
     def d_fake(self, ctx) -> dict:
         return ctx.memo("d_fake", lambda: self.discriminate(ctx.out["image"], ctx.out))
@@ -195,9 +196,7 @@ class GAN(Engine):
 
     def _feature_matching(self, ctx):
         def features(images, source):
-            keys = self.d_conditions()
-            inputs = {"image": images, **{k: source[k] for k in keys}} if keys else {"image": images}
-            return surface.call_network(self.feature_model, inputs, training=True)
+            return self.critic_pass(self.feature_model, self.critic_inputs(source, images))
 
         return losses.feature_matching_loss(features(ctx.batch["image"], ctx.batch),
                                             features(ctx.out["image"], ctx.out))

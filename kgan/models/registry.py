@@ -314,6 +314,7 @@ def build_gan(cfg, image_shape=None):
     """Build the (uncompiled) model for a config. `image_shape` defaults to the data section's."""
     import importlib
 
+    from kgan.augment import policy as augment_policy
     from kgan.models.gan import GAN
 
     if is_plugin(cfg.model.name):
@@ -339,7 +340,8 @@ def build_gan(cfg, image_shape=None):
                num_classes=classes, loss=loss, n_critic=t.n_critic, gradient_penalty=t.gradient_penalty,
                r1=t.r1, r1_every=t.r1_every, clip_value=t.clip_value, label_smoothing=t.label_smoothing, label_noise=t.label_noise,
                feature_matching=t.feature_matching, ema=t.ema, seed=cfg.seed,
-               simultaneous=t.update == "simultaneous", name=cfg.model.name, **extra)
+               simultaneous=t.update == "simultaneous", name=cfg.model.name, **augment_policy.engine_options(t),
+               **extra)
 
 
 def learning_rates(cfg, groups) -> dict:

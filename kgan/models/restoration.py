@@ -72,7 +72,7 @@ class Restoration(PairedTranslation):
     def loss_terms(self) -> list[Term]:
         terms = self.adversarial_terms(self.loss)
         if self.gradient_penalty and self.adversarial_weight:
-            critic = lambda images: self.discriminator(images, training=True)  # noqa: E731
+            critic = lambda images: self.critic_pass(self.discriminator, images)  # noqa: E731
             terms.append(Term("gp", "discriminator", weight=self.gradient_penalty,
                               fn=lambda ctx: penalties.gradient_penalty(self, critic, ctx.batch["target"],
                                                                         ctx.out["image"])))

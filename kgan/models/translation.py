@@ -14,6 +14,7 @@ import keras
 from keras import ops
 
 from kgan import losses
+from kgan.augment import policy as augment_policy
 from kgan.models import surface
 from kgan.models.engine import Engine
 from kgan.models.terms import Term
@@ -62,7 +63,13 @@ class PairedTranslation(Engine):
 
     def critic_logits(self, ctx, key: str, images):
         """The discriminator's logits for `images`, computed once per update (`key`: real | fake)."""
-        return ctx.memo(key, lambda: self.discriminator(self.critic_inputs(ctx.batch, images), training=True))
+        return ctx.memo(key, lambda: self.critic_pass(self.discriminator, self.critic_inputs(ctx.batch, images),
+                                                      real=key == "real"))
+
+    def real_critic_scores(self, batch: dict) -> dict:
+        if self.adversarial_weight == 0:
+            return {}
+        return {"d": self.critic_pass(self.discriminator, self.critic_inputs(batch, batch["target"]), training=False)}
 
     def real_logits(self, ctx):
         return self.critic_logits(ctx, "real", ctx.batch["target"])
@@ -88,7 +95,7 @@ class PairedTranslation(Engine):
 def engine_options(cfg) -> dict:
     """The engine's constructor arguments from an experiment's train section (and its seed)."""
     return {"n_critic": cfg.train.n_critic, "ema": cfg.train.ema, "seed": cfg.seed,
-            "simultaneous": cfg.train.update == "simultaneous"}
+            "simultaneous": cfg.train.update == "simultaneous", **augment_policy.engine_options(cfg.train)}
 
 
 def pixel_error(kind: str, output, target):

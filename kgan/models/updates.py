@@ -136,6 +136,14 @@ def sync_state(variables):
         v.assign(mean)
 
 
+def sum_over_replicas(values):
+    """`values` summed over every replica (as they are without several replicas): statistics that state shared by
+    all replicas is updated from (ADA's p) must be the global ones, or the replicas' copies drift apart."""
+    if num_replicas() == 1 or not tf.distribute.has_strategy() or tf.distribute.get_replica_context() is None:
+        return values
+    return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, values)
+
+
 def restore(variables, values):
     for v, value in zip(variables, values):
         v.assign(value)

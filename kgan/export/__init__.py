@@ -53,12 +53,15 @@ def _run_and_checkpoint(run_or_checkpoint) -> tuple[Path, str | None]:
 def surface_metadata(model) -> dict:
     """What an export says about the model's declared surface: its inputs, the image it makes, the data
     feature its output should match, what makes its inference draw noise ("" when deterministic), the named
-    directions it serves (each with its inputs and inverse; empty for a model with one direction).
+    directions it serves (each with its inputs and inverse; empty for a model with one direction), its latent
+    space (`surface.latent_space`: the input the latent tools move in, whether the export maps inference inputs
+    into it with `latent_map`, the inputs of `latent_generate`; None without a normal input).
     `latent_dim` and `num_classes` (0 when absent) stay for readers written before `inputs` existed."""
     from kgan.export.signatures import signature_names
 
     specs = model.inference_inputs()
     directions = surface.directions(model)
+    latent = surface.latent_space(model)
     height, width, channels = (int(d) for d in model.inference_network().output_shape[1:])
     return {
         "inputs": surface.specs_to_json(specs),
@@ -66,8 +69,10 @@ def surface_metadata(model) -> dict:
         "inference_noise": surface.inference_noise(model),
         "identity_feature": surface.identity_feature(model),
         "input_label_feature": surface.input_label_feature(model),
-        "signatures": signature_names(specs, directions),
+        "signatures": signature_names(specs, directions, latent),
         "directions": [d.to_json() for d in directions if d.name],
+        "latent": None if latent is None else {"input": latent.input.to_json(), "mapped": latent.mapping is not None,
+                                               "network_inputs": [t.name for t in latent.network.inputs]},
         "latent_dim": surface.latent_dim(specs),
         "num_classes": surface.num_classes(specs),
         "resolution": height,

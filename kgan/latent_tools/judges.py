@@ -68,6 +68,22 @@ class Judge:
             return ATTRIBUTES[target] * ink_mass(images)
         return ops.log(ops.maximum(self.probs(images)[:, int(target)], 1e-12))
 
+    def scores(self, targets, images):
+        """[B] the score of each image's own target (`targets`: one per image)."""
+        import numpy as np
+        from keras import ops
+
+        out = 0.0
+        rows = [i for i, t in enumerate(targets) if t not in ATTRIBUTES]
+        if rows:  # one classifier pass for every class target
+            onehot = np.zeros((len(targets), self.num_classes), np.float32)
+            onehot[rows, [int(targets[i]) for i in rows]] = 1.0
+            out = ops.sum(onehot * ops.log(ops.maximum(self.probs(images), 1e-12)), axis=1)
+        for target in sorted(set(targets) & set(ATTRIBUTES)):
+            mask = ops.convert_to_tensor([float(t == target) for t in targets])
+            out = out + mask * self.score(target, images)
+        return out
+
     def labels(self, images):
         """numpy ([B] predicted class, [B] its probability) of images in [-1, 1]."""
         from kgan.imageio import to_uint8

@@ -27,16 +27,20 @@ class Steering:
     scores: np.ndarray  # [N, steps + 1] the target's score along the path
 
 
-def steer(lm, judge, target: str, start: dict, *, step: float = 0.25, max_distance: float = 3.0,
+def steer(lm, judge, target, start: dict, *, step: float = 0.25, max_distance: float = 3.0,
           steps: int = 10) -> Steering:
-    """Steer each start point (`start`: [N, ...] per input) towards `target` (see the module doc)."""
+    """Steer each start point (`start`: [N, ...] per input) towards `target` (see the module doc): one target for
+    every start, or a list of one per start."""
     import tensorflow as tf
 
     if step <= 0 or max_distance <= 0 or steps < 1:
         raise UsageError(f"steering needs step > 0, max distance > 0 and steps >= 1 (got {step}, {max_distance}, "
                          f"{steps})")
-    target = judge.check(target)
     name = lm.latent.name
+    n = len(start[name])
+    target = [judge.check(t) for t in ([target] * n if isinstance(target, str) else target)]
+    if len(target) != n:
+        raise UsageError(f"steering: {len(target)} targets for {n} start points")
     others = lm.tensors(start)
     z0 = tf.constant(np.asarray(start[name], np.float32))
     axes = list(range(1, len(lm.latent.shape) + 1))
@@ -48,7 +52,7 @@ def steer(lm, judge, target: str, start: dict, *, step: float = 0.25, max_distan
     def move(z):
         with tf.GradientTape() as tape:
             tape.watch(z)
-            score = tf.reduce_sum(judge.score(target, lm.render({**others, name: z})))
+            score = tf.reduce_sum(judge.scores(target, lm.render({**others, name: z})))
         grad = tape.gradient(score, z)
         z = z + step * grad / (norm(grad) + EPS)
         offset = z - z0
@@ -59,9 +63,9 @@ def steer(lm, judge, target: str, start: dict, *, step: float = 0.25, max_distan
     for _ in range(steps):
         path.append(move(path[-1]))
     path = np.stack([np.asarray(z) for z in path], axis=1)
-    n, count = path.shape[:2]
+    count = path.shape[1]
     points = {k: np.repeat(np.asarray(v), count, axis=0) for k, v in start.items()}
     points[name] = path.reshape(n * count, *lm.latent.shape)
     images = lm.images(points)
-    scores = np.asarray(judge.score(target, images)).reshape(n, count)
+    scores = np.asarray(judge.scores(np.repeat(target, count).tolist(), images)).reshape(n, count)
     return Steering(path, images.reshape(n, count, *images.shape[1:]), scores)

@@ -138,12 +138,14 @@ def test_arithmetic_vectors_are_the_documented_means(lm, judge):
     labels, confidence = judge.labels(lm.images(pool))
     common = int(np.bincount(labels).argmax())
     terms = arith.parse_expression(f"{common}:thick - {common}:thin + :bright")
-    result = arith.arithmetic(lm, judge, terms, exemplars=3, pool=300, seed=2)
+    floor = float(np.sort(confidence[labels == common])[-6])  # keeps at least six of the class
+    result = arith.arithmetic(lm, judge, terms, exemplars=3, pool=300, seed=2, min_confidence=floor)
     ink = np.asarray(ink_mass(result.pool_images))
     np.testing.assert_array_equal(result.pool["z"], pool["z"])
     want = []
     for (sign, concept), term in zip(terms, result.terms):
-        members = np.arange(300) if concept.label is None else np.flatnonzero(labels == concept.label)
+        members = np.arange(300) if concept.label is None else np.flatnonzero((labels == concept.label)
+                                                                              & (confidence >= floor))
         key = {"thick": ink, "bright": ink, "thin": -ink, None: confidence}[concept.attribute][members]
         expected = members[np.argsort(-key, kind="stable")[:3]]
         np.testing.assert_array_equal(term.exemplars, expected)

@@ -81,6 +81,8 @@ def register(subparsers) -> None:
     q.add_argument("--exemplars", type=positive_int, default=3, help="samples averaged per concept")
     q.add_argument("--pool", type=positive_int, default=1000, help="samples drawn to pick exemplars from")
     q.add_argument("--variations", type=int_range(0), default=3, help="noisy copies of the result (uniform +-0.25)")
+    q.add_argument("--min-confidence", type=non_negative_float, default=0.9,
+                   help="CLASS:ATTRIBUTE exemplars: the classifier's least probability of the class")
     q.set_defaults(func=run_arithmetic)
 
     q = sub.add_parser("steer", help="move samples along a classifier's gradient towards a class or attribute",
@@ -219,7 +221,8 @@ def run_arithmetic(args) -> int:
     terms = parse_expression(args.expression)
     out = _out_png(args.out)
     lm, judge = _open(args)
-    result = arithmetic(lm, judge, terms, exemplars=args.exemplars, pool=args.pool, seed=args.seed)
+    result = arithmetic(lm, judge, terms, exemplars=args.exemplars, pool=args.pool, seed=args.seed,
+                        min_confidence=args.min_confidence)
     images, cols = grid(lm, result, args.variations, seed=args.seed)
     write_grid_png(to_uint8(images), out, cols=cols, scale=args.scale)
     for term in result.terms:

@@ -7,8 +7,10 @@ How the vectors are computed:
 2. each image is labelled by the evaluation classifier (its most probable class) and scored for every attribute
    (`kgan.latent_tools.judges`: `thick` = ink mass, `thin` = minus the ink mass);
 3. a concept `L` (a class) takes, among the pool images labelled L, the `exemplars` with the highest probability
-   of L; `L:ATTR` those labelled L with the highest ATTR score; `:ATTR` the highest ATTR scores of the whole pool
-   (ties: the earlier pool index first);
+   of L; `L:ATTR` the ones with the highest ATTR score among those labelled L with a probability of at least
+   `min_confidence` (0.9: clear members of the class, as the paper picked its exemplars by eye, not the blobs an
+   extreme attribute alone selects); `:ATTR` the highest ATTR scores of the whole pool (ties: the earlier pool
+   index first);
 4. its vector is the plain mean of the exemplars' latents, `mean(z[i] for i in exemplars)`;
 5. the result is the signed sum of the vectors, `sum(sign_j * v_j)`; its other inputs (a class label) are those of
    the first term's first exemplar. The grid adds `variations` copies of the result plus uniform noise of
@@ -69,9 +71,14 @@ def parse_expression(text: str) -> list[tuple[float, Concept]]:
     return terms
 
 
-def select(concept: Concept, labels, confidence, scores: dict, count: int) -> np.ndarray:
+def select(concept: Concept, labels, confidence, scores: dict, count: int, min_confidence: float = 0.9) -> np.ndarray:
     """The pool indices of the concept's `count` exemplars (step 3 of the module doc)."""
-    pool = np.arange(len(confidence)) if concept.label is None else np.flatnonzero(labels == concept.label)
+    if concept.label is None:
+        pool = np.arange(len(confidence))
+    elif concept.attribute:
+        pool = np.flatnonzero((labels == concept.label) & (confidence >= min_confidence))
+    else:
+        pool = np.flatnonzero(labels == concept.label)
     key = scores[concept.attribute][pool] if concept.attribute else confidence[pool]
     chosen = pool[np.argsort(-key, kind="stable")][:count]
     if len(chosen) < count:
@@ -80,7 +87,8 @@ def select(concept: Concept, labels, confidence, scores: dict, count: int) -> np
     return chosen
 
 
-def arithmetic(lm, judge, terms, *, exemplars: int = 3, pool: int = 1000, seed: int = 0) -> Arithmetic:
+def arithmetic(lm, judge, terms, *, exemplars: int = 3, pool: int = 1000, seed: int = 0,
+               min_confidence: float = 0.9) -> Arithmetic:
     """Concept vectors and their signed sum (see the module doc); `judge`: a `Judge` (a classifier for classes)."""
     for _, concept in terms:
         if concept.label is not None:
@@ -94,7 +102,7 @@ def arithmetic(lm, judge, terms, *, exemplars: int = 3, pool: int = 1000, seed: 
     z = points[lm.latent.name]
     out = []
     for sign, concept in terms:
-        chosen = select(concept, labels, confidence, scores, exemplars)
+        chosen = select(concept, labels, confidence, scores, exemplars, min_confidence)
         out.append(Term(sign, concept, chosen, z[chosen].mean(axis=0)))
     first = out[0].exemplars[0]
     result = {name: value[first:first + 1] for name, value in points.items()}

@@ -102,7 +102,7 @@ def project(lm, targets, distance, *, starts: int = 4, steps: int = 200, lr: flo
     def distances():
         return distance(lm.render({**others, lm.latent.name: latent.value}), tiled)
 
-    @tf.function
+    @tf.function(autograph=False)  # no Python control flow to convert
     def step():
         with tf.GradientTape() as tape:
             loss = ops.sum(distances())

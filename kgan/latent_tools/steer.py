@@ -48,7 +48,7 @@ def steer(lm, judge, target, start: dict, *, step: float = 0.25, max_distance: f
     def norm(x):
         return tf.sqrt(tf.reduce_sum(tf.square(x), axis=axes, keepdims=True))
 
-    @tf.function
+    @tf.function(autograph=False)  # no Python control flow to convert
     def move(z):
         with tf.GradientTape() as tape:
             tape.watch(z)

@@ -112,6 +112,8 @@ def test_projection_searches_class_labels_unless_fixed():
     fixed = project(cgan, targets, distance, starts=2, steps=5, fixed={"label": 5})
     assert fixed.candidates == 2
     np.testing.assert_array_equal(fixed.inputs["label"], [5, 5])
+    grouped = project(cgan, targets, distance, starts=2, steps=5, fixed={"label": 5}, max_rows=2)  # a target a group
+    np.testing.assert_allclose(grouped.inputs["z"], fixed.inputs["z"], atol=1e-6)
     with pytest.raises(kgan.errors.UsageError, match="fixed input 'z'"):
         project(cgan, targets, distance, fixed={"z": 1})
 

@@ -166,12 +166,18 @@ def run_project(args) -> int:
     from kgan.imageio import to_uint8, write_grid_png
     from kgan.latent_tools.files import read_targets, write_points
 
+    from kgan.errors import UsageError
+    from kgan.io import check_writable_dir
+
     _check_files(*args.images)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a directory")
+    check_writable_dir(out.parent, "--out's folder")
     lm, _ = _open(args)
     targets = read_targets(args.images, lm.image_shape)
     result, distance = _project(lm, args, targets)
+    out.mkdir(parents=True, exist_ok=True)
     write_points(out / "points.npz", result.inputs, error=result.error, pixel_mse=result.pixel_mse)
     n, cols = len(targets), min(8, len(targets))
     pairs = [np.concatenate([targets[i:i + cols], result.images[i:i + cols]]) for i in range(0, n, cols)]
@@ -187,11 +193,15 @@ def run_project(args) -> int:
 def _point(lm, args, path, row):
     import numpy as np
 
+    from kgan.errors import DataError
     from kgan.latent_tools.files import read_point, read_targets
 
     if Path(path).suffix == ".npz":
-        with np.load(path, allow_pickle=False) as f:
-            is_points = lm.latent.name in f.files
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                is_points = lm.latent.name in f.files
+        except (ValueError, OSError) as e:
+            raise DataError(f"{path}: not an .npz archive ({e})") from None
         if is_points:
             return read_point(path, lm, row)
     result, _ = _project(lm, args, read_targets([path], lm.image_shape)[:1])

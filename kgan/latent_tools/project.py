@@ -24,6 +24,7 @@ from kgan.errors import DataError, UsageError
 
 RAMP_UP = 0.05
 RAMP_DOWN = 0.25
+MAX_ROWS = 2048  # candidates optimised at once
 
 
 def ramp(step, steps: int, peak: float):
@@ -79,20 +80,36 @@ def candidates(lm, n: int, starts: int, seed: int, fixed: dict | None = None, in
 
 
 def project(lm, targets, distance, *, starts: int = 4, steps: int = 200, lr: float = 0.1, seed: int = 0,
-            fixed: dict | None = None, initial=None) -> Projection:
+            fixed: dict | None = None, initial=None, max_rows: int = MAX_ROWS) -> Projection:
     """Project float targets [N, H, W, C] in [-1, 1] into `lm`'s latent space (`LatentModel`); `distance`: a
     `Distance`; `fixed`: {categorical input: value} held, the others searched; `initial`: [N, *latent shape]
-    latents that replace the first start's."""
-    import keras
-    import tensorflow as tf
-    from keras import ops
-
+    latents that replace the first start's. Targets are optimised in groups of at most `max_rows` candidates
+    (memory); the candidates are drawn for all of them first, so the grouping does not change the result."""
     if starts < 1 or steps < 0 or lr <= 0:
         raise UsageError(f"projection needs starts >= 1, steps >= 0 and lr > 0 (got {starts}, {steps}, {lr})")
     targets = check_targets(targets, lm.image_shape)
     n = len(targets)
     cand = candidates(lm, n, starts, seed, fixed, initial)
     k = len(cand[lm.latent.name]) // n
+    group = max(1, max_rows // k)
+    parts = [_optimise(lm, targets[i:i + group], {name: v[i * k:(i + group) * k] for name, v in cand.items()},
+                       distance, steps, lr) for i in range(0, n, group)]
+    final = np.concatenate([p[1] for p in parts]).reshape(n, k)
+    best = np.arange(n) * k + final.argmin(axis=1)
+    latents = np.concatenate([p[0] for p in parts])
+    points = {**{name: v[best] for name, v in cand.items()}, lm.latent.name: latents[best]}
+    images = lm.images(points)
+    pixel = np.mean(np.square(images - targets).reshape(n, -1), axis=1)
+    return Projection(points, images, final.min(axis=1), pixel, k)
+
+
+def _optimise(lm, targets, cand: dict, distance, steps: int, lr: float):
+    """(optimised latents, final distances) of every candidate, [len(targets) * K] rows."""
+    import keras
+    import tensorflow as tf
+    from keras import ops
+
+    k = len(cand[lm.latent.name]) // len(targets)
     tiled = tf.constant(np.repeat(targets, k, axis=0))
     others = lm.tensors(cand)
     latent = keras.Variable(cand[lm.latent.name], dtype="float32", name="projected_latent")
@@ -110,9 +127,4 @@ def project(lm, targets, distance, *, starts: int = 4, steps: int = 200, lr: flo
 
     for _ in range(steps):
         step()
-    final = np.asarray(tf.function(distances)()).reshape(n, k)
-    best = np.arange(n) * k + final.argmin(axis=1)
-    points = {**{name: v[best] for name, v in cand.items()}, lm.latent.name: np.asarray(latent.value)[best]}
-    images = lm.images(points)
-    pixel = np.mean(np.square(images - targets).reshape(n, -1), axis=1)
-    return Projection(points, images, final.min(axis=1), pixel, k)
+    return np.asarray(latent.value), np.asarray(tf.function(distances, autograph=False)())

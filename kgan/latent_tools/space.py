@@ -10,6 +10,7 @@ gradients flow through), so a SavedModel alone is enough.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -63,7 +64,7 @@ class LatentModel:
         return np.concatenate([np.asarray(self.render(self.tensors({k: v[i:i + BATCH] for k, v in inputs.items()})))
                                for i in range(0, n, BATCH)])
 
-    @property
+    @cached_property
     def image_shape(self) -> tuple:
         return tuple(self.images(self.draw(1, 0)).shape[1:])
 

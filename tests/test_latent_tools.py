@@ -53,6 +53,23 @@ def test_projection_recovers_a_generated_image_from_a_nearby_start(lm):
     np.testing.assert_allclose(result.error, result.pixel_mse, rtol=1e-3, atol=1e-9)  # pixels only: d = MSE
 
 
+def test_distance_is_per_image_pixels_plus_features(run, tiny_digits):
+    from kgan.perceptual import perceptual_distance
+
+    x = tiny_digits["images"][:4].astype(np.float32) / 127.5 - 1.0
+    y = tiny_digits["images"][4:8].astype(np.float32) / 127.5 - 1.0
+    pixels = make_distance((28, 28, 1))
+    both = make_distance((28, 28, 1), f"classifier:{run / 'classifier.keras'}", pixel_weight=2.0, feature_weight=0.5)
+    np.testing.assert_allclose(np.asarray(pixels(x, y)), np.mean(np.square(x - y), axis=(1, 2, 3)), rtol=1e-5)
+    alone = np.concatenate([np.asarray(both(x[i:i + 1], y[i:i + 1])) for i in range(4)])
+    np.testing.assert_allclose(np.asarray(both(x, y)), alone, rtol=1e-5)  # no example affects another's distance
+    features = (np.asarray(both(x, y)) - 2.0 * np.asarray(pixels(x, y))) / 0.5
+    np.testing.assert_allclose(features.mean(), float(perceptual_distance(both.features, x, y)), rtol=1e-4)
+    assert np.all(features > 0) and np.asarray(both(x, x)).max() < 1e-10
+    with pytest.raises(kgan.errors.UsageError, match="--features: 'vgg' is not allowed"):
+        make_distance((28, 28, 1), "vgg")
+
+
 class DigitMixer:
     """A constructed generator: z (10) -> softmax(3 z)-weighted mix of ten real digits, one per class."""
 

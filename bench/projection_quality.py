@@ -118,6 +118,7 @@ def main():
                    cols=10, scale=2)
     p_start = np.exp(steering.scores[:, 0]).mean()
     p_end = np.exp(steering.scores[:, -1]).mean()
+    scored = scorer.extractor.probs(to_uint8(steering.images[:, [0, -1]].reshape(-1, *lm.image_shape)))[:, 8]
 
     print()
     print(f"| distance | pixel MSE (mean) | pixel MSE (median) | label agreement | CPU s |")
@@ -131,7 +132,8 @@ def main():
           f"{judge.extractor.info['holdout_accuracy']:.3f})")
     print(f"arithmetic {expression!r}: exemplars {[t.exemplars.tolist() for t in combo.terms]}; the result is "
           f"labelled {result_label} by the scoring classifier")
-    print(f"steering towards 8 (step 0.25, bound 3, 9 steps): mean p(8) {p_start:.3f} -> {p_end:.3f}")
+    print(f"steering towards 8 (step 0.25, bound 3, 9 steps): mean p(8) {p_start:.3f} -> {p_end:.3f} by the steering "
+          f"classifier, {scored[0::2].mean():.3f} -> {scored[1::2].mean():.3f} by the scoring one")
     print(f"total {time.process_time() - cpu0:.0f} CPU s; CPU threads visible: {os.cpu_count()}")
     print(f"figures: {', '.join(str(figures / f'latent_{n}.png') for n in ('projection', 'morph', 'arithmetic', 'steer'))}")
     print("command: " + " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]))

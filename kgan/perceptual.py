@@ -75,10 +75,18 @@ def perceptual_distance(features, a, b):
     """Mean over the tapped layers of the mean squared difference of the feature maps of `a` and `b`."""
     from keras import ops
 
+    return ops.mean(perceptual_distances(features, a, b))
+
+
+def perceptual_distances(features, a, b):
+    """`perceptual_distance` of each example: [B] (latent projection ranks its starts by it)."""
+    from keras import ops
+
     fa, fb = features(a, training=False), features(b, training=False)
     fa, fb = (fa if isinstance(fa, (list, tuple)) else [fa]), (fb if isinstance(fb, (list, tuple)) else [fb])
-    return ops.mean(ops.stack([ops.mean(ops.square(ops.cast(x, "float32") - ops.cast(y, "float32")))
-                               for x, y in zip(fa, fb)]))
+    per_layer = [ops.mean(ops.reshape(ops.square(ops.cast(x, "float32") - ops.cast(y, "float32")),
+                                      (ops.shape(x)[0], -1)), axis=1) for x, y in zip(fa, fb)]
+    return ops.mean(ops.stack(per_layer, axis=0), axis=0)
 
 
 def _random_network(depth: str, image_shape, seed: int):

@@ -113,6 +113,7 @@ def test_every_image_exists_is_a_png_of_the_layout_size(gallery, run_dir):
         "samples.png": _grid(64, 8), "real.png": _grid(64, 8),
         "walk_linear.png": _grid(40, 10), "walk_spherical.png": _grid(40, 10),
         "truncation.png": _grid(36, 6), "neighbours.png": _grid(32, 4),
+        "latent_projection.png": _grid(16, 8), "latent_morph.png": _grid(8, 8),
         **{f"progress_{s:07d}.png": _grid(8, 8) for s in (0, 10, 20)},
     }
     seen = set()
@@ -139,7 +140,7 @@ def test_every_image_exists_is_a_png_of_the_layout_size(gallery, run_dir):
 
 def test_sections_and_content(gallery):
     page = _parse(gallery)
-    assert page.sections == ["samples", "progression", "walks", "truncation", "neighbours", "history",
+    assert page.sections == ["samples", "progression", "walks", "truncation", "neighbours", "latent", "history",
                              "evaluation"]  # per-class rows, code traversals, input|output|target: not shown
     text = gallery.read_text()
     assert "<style>" in text and "<script" not in text
@@ -451,6 +452,13 @@ def test_samples_by_predicted_class(run_dir, tiny_digits, tmp_path, gallery):
         grid = np.asarray(Image.open(index.parent / f"predicted_{c:03d}.png"))  # grayscale, SCALE-fold
         first = grid[:28 * SCALE:SCALE, :28 * SCALE:SCALE].reshape(1, 28, 28, 1)
         assert extractor.probs(first).argmax() == c
+    # the latent tools' section steers one sample towards each class, a row each, the start on the left
+    steered = np.asarray(Image.open(index.parent / "latent_steer.png"))[::SCALE, ::SCALE]
+    assert steered.shape == (10 * 28, 7 * 28)
+    rows = steered.reshape(10, 28, 7, 28).transpose(0, 2, 1, 3)[..., None]
+    probs = extractor.probs(rows.reshape(-1, 28, 28, 1)).reshape(10, 7, -1)
+    assert np.all(probs[np.arange(10), -1, np.arange(10)] >= probs[np.arange(10), 0, np.arange(10)] - 0.02)
+    assert "Steering: no classifier" in gallery.read_text()
 
 
 def test_training_warnings_at_the_top(run_dir, tmp_path):

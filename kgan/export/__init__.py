@@ -54,13 +54,16 @@ def surface_metadata(model) -> dict:
     """What an export says about the model's declared surface: its inputs, the image it makes, the data
     feature its output should match, what makes its inference draw noise ("" when deterministic), the named
     directions it serves (each with its inputs, inverse and output kind; empty for a model with one direction),
-    and what `serving_default` is (`default_signature`: "" for the first direction, "sample" for the seeded sampler).
+    what `serving_default` is (`default_signature`: "" for the first direction, "sample" for the seeded sampler),
+    and its latent space (`surface.latent_space`: the input the latent tools move in, whether the export maps
+    inference inputs into it with `latent_map`, the inputs of `latent_generate`; None without a normal input).
     `latent_dim` and `num_classes` (0 when absent) stay for readers written before `inputs` existed."""
     from kgan.export.signatures import signature_names
 
     specs = model.inference_inputs()
     directions = surface.directions(model)
     default = surface.default_signature(model)
+    latent = surface.latent_space(model)
     height, width, channels = (int(d) for d in model.inference_network().output_shape[1:])
     return {
         "inputs": surface.specs_to_json(specs),
@@ -68,9 +71,11 @@ def surface_metadata(model) -> dict:
         "inference_noise": surface.inference_noise(model),
         "identity_feature": surface.identity_feature(model),
         "input_label_feature": surface.input_label_feature(model),
-        "signatures": signature_names(specs, directions, default),
+        "signatures": signature_names(specs, directions, default, latent),
         "default_signature": default,
         "directions": [d.to_json() for d in directions if d.name],
+        "latent": None if latent is None else {"input": latent.input.to_json(), "mapped": latent.mapping is not None,
+                                               "network_inputs": [t.name for t in latent.network.inputs]},
         "latent_dim": surface.latent_dim(specs),
         "num_classes": surface.num_classes(specs),
         "resolution": height,

@@ -29,6 +29,11 @@ docs/serving.md):
   .Direction`; CycleGAN's `a_to_b` and `b_to_a`) has each named direction under its name, image inputs as uint8
   and as floats, checked in the graph like `serving_default`; the first direction is also `serving_default` /
   `serving_float` (and the only one with `sample`).
+- `latent_generate(<the latent>, <the other inputs its network takes>)` -> the same outputs, and
+  `latent_map(<inference inputs>)` -> `latent`: only for a model whose declared latent space is not one of its
+  inference inputs (`surface.LatentSpace.mapping`; StyleGAN's w). Otherwise the latent tools differentiate
+  through `serving_float` / `serving_default` themselves (float inputs; gradients flow through a loaded
+  signature).
 - `metadata()` -> string/int64 scalars describing the model (and the full JSON).
 """
 
@@ -43,16 +48,18 @@ from kgan.models import surface
 METADATA_ASSET = "kgan_metadata.json"
 
 
-def signature_names(specs, directions=(), default: str = "") -> list[str]:
+def signature_names(specs, directions=(), default: str = "", latent=None) -> list[str]:
     """The signatures an export of a model with these inputs (those of its first direction) has; `directions`:
-    every direction it serves, when it serves named ones; `default`: the model's `default_signature`."""
+    every direction it serves, when it serves named ones; `default`: the model's `default_signature`; `latent`:
+    its `surface.LatentSpace`."""
     drawable = all(s.drawable for s in specs)
     if default == "sample" and not (drawable and directions and directions[0].name):
         raise ValueError("default_signature 'sample' needs a first direction that is named and drawable from a seed")
     images = any(s.draw == "image" for s in specs)
     named = [name for d in directions if d.name for name in direction_signatures(d)]
+    mapped = ["latent_generate", "latent_map"] if latent is not None and latent.mapping is not None else []
     return ["serving_default", *(["serving_float"] if images else []), *(["sample"] if drawable else []), *named,
-            "metadata"]
+            *mapped, "metadata"]
 
 
 def direction_signatures(direction) -> list[str]:
@@ -177,12 +184,34 @@ class GeneratorModule(tf.Module):
             network = self.network if direction is directions[0] else direction.network
             for name in direction_signatures(direction):
                 fns[name] = serve(not name.endswith("_float"), d_specs, network, direction.output)
+        latent = surface.latent_space(model)
+        if "latent_map" in signature_names(specs, latent=latent):
+            self.latent_networks = [latent.network, latent.mapping]
+            fns.update(_latent_signatures(latent, specs))
         for name, fn in fns.items():
             setattr(self, name, fn)
         self.signature_names = tuple(fns)
 
     def signatures(self) -> dict:
         return {name: getattr(self, name) for name in self.signature_names}
+
+
+def _latent_signatures(latent, specs) -> dict:
+    """`latent_generate` (the latent and the other inputs its network takes -> images) and `latent_map` (inference
+    inputs -> the latent) of a mapped latent space."""
+    by_name = {s.name: s for s in [latent.input, *specs]}
+    generate_specs = [by_name[t.name] for t in latent.network.inputs]
+    map_specs = [by_name[t.name] for t in latent.mapping.inputs]
+
+    @tf.function(input_signature=[s.tensor_spec() for s in generate_specs])
+    def latent_generate(*args):
+        return _outputs(surface.call_network(latent.network, {s.name: a for s, a in zip(generate_specs, args)}))
+
+    @tf.function(input_signature=[s.tensor_spec() for s in map_specs])
+    def latent_map(*args):
+        return {"latent": surface.call_network(latent.mapping, {s.name: a for s, a in zip(map_specs, args)})}
+
+    return {"latent_generate": latent_generate, "latent_map": latent_map}
 
 
 def save(module: GeneratorModule, path) -> None:

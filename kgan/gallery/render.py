@@ -8,7 +8,7 @@ from pathlib import Path
 import kgan
 from kgan.errors import ConfigError, DataError
 from kgan.events import read_events
-from kgan.gallery import autoencoder, codes, diversity, evaluation, html, neighbours, paired, predicted, sections
+from kgan.gallery import autoencoder, codes, diversity, evaluation, html, latent, neighbours, paired, predicted, sections
 from kgan.gallery.source import data_source, open_source, real_images
 from kgan.io import atomic_path
 from kgan.models import surface
@@ -76,11 +76,13 @@ def not_shown(src, classifier=None) -> dict[str, str]:
         return {**out, "samples": f"Random samples: {why}", "walks": f"Latent walks: {why}",
                 "truncation": f"Truncation sweep: {why}", "classes": f"Per-class samples: {why}",
                 "predicted": f"Samples by predicted class: {why}",
-                "codes": f"Latent-code traversals: {why}", "neighbours": f"Nearest real neighbours: {why}"}
+                "codes": f"Latent-code traversals: {why}", "neighbours": f"Nearest real neighbours: {why}",
+                "latent": f"Latent tools: {why}"}
     out["paired"] = "Input | output | target: the model takes no image or text input"
     if surface.latent_spec(src.specs) is None:
         out["walks"] = "Latent walks: the model has no normal (latent) input"
         out["truncation"] = "Truncation sweep: the model has no normal (latent) input"
+        out["latent"] = "Latent tools: the model has no normal (latent) input"
     if surface.categorical_spec(src.specs, "label") is None:
         out["classes"] = "Per-class samples: unconditional model (no class label input)"
         if no_classifier:
@@ -149,6 +151,7 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
             "code_scatter": lambda: autoencoder.scatter_section(src, encoded, writer, tmp),
             "interpolations": lambda: autoencoder.interpolations_section(src, encoded, writer, seed),
             "neighbours": lambda: neighbours.neighbours_section(src, real, writer, seed, extractor, classifier_note),
+            "latent": lambda: latent.latent_section(src, real, writer, seed, extractor),
             "history": lambda: sections.history_section(src, writer, tmp),
             "evaluation": lambda: evaluation.evaluation_section(src, writer, tmp, Path(report) if report else None,
                                                                 command),

@@ -102,6 +102,7 @@ class ClassifierExtractor(FeatureExtractor):
             raise DataError(f"classifier model {self.path}: not a Keras classifier with a "
                             f"{FEATURES_LAYER!r} layer ({type(e).__name__}: "
                             f"{str(e).splitlines()[0] if str(e) else ''})") from None
+        self.model = model  # the softmax classifier itself, on [0, 255] pixels (differentiable uses)
         self.image_shape = tuple(model.input_shape[1:])
         self.num_classes = int(model.output_shape[-1])
         # One trace for every batch size (galleries and reports call it with many), not a retrace per size.

@@ -131,6 +131,30 @@ def codec(directions_: list[dict]) -> tuple[dict, dict] | None:
     return None
 
 
+@dataclass(frozen=True)
+class LatentSpace:
+    """The space the latent tools (`kgan.latent_tools`: projection, morphing, arithmetic, steering) move in.
+
+    `input`: the vector they optimise and interpolate (a `normal` spec; StyleGAN's w, a DCGAN's z); `network`: a
+    keras.Model whose inputs are `input` and some of the model's inference inputs, named like them, and whose
+    output is the images; `mapping`: a keras.Model from inference inputs (named like them) to `input` (StyleGAN's
+    z -> w), None when `input` is itself an inference input (then `network` is the inference network)."""
+
+    input: InputSpec
+    network: object
+    mapping: object = None
+
+
+def latent_space(model) -> LatentSpace | None:
+    """The latent space `model` declares (`latent_space()`, optional); by default its first normal inference
+    input and its inference network; None when it has no normal input (nothing to project into)."""
+    declared = getattr(model, "latent_space", None)
+    if declared is not None:
+        return declared()
+    spec = latent_spec(model.inference_inputs())
+    return None if spec is None else LatentSpace(spec, model.inference_network())
+
+
 def direction_inputs(directions_) -> list[InputSpec]:
     """Every input of the directions, once per name (the fixed examples snapshots render hold all of them)."""
     specs = {}

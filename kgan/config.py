@@ -54,6 +54,9 @@ class DataConfig:
                                   "downsample and blur take +noise:S and +jpeg:Q")
     holdout: float = _opt(0.0, min=0.0, max=0.5, doc="the last fraction of the examples is never trained on; "
                                                       "evaluation and galleries of data-fed models use it")
+    captions: str = _opt("", doc="the text feature: file (captions.jsonl / captions.csv beside the source) | "
+                                 "file:PATH | attributes (generated for digits from measured thickness, slant, "
+                                 "size) | empty = none")
 
 
 @dataclass(frozen=True)
@@ -276,7 +279,7 @@ def _check_phases(cfg: ExperimentConfig) -> None:
 
 
 def _check_cross_fields(cfg: ExperimentConfig) -> None:
-    from kgan.data import pairs  # TensorFlow-free
+    from kgan.data import captions, pairs  # TensorFlow-free
     from kgan.models import registry  # TensorFlow-free
 
     if not registry.is_plugin(cfg.model.name) and cfg.model.name not in registry.model_names():
@@ -285,6 +288,7 @@ def _check_cross_fields(cfg: ExperimentConfig) -> None:
     if cfg.eval.features == "inception" and not cfg.eval.inception_handle:
         raise ConfigError("eval.inception_handle: required when eval.features = 'inception'")
     pairs.check(cfg.data)
+    captions.check(cfg.data)
     _check_phases(cfg)
     registry.validate(cfg)
 

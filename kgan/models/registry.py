@@ -90,6 +90,11 @@ def _adversarial_weight(text: str) -> tuple[str, dict]:
 
 _ADVERSARIAL_SWEEP = {"adversarial_weight": ("W >= 0", _adversarial_weight)}
 
+
+def _text_gan_options(cfg):
+    from kgan.models.text_options import text_gan_options
+    return text_gan_options(cfg)
+
 _SPECS = {s.name: s for s in [
     ModelSpec("gan", "Goodfellow et al. 2014: MLP generator/discriminator of the seeds (non-saturating loss; "
               "model.loss = 'minimax' for the original objective)", nets="mlp", loss="non_saturating", norm="none"),
@@ -147,6 +152,17 @@ _SPECS = {s.name: s for s in [
               factory="kgan.models.cyclegan:CycleGAN", check=_options("cyclegan_options"),
               baselines={"no_cycle": ("the same model without the cycle (and identity) terms: the paper's GAN-alone "
                                       "ablation", {"model.options.cycle_weight": 0})}),
+    ModelSpec("text_gan", "Reed et al. 2016: text-to-image; a char-CNN-GRU text encoder (TextVectorization in the "
+              "graph) conditions a DCGAN generator and a matching-aware discriminator (GAN-CLS); GAN-INT "
+              "(model.options.interpolation) and conditioning augmentation (augmentation) as options; served with "
+              "a string input; needs data.captions", nets="dcgan", loss="non_saturating",
+              factory="kgan.models.text_gan:TextGAN", check=_text_gan_options,
+              baselines={"class_conditional": (
+                  "the class-conditional GAN (Mirza & Osindero): the same nets conditioned on the digit the caption "
+                  "names only (no text model, a plain conditional discriminator), so it cannot follow attributes",
+                  {"model.options.encoder": "digit", "model.options.mismatch_weight": 0,
+                   "model.options.interpolation": 0, "model.options.augmentation": False,
+                   "model.options.match_weight": 0})}),
 ]}
 
 

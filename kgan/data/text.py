@@ -51,7 +51,7 @@ def _caption_lists(data_cfg):
                             "use data.captions = 'file:PATH'")
         path = Path(named).expanduser()
     count = open_source(source, data_cfg.data_dir or None).count
-    count = min(count, limit) if limit else count
+    count = min(count, data_cfg.limit) if data_cfg.limit else count
     if scheme == "folder":
         from kgan.data.folder import list_files
 

@@ -19,8 +19,11 @@ docs/serving.md):
 - `sample(num_samples int32 [], seed int32 [], truncation float32 [])` -> the same outputs from inputs
   drawn in the graph by `surface.draw_graph` (input i from the stateless Philox seed [seed, i]: the same
   seed gives the same images on every run, process and device; `normal` inputs are scaled by
-  `truncation`; categorical inputs cycle 0..K-1). Only when every input can be drawn from a seed:
-  a model with image or text inputs has no `sample`.
+  `truncation`; categorical inputs cycle 0..K-1). A model with text inputs (and no image input) has
+  `sample(<its string inputs>, seed, truncation)` instead: one image per string, the other inputs drawn from
+  the seed alike. A model with image inputs has no `sample`.
+- String inputs are `[batch]` strings (TF Serving's REST API takes them as plain JSON strings); an empty batch is
+  refused in the graph with a message naming the input.
 - `<direction>(...)` and `<direction>_float(...)`: a model that serves several directions (`kgan.models.surface
   .Direction`; CycleGAN's `a_to_b` and `b_to_a`) has each named direction under its name, image inputs as uint8
   and as floats, checked in the graph like `serving_default`; the first direction is also `serving_default` /
@@ -42,7 +45,7 @@ METADATA_ASSET = "kgan_metadata.json"
 def signature_names(specs, directions=()) -> list[str]:
     """The signatures an export of a model with these inputs (those of its first direction) has; `directions`:
     every direction it serves, when it serves named ones."""
-    drawable = all(s.drawable for s in specs)
+    drawable = all(s.drawable or s.draw == "string" for s in specs)
     images = any(s.draw == "image" for s in specs)
     named = [name for d in directions if d.name for name in direction_signatures(d)]
     return ["serving_default", *(["serving_float"] if images else []), *(["sample"] if drawable else []), *named,
@@ -84,6 +87,19 @@ def _checked_image(spec, value):
     return tf.ensure_shape(value, [None, *spec.shape])
 
 
+def _checked_text(spec, value):
+    """A string input with at least one row (a [batch] string tensor by its signature); the message names it."""
+    message = f"{spec.name}: expected a batch of at least one string; got an empty batch"
+    with tf.control_dependencies([tf.debugging.Assert(tf.size(value) > 0, [message])]):
+        return tf.identity(value)
+
+
+def _checked(spec, value):
+    if spec.draw == "image":
+        return _checked_image(spec, value)
+    return _checked_text(spec, value) if spec.draw == "string" else value
+
+
 def _outputs(images):
     images = tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0)
     # Same quantization as kgan.imageio.to_uint8: round-half-to-even of (x + 1) * 127.5.
@@ -123,7 +139,7 @@ class GeneratorModule(tf.Module):
         def serve(images_as_uint8: bool, specs=specs, network=self.network):
             @tf.function(input_signature=[_input_spec(s, images_as_uint8) for s in specs])
             def fn(*args):
-                inputs = {s.name: _checked_image(s, a) if s.draw == "image" else a for s, a in zip(specs, args)}
+                inputs = {s.name: _checked(s, a) for s, a in zip(specs, args)}
                 return _outputs(surface.call_network(network, inputs))
 
             return fn
@@ -139,7 +155,20 @@ class GeneratorModule(tf.Module):
         fns = {"serving_default": serve(images_as_uint8=True), "metadata": metadata}
         if "serving_float" in signature_names(specs):
             fns["serving_float"] = serve(images_as_uint8=False)
-        if "sample" in signature_names(specs):
+        texts = [s for s in specs if s.draw == "string"]
+        if "sample" in signature_names(specs) and texts:
+            drawn = [s for s in specs if s.drawable]
+
+            @tf.function(input_signature=[s.tensor_spec() for s in texts]
+                         + [tf.TensorSpec([], tf.int32, name="seed"), tf.TensorSpec([], tf.float32, name="truncation")])
+            def sample(*args):
+                given = {s.name: _checked_text(s, a) for s, a in zip(texts, args)}
+                seed, truncation = args[len(texts):]
+                inputs = {**given, **surface.draw_graph(drawn, tf.size(given[texts[0].name]), seed, truncation)}
+                return _outputs(surface.call_network(self.network, inputs))
+
+            fns["sample"] = sample
+        elif "sample" in signature_names(specs):
             @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="num_samples"),
                                           tf.TensorSpec([], tf.int32, name="seed"),
                                           tf.TensorSpec([], tf.float32, name="truncation")])

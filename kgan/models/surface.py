@@ -237,6 +237,8 @@ def check_inputs(specs, inputs: dict) -> dict:
         if tuple(arr.shape[1:]) != s.shape or arr.ndim != 1 + len(s.shape):
             raise DataError(f"{s.name}: expected shape [B, {', '.join(map(str, s.shape))}]".replace(", ]", "]")
                             + f", got {list(arr.shape)}")
+        if s.draw == "string" and len(arr) == 0:
+            raise DataError(f"{s.name}: expected a batch of at least one string; got an empty batch")
         batch = len(arr) if batch is None else batch
         if len(arr) != batch:
             raise DataError(f"{s.name}: {len(arr)} rows, but the other inputs have {batch}")

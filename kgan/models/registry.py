@@ -157,7 +157,7 @@ _SPECS = {s.name: s for s in [
               "(model.options.interpolation) and conditioning augmentation (augmentation) as options; served with "
               "a string input; needs data.captions", nets="dcgan", loss="non_saturating",
               factory="kgan.models.text_gan:TextGAN", check=_text_gan_options,
-              baselines={"class_conditional": (
+              baselines={"cgan": (
                   "the class-conditional GAN (Mirza & Osindero): the same nets conditioned on the digit the caption "
                   "names only (no text model, a plain conditional discriminator), so it cannot follow attributes",
                   {"model.options.encoder": "digit", "model.options.mismatch_weight": 0,

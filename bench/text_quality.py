@@ -59,16 +59,14 @@ def thickness_walks(model, walks: int, seed: int):
     from kgan.imageio import to_uint8
     from kgan.models import surface
 
-    direction = next(d for d in surface.directions(model) if d.name == "interpolate")
+    direction = surface.interpolation(surface.directions(model))
     rows = 10 * walks
     z = surface.fixed_inputs([s for s in direction.inputs if s.draw == "normal"], rows, seed)
-    mix = np.tile(np.linspace(0, 1, STEPS, dtype=np.float32), rows)
     digits = np.repeat(np.arange(10), walks)
-    inputs = {**{k: np.repeat(v, STEPS, axis=0) for k, v in z.items()}, "mix": mix,
-              "text": np.repeat(np.array([f"a thin {captions.DIGITS[d]}" for d in digits], object), STEPS),
-              "text_to": np.repeat(np.array([f"a thick {captions.DIGITS[d]}" for d in digits], object), STEPS)}
+    inputs = surface.interpolation_inputs(direction.inputs, z, [f"a thin {captions.DIGITS[d]}" for d in digits],
+                                          [f"a thick {captions.DIGITS[d]}" for d in digits], STEPS)
     images = to_uint8(np.asarray(surface.call_network(direction.network, inputs)))
-    rho = spearmanr(mix, attributes.thickness(images)).statistic
+    rho = spearmanr(inputs[surface.MIX], attributes.thickness(images)).statistic
     return float(0.0 if np.isnan(rho) else rho), images
 
 

@@ -259,3 +259,24 @@ def test_gallery_shows_caption_rows_interpolation_and_the_captions_used(text_run
         assert {"captions.png", "caption_interpolation.png"} <= set(info["files"])
         assert "a thin seven" in index.read_text() or source == text_run["run"]
         assert "-&gt;" in index.read_text() or "->" in index.read_text()
+
+
+def test_pretrained_encoder_from_a_local_hub_directory(tmp_path):
+    import tensorflow as tf
+
+    from kgan.config import from_dict
+    from kgan.models import build_gan
+
+    class Module(tf.Module):  # a TF-Hub style text module: [B] strings -> [B, 6] floats
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def __call__(self, text):
+            return tf.one_hot(tf.strings.to_hash_bucket_fast(text, 6), 6)
+
+    tf.saved_model.save(Module(), str(tmp_path / "hub"))
+    cfg = from_dict({**TINY, "model": {**TINY["model"], "options": {"encoder": f"hub:{tmp_path / 'hub'}",
+                                                                     "text_dim": 8}}})
+    gan = build_gan(cfg)
+    assert gan.text_encoder.output_shape == (None, 6) and not gan.text_encoder.trainable_weights
+    assert "image_encoder" not in gan.networks() and "match" not in gan.term_names()  # nothing to match
+    images = np.asarray(gan.infer({"z": np.zeros((2, 4), np.float32), "text": np.array(["a seven", "a two"], object)}))
+    assert images.shape == (2, 28, 28, 1) and not np.array_equal(images[0], images[1])

@@ -2,8 +2,8 @@
 and caption interpolation rows ("a thin seven" -> "a thick seven"); the page lists every caption used.
 
 The captions are the first distinct ones of the data's `text` feature (the run's evaluation examples). The
-interpolation rows come from the direction a text model serves for it (`interpolate`: `text`, `text_to`, `mix`),
-the mix stepping from 0 to 1 with one latent draw per row; a model that serves none shows no interpolation rows.
+interpolation rows come from the direction a text model serves for it (`kgan.models.surface.INTERPOLATE`), the mix
+stepping from 0 to 1 with one latent draw per row; a model that serves none shows no interpolation rows.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from kgan.models import surface
 ROWS = 8
 COLUMNS = 8
 STEPS = 8
-INTERPOLATE = "interpolate"
 
 
-def _texts(features) -> list[str]:
+def _texts(features, feature: str) -> list[str]:
+    """The distinct captions of the data feature `feature`, in order."""
     seen = []
-    for value in np.asarray(features.get("text", [])):
+    for value in np.asarray(features.get(feature, [])):
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
         if text not in seen:
             seen.append(text)
@@ -45,30 +45,28 @@ def captions_section(src, features: dict | None, writer, seed: int) -> Section:
     if not src.available:
         sec.notes.append(f"Missing: no model ({src.unavailable}).")
         return sec
-    texts = _texts(features or {})[:ROWS]
-    if not texts:
-        sec.notes.append("Missing: no captions (the data's text feature) to ask the model for.")
-        return sec
     text_specs = [s for s in src.specs if s.draw == "string"]
+    every = _texts(features or {}, text_specs[0].feature)
+    texts = every[:ROWS]
+    if not texts:
+        sec.notes.append(f"Missing: no captions (the data feature {text_specs[0].feature!r}) to ask the model for.")
+        return sec
     drawn = [s for s in src.specs if s.drawable]
     columns = surface.fixed_inputs(drawn, COLUMNS, seed)
     inputs = {**{k: np.tile(v, (len(texts),) + (1,) * (v.ndim - 1)) for k, v in columns.items()},
               **{s.name: np.repeat(np.array(texts, object), COLUMNS) for s in text_specs}}
     sec.items.append(writer.grid("captions.png", src.generate(inputs), COLUMNS, "one caption per row"))
     used = [["row " + str(i), t] for i, t in enumerate(texts)]
-    interpolate = src.direction(INTERPOLATE)
+    interpolate = src.direction(surface.INTERPOLATE)
     if interpolate is not None:
-        pairs = interpolation_pairs(_texts(features or {}))
+        pairs = interpolation_pairs(every)
         specs, generate = interpolate
-        rows = surface.fixed_inputs([s for s in specs if s.drawable and s.name != "mix"], len(pairs), seed + 1)
-        mixes = np.tile(np.linspace(0.0, 1.0, STEPS, dtype=np.float32), len(pairs))
-        given = {**{k: np.repeat(v, STEPS, axis=0) for k, v in rows.items()}, "mix": mixes,
-                 "text": np.repeat(np.array([a for a, _ in pairs], object), STEPS),
-                 "text_to": np.repeat(np.array([b for _, b in pairs], object), STEPS)}
+        rows = surface.fixed_inputs([s for s in specs if s.drawable and s.name != surface.MIX], len(pairs), seed + 1)
+        given = surface.interpolation_inputs(specs, rows, [a for a, _ in pairs], [b for _, b in pairs], STEPS)
         sec.items.append(Group([writer.grid("caption_interpolation.png", generate(given), STEPS,
                                             "caption interpolation, one pair per row")]))
         used += [[f"interpolation {i}", f"{a} -> {b}"] for i, (a, b) in enumerate(pairs)]
     else:
-        sec.notes.append(f"No interpolation rows: the model serves no {INTERPOLATE!r} direction.")
+        sec.notes.append(f"No interpolation rows: the model serves no {surface.INTERPOLATE!r} direction.")
     sec.items.append(Table(["where", "caption"], used, "captions used"))
     return sec

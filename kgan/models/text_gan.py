@@ -37,7 +37,6 @@ from kgan.models import surface
 from kgan.models.engine import Engine
 from kgan.models.terms import Term
 
-INTERPOLATE = "interpolate"
 _COMPOSED = weakref.WeakKeyDictionary()  # model -> its served networks (built once, kept out of Keras tracking)
 
 
@@ -114,23 +113,24 @@ class TextGAN(Engine):
 
     def served_directions(self) -> list[surface.Direction]:
         specs = self.inference_inputs()
-        interpolate = (*specs, surface.InputSpec("text_to", "string", feature="text"),
-                       surface.InputSpec("mix", "uniform", low=0.0, high=1.0))
+        interpolate = (*specs, surface.InputSpec(surface.interpolation_target("text"), "string", feature="text"),
+                       surface.InputSpec(surface.MIX, "uniform", low=0.0, high=1.0))
         default, mixing = self._served()
-        return [surface.Direction("", tuple(specs), default), surface.Direction(INTERPOLATE, interpolate, mixing)]
+        return [surface.Direction("", tuple(specs), default),
+                surface.Direction(surface.INTERPOLATE, interpolate, mixing)]
 
     def _served(self):
         if self not in _COMPOSED:
             generator = self.shadow("generator")
             z = keras.Input((self.latent_dim,), name="z")
             text = keras.Input((), dtype="string", name="text")
-            text_to = keras.Input((), dtype="string", name="text_to")
-            mix = keras.Input((), name="mix")
+            text_to = keras.Input((), dtype="string", name=surface.interpolation_target("text"))
+            mix = keras.Input((), name=surface.MIX)
             start = self.text_encoder(text)
             default = keras.Model({"z": z, "text": text}, generator({"z": z, "embedding": start}), name="text_to_image")
             weight = ops.expand_dims(mix, -1)
             mixed = (1.0 - weight) * start + weight * self.text_encoder(text_to)
-            mixing = keras.Model({"z": z, "text": text, "text_to": text_to, "mix": mix},
+            mixing = keras.Model({"z": z, "text": text, text_to.name: text_to, surface.MIX: mix},
                                  generator({"z": z, "embedding": mixed}), name="text_interpolation")
             _COMPOSED[self] = (default, mixing)
         return _COMPOSED[self]

@@ -49,8 +49,8 @@ class HubText(layers.Layer):
 
     def __init__(self, path: str, **kwargs):
         super().__init__(trainable=False, **kwargs)
-        self.path = str(path)
-        self.module = tf.saved_model.load(self.path)
+        self.module_path = str(path)
+        self.module = tf.saved_model.load(self.module_path)
         self.dim = int(self.module(tf.constant(["a"])).shape[-1])
 
     def call(self, text):
@@ -60,7 +60,7 @@ class HubText(layers.Layer):
         return (input_shape[0], self.dim)
 
     def get_config(self):
-        return {**super().get_config(), "path": self.path}
+        return {**super().get_config(), "path": self.module_path}
 
 
 @keras.saving.register_keras_serializable(package=_PKG)

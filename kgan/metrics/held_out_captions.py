@@ -3,7 +3,8 @@ in training (`kgan.data.captions.HELD_OUT`: "a thick seven", "a three slanted ..
 
 Each combination is phrased in `PHRASINGS` templates, each with `per_phrasing` latent draws; the digit accuracy and
 the agreement of the held-out attribute are measured as in `caption_consistency`. Above chance (about 1/3) means
-the model composes a digit with an attribute it only saw on other digits. Needs the model itself (its text input).
+the model composes a digit with an attribute it only saw on other digits. Needs the model itself, conditioned on
+captions (`texts`: it is evaluated on captioned data).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def held_out_consistency(generator, extractor, *, per_phrasing: int = 16, seed: 
             "per_combination": per, "num_samples": len(asked)}
 
 
-register(Metric("held_out_captions", {"generator", "probs"},
+register(Metric("held_out_captions", {"generator", "probs", "texts"},
                 lambda x, **kw: held_out_consistency(x.generator, x.extractor, seed=x.seed, **kw),
                 [Headline("digit_accuracy", "held-out digit acc."),
                  Headline("attribute_agreement", "held-out attr. agree.")],

@@ -88,19 +88,6 @@ class TextGAN(Engine):
                    kl_weight=opts["kl_weight"], match_weight=opts["match_weight"], name="text_gan",
                    **_engine_options(cfg))
 
-    def get_config(self):
-        config = super().get_config()
-        if "image_encoder" not in config["networks"]:
-            config["networks"]["image_encoder"] = None
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        networks = {n: keras.saving.deserialize_keras_object(m) if m is not None else None
-                    for n, m in config.pop("networks").items()}
-        return cls(**networks, **config)
-
     # ----- surface
     def required_features(self) -> tuple:
         return ("image", "text")

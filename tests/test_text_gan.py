@@ -1,5 +1,6 @@
 """text_gan and the text feature: captions, measured attributes, GAN-CLS, string serving, metrics, gallery."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -129,7 +130,7 @@ def test_text_feature_draws_a_caption_of_each_example(text_run):
     cfg = text_run["cfg"]
     lists = caption_lists(cfg.data)
     assert len(lists) == 160
-    unshuffled = cfg.data.__class__(**{**cfg.data.__dict__, "shuffle_buffer": 0})
+    unshuffled = dataclasses.replace(cfg.data, shuffle_buffer=0)
     epochs = list(feature_dataset(unshuffled, seed=5, batch_size=16).take(16).as_numpy_iterator())
     texts = np.concatenate([b["text"] for b in epochs])
     first = [t.decode() for t in texts[:128]]  # epoch 1 (128 training examples), in order

@@ -111,13 +111,14 @@ class TextGAN(Engine):
             generator = self.shadow("generator")
             z = keras.Input((self.latent_dim,), name="z")
             text = keras.Input((), dtype="string", name="text")
-            text_to = keras.Input((), dtype="string", name=surface.interpolation_target("text"))
+            to = surface.interpolation_target("text")
+            text_to = keras.Input((), dtype="string", name=to)
             mix = keras.Input((), name=surface.MIX)
             start = self.text_encoder(text)
             default = keras.Model({"z": z, "text": text}, generator({"z": z, "embedding": start}), name="text_to_image")
             weight = ops.expand_dims(mix, -1)
             mixed = (1.0 - weight) * start + weight * self.text_encoder(text_to)
-            mixing = keras.Model({"z": z, "text": text, text_to.name: text_to, surface.MIX: mix},
+            mixing = keras.Model({"z": z, "text": text, to: text_to, surface.MIX: mix},
                                  generator({"z": z, "embedding": mixed}), name="text_interpolation")
             _COMPOSED[self] = (default, mixing)
         return _COMPOSED[self]
@@ -126,9 +127,8 @@ class TextGAN(Engine):
     def forward(self, batch: dict, training: bool) -> dict:
         embedding = self.text_encoder(batch["text"], training=training)
         z = self.random_normal((ops.shape(embedding)[0], self.latent_dim))
-        out = {"z": z, "embedding": embedding,
-               "image": self.generator({"z": z, "embedding": embedding}, training=training)}
-        return out
+        return {"z": z, "embedding": embedding,
+                "image": self.generator({"z": z, "embedding": embedding}, training=training)}
 
     def critic(self, images, embedding):
         return self.discriminator({"image": images, "embedding": embedding}, training=True)

@@ -109,7 +109,7 @@ def char_encoder(vocabulary, embed_dim: int = 128, width: int = 64, max_length: 
     x = layers.Conv1D(width, 5, padding="same", activation="relu", name="conv_0")(x)
     x = layers.MaxPooling1D(2, name="pool")(x)
     x = layers.Conv1D(width, 3, padding="same", activation="relu", name="conv_1")(x)
-    x = layers.GRU(embed_dim, name="gru")(x)
+    x = layers.GRU(embed_dim, go_backwards=True, name="gru")(x)  # backwards: the padding first, the state ends on text
     return keras.Model(text, x, name="text_encoder")
 
 

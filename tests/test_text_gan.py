@@ -220,6 +220,16 @@ def test_sample_command_takes_text_and_refuses_none(text_run, tmp_path):
         gan.infer({"z": np.zeros((0, 4), np.float32), "text": np.array([], object)})
 
 
+def test_mismatched_captions_come_from_a_random_other_image(text_run):
+    from kgan.models.terms import StepContext
+    from kgan.training import load_run
+
+    _, gan, _ = load_run(text_run["run"])
+    batch = {"image": np.zeros((5, 28, 28, 1), np.float32)}
+    shifts = {int(gan._shift(StepContext(gan, batch, {}, 0))) for _ in range(40)}
+    assert shifts <= {1, 2, 3, 4} and len(shifts) > 1  # never the image itself, not always the same neighbour
+
+
 def test_caption_metrics_and_reference_points(text_run):
     from kgan.data.features import feature_batches
     from kgan.metrics import evaluate, from_gan

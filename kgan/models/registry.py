@@ -95,6 +95,7 @@ def _text_gan_options(cfg):
     from kgan.models.text_options import text_gan_options
     return text_gan_options(cfg)
 
+
 _SPECS = {s.name: s for s in [
     ModelSpec("gan", "Goodfellow et al. 2014: MLP generator/discriminator of the seeds (non-saturating loss; "
               "model.loss = 'minimax' for the original objective)", nets="mlp", loss="non_saturating", norm="none"),

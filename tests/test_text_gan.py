@@ -17,7 +17,7 @@ TINY = {"name": "tinytext", "data": {"source": "mnist", "limit": 160, "batch_siz
                                      "holdout": 0.2},
         "model": {"name": "text_gan", "width": 4, "latent_dim": 4,
                   "options": {"embed_dim": 8, "text_dim": 8, "encoder_width": 4, "max_length": 32,
-                              "interpolation": 1.0, "augmentation": True}},
+                              "interpolation": 1.0, "augmentation": True, "projection": True}},
         "train": {"steps": 2, "checkpoint_every": 2, "snapshot_every": 2, "log_every": 2},
         "export": {"warmup_requests": 2}}
 

@@ -13,6 +13,7 @@
 | `interpolation` | 0.0 | GAN-INT: weight of G's term on interpolated embeddings (the paper: 1); 0 = off |
 | `interpolation_beta` | 0.5 | beta of h = beta h1 + (1 - beta) h2 |
 | `match_weight` | 1.0 | the matching objective (joint image/text embedding) training the char encoder with D |
+| `projection` | false | D also scores <phi(x), W c> (projection discriminator) beside the replicated text |
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from kgan.errors import ConfigError
 
 TEXT_GAN_OPTIONS = {"encoder": "char", "embed_dim": 128, "text_dim": 128, "encoder_width": 64, "max_length": 64,
                     "augmentation": False, "kl_weight": 1.0, "mismatch_weight": 1.0, "interpolation": 0.0,
-                    "interpolation_beta": 0.5, "match_weight": 1.0}
+                    "interpolation_beta": 0.5, "match_weight": 1.0, "projection": False}
 ENCODERS = ("char", "digit", "hub:PATH")
 
 DOCS = {
@@ -38,6 +39,7 @@ DOCS = {
     "interpolation": "GAN-INT: weight of G's term on interpolated caption embeddings (the paper: 1; 0 = off)",
     "interpolation_beta": "GAN-INT: beta of beta h1 + (1 - beta) h2",
     "match_weight": "matching objective (joint image/text embedding) that trains the char encoder with D",
+    "projection": "D also scores <phi(x), W c> (projection discriminator, Miyato & Koyama) beside the replicated text",
 }
 
 
@@ -60,8 +62,9 @@ def text_gan_options(cfg) -> dict:
     for key in ("embed_dim", "text_dim", "encoder_width", "max_length"):
         if isinstance(opts[key], bool) or not isinstance(opts[key], int) or opts[key] < 1:
             raise ConfigError(f"model.options.{key}: expected an int >= 1, got {opts[key]!r}")
-    if not isinstance(opts["augmentation"], bool):
-        raise ConfigError(f"model.options.augmentation: expected true or false, got {opts['augmentation']!r}")
+    for key in ("augmentation", "projection"):
+        if not isinstance(opts[key], bool):
+            raise ConfigError(f"model.options.{key}: expected true or false, got {opts[key]!r}")
     check_non_negative(opts, ("kl_weight", "mismatch_weight", "interpolation", "interpolation_beta", "match_weight"))
     if opts["interpolation_beta"] > 1:
         raise ConfigError(f"model.options.interpolation_beta: expected a number in [0, 1], got {opts['interpolation_beta']!r}")
@@ -99,6 +102,6 @@ def build_networks(cfg) -> tuple[dict, dict]:
     return {"generator": text.text_generator(cfg.model.latent_dim, embed_dim, image_shape, text_dim=opts["text_dim"],
                                              width=width, augmentation=opts["augmentation"], seed=cfg.seed),
             "discriminator": text.text_discriminator(image_shape, embed_dim, text_dim=opts["text_dim"], width=width,
-                                                     norm=norm),
+                                                     norm=norm, projection=opts["projection"]),
             "text_encoder": text_encoder,
             "image_encoder": text.image_encoder(image_shape, embed_dim, width) if trained else None}, opts

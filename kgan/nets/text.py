@@ -147,7 +147,9 @@ def _trunk(image_shape, width: int, norm: str, name: str) -> keras.Model:
 
 
 def text_discriminator(image_shape, embed_dim: int, *, text_dim: int = 128, width: int = 64,
-                       norm: str = "batch") -> keras.Model:
+                       norm: str = "batch", projection: bool = False) -> keras.Model:
+    """`projection` adds <phi(x), W c> to the logit (Miyato & Koyama 2018), phi(x) the image's pooled features and
+    c the compressed text: a direct matching score beside the paper's concatenation."""
     image = keras.Input(tuple(image_shape), name="image")
     embedding = keras.Input((embed_dim,), name="embedding")
     fmap = _trunk(image_shape, width, norm, "image_trunk")(image)
@@ -158,6 +160,11 @@ def text_discriminator(image_shape, embed_dim: int, *, text_dim: int = 128, widt
     x = layers.LeakyReLU(0.2)(layers.Conv2D(filters, 1, name="joint")(x))
     features = layers.Flatten(name="features")(x)
     logits = layers.Dense(1, dtype="float32", name="logits")(features)
+    if projection:
+        pooled = layers.GlobalAveragePooling2D(name="pooled")(fmap)
+        projected = layers.Dense(filters, use_bias=False, name="text_projection")(code)
+        match = layers.Dot(axes=1, name="projection")([pooled, projected])
+        logits = layers.Add(dtype="float32", name="logits_plus_projection")([logits, match])
     return keras.Model({"image": image, "embedding": embedding}, logits, name="discriminator")
 
 

@@ -13,7 +13,7 @@ thickness along "a thin D" -> "a thick D" interpolations (every digit D, `--walk
 The "captioned real" row scores the held-out real digits with their own captions.
 
 Usage:  python bench/text_quality.py [--minutes 2.5] [--n 1000] [--classifier-epochs 2] [--limit 0]
-        [--out artifacts/bench_text]
+        [--models text_gan,cgan] [--out artifacts/bench_text]
 Writes each model's caption rows and interpolation rows to --out.
 """
 
@@ -45,6 +45,7 @@ def parse():
     p.add_argument("--classifier-epochs", type=int, default=2)
     p.add_argument("--limit", type=int, default=0, help="use only the first N MNIST images (0 = all)")
     p.add_argument("--chunk", type=int, default=25, help="steps per fit call between budget checks")
+    p.add_argument("--models", default="text_gan,cgan", help="which of text_gan, cgan to train (comma list)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="artifacts/bench_text", help="where the sample grids go")
     return p.parse_args()
@@ -98,8 +99,9 @@ def main():
     extractor = evaluation_extractor(args.classifier_epochs, args.seed, args.limit)
     lines, reports = [TABLE.header], {}
     captioned = None
-    for label, run_cfg in (("text_gan (GAN-CLS + GAN-INT)", cfg),
-                           ("class-conditional GAN (cgan baseline)", baseline_config(cfg, "cgan")[1])):
+    models = {"text_gan": ("text_gan (GAN-CLS + GAN-INT)", cfg),
+              "cgan": ("class-conditional GAN (cgan baseline)", baseline_config(cfg, "cgan")[1])}
+    for label, run_cfg in (models[name] for name in args.models.split(",")):
         model, steps, cpu = train_config(run_cfg, args.minutes, args.chunk)
         report, walks = score(model, run_cfg, extractor, args.n, args.walks, args.seed)
         reports[label] = report

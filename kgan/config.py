@@ -54,6 +54,9 @@ class DataConfig:
                                   "downsample and blur take +noise:S and +jpeg:Q")
     holdout: float = _opt(0.0, min=0.0, max=0.5, doc="the last fraction of the examples is never trained on; "
                                                       "evaluation and galleries of data-fed models use it")
+    captions: str = _opt("", doc="the text feature: file (captions.jsonl / captions.csv beside the source) | "
+                                 "file:PATH | attributes (generated for digits from measured thickness, slant, "
+                                 "size) | empty = none")
 
 
 @dataclass(frozen=True)
@@ -286,7 +289,7 @@ def _check_phases(cfg: ExperimentConfig) -> None:
 
 def _check_cross_fields(cfg: ExperimentConfig) -> None:
     from kgan.augment import policy as augment_policy  # TensorFlow-free
-    from kgan.data import pairs  # TensorFlow-free
+    from kgan.data import captions, pairs  # TensorFlow-free
     from kgan.models import registry  # TensorFlow-free
 
     if not registry.is_plugin(cfg.model.name) and cfg.model.name not in registry.model_names():
@@ -296,6 +299,7 @@ def _check_cross_fields(cfg: ExperimentConfig) -> None:
         raise ConfigError("eval.inception_handle: required when eval.features = 'inception'")
     pairs.check(cfg.data)
     augment_policy.check(cfg.train)
+    captions.check(cfg.data)
     _check_phases(cfg)
     registry.validate(cfg)
 

@@ -23,9 +23,13 @@ CHUNK = 256
 Sampler = Callable[[int, int], np.ndarray]  # (count, seed) -> count uint8 NHWC images
 
 
-def check_drawable(specs, where) -> None:
-    """A one-line error for models whose inputs come from data (image-to-image, text-to-image)."""
-    needs = [f"{s.name} (data feature {s.feature!r})" for s in specs if not s.drawable]
+def check_drawable(specs, where, texts: list | None = None) -> None:
+    """A one-line error for models whose inputs come from data (image-to-image; text-to-image without `texts`)."""
+    needs = [f"{s.name} (data feature {s.feature!r})" for s in specs
+             if not s.drawable and not (s.draw == "string" and texts)]
+    if needs and all(s.drawable or s.draw == "string" for s in specs):
+        raise DataError(f"{where}: the model is conditioned on text inputs {', '.join(needs)}; pass them "
+                        "(kgan sample --text CAPTION)")
     if needs:
         raise DataError(f"{where}: the model needs data inputs {', '.join(needs)}; a seed alone cannot "
                         "sample it (render a gallery with --data instead)")
@@ -48,19 +52,27 @@ def open_model(source: str | Path, version: int | None = None):
     return load_run(run_dir, checkpoint)[1]
 
 
-def open_sampler(source: str | Path, version: int | None = None) -> Sampler:
+def open_sampler(source: str | Path, version: int | None = None, texts: list | None = None) -> Sampler:
     """Load the model at `source` (`open_model`) once: its inputs drawn from a seed (categorical inputs
-    cycling 0..K-1); an export samples through its own `sample` signature."""
+    cycling 0..K-1); text inputs from `texts` (strings, cycled over the samples); an export samples
+    through its own `sample` signature."""
     from kgan.export.served import ServedModel
     from kgan.imageio import to_uint8
 
     model = open_model(source, version)
     if isinstance(model, ServedModel):
-        check_drawable(model.specs, source)
-        return lambda count, seed: model.sample(count, seed=seed)
+        check_drawable(model.specs, source, texts)
+        return lambda count, seed: model.sample(count, seed=seed, texts=texts)
     specs = model.inference_inputs()
-    check_drawable(specs, source)
-    return lambda count, seed: to_uint8(model.infer(surface.fixed_inputs(specs, count, seed)))
+    check_drawable(specs, source, texts)
+    drawn = [s for s in specs if s.drawable]
+
+    def sample(count, seed):
+        given = {s.name: np.array([texts[i % len(texts)] for i in range(count)], object)
+                 for s in specs if s.draw == "string"}
+        return to_uint8(model.infer({**surface.fixed_inputs(drawn, count, seed), **given}))
+
+    return sample
 
 
 def chunk_seed(seed: int, index: int) -> int:

@@ -26,6 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=seed, default=0, help="seed the inputs are drawn from")
     p.add_argument("--version", type=positive_int, help="export version (default: latest) for saved_models/NAME")
     p.add_argument("--scale", type=positive_int, default=2, help="nearest-neighbour upscaling factor of a .png grid")
+    p.add_argument("--text", action="append", default=[],
+                   help="a caption for a text-conditioned model (repeat it: the samples cycle through them)")
     p.set_defaults(func=run)
 
 
@@ -38,7 +40,7 @@ def run(args) -> int:
 
     out = Path(args.out)
     check_out(out, args.n)  # before the model is loaded
-    chunks = sample_chunks(open_sampler(args.source, args.version), args.n, seed=args.seed)
+    chunks = sample_chunks(open_sampler(args.source, args.version, args.text or None), args.n, seed=args.seed)
     if out.suffix == ".png":
         write_grid_png(np.concatenate(list(chunks)), out, scale=args.scale)
     else:

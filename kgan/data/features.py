@@ -22,7 +22,7 @@ def evaluation_split(data_cfg) -> str:
 
 
 def available_features(data_cfg) -> tuple[str, ...]:
-    return ("image", "label") + pairs.feature_names(data_cfg)
+    return ("image", "label") + pairs.feature_names(data_cfg) + (("text",) if data_cfg.captions else ())
 
 
 def feature_dataset(data_cfg, *, seed: int = 0, repeat: bool = True, batch_size: int | None = None,
@@ -37,7 +37,7 @@ def feature_dataset(data_cfg, *, seed: int = 0, repeat: bool = True, batch_size:
     ds = make_dataset(data_cfg, seed=seed, repeat=repeat, split=split, named=True)
     if resolution is not None and resolution != data_cfg.resolution:
         ds = ds.map(lambda features: {k: tf.image.resize(v, (resolution, resolution), method="bilinear", antialias=True)
-                                      if k != "label" else v for k, v in features.items()})
+                                      if v.shape.rank == 4 else v for k, v in features.items()})
     if data_cfg.transform:
         ds = ds.enumerate().map(lambda i, f: transforms.apply(
             data_cfg.transform, data_cfg, f, tf.stack([tf.constant(seed, tf.int64), i])),

@@ -64,8 +64,8 @@ def _random_crops(cfg: DataConfig, seed: int):
     def crop(index, example):
         place = tf.stack([tf.constant(seed, tf.int64), index])
         cut = lambda image: _scaled(tf.image.stateless_random_crop(image, shape, place), cfg)  # noqa: E731
-        if isinstance(example, dict):
-            return {k: v if k.startswith("label") else cut(v) for k, v in example.items()}  # label, label_a
+        if isinstance(example, dict):  # every image of the example; labels and text positions stay
+            return {k: cut(v) if v.shape.rank == 3 else v for k, v in example.items()}
         return cut(example[0]), example[1]
 
     return crop
@@ -94,6 +94,11 @@ def _elements(src: Source, cfg: DataConfig, named: bool):
             return {"image": image, "label": label, "image_a": image_a, "label_a": label_a}
 
         return tf.data.Dataset.zip(src.dataset, src.domain_a.dataset), unpaired
+    if src.source_images is None and cfg.captions:  # the text feature (kgan.data.text)
+        from kgan.data.text import TEXT_INDEX, with_positions
+
+        return with_positions(src.dataset), lambda example, position: {
+            **dict(zip(("image", "label"), preprocess(*example))), TEXT_INDEX: position}
     if src.source_images is None:
         return src.dataset, lambda image, label: dict(zip(("image", "label"), preprocess(image, label)))
 
@@ -110,7 +115,7 @@ def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True, split
 
     `split`: "train" (all but the last `data.holdout` fraction) or "holdout" (that fraction).
     `named`: batches of dicts `{"image", "label"}`, plus `source` and `target` for a paired source, `image_a` and
-    `label_a` for an unpaired one."""
+    `label_a` for an unpaired one, `text` (one caption of the example) with `data.captions`."""
     src = open_source(data_cfg.source, data_cfg.data_dir or None)
     if data_cfg.resize == "none":
         _check_sizes(src, data_cfg)
@@ -142,5 +147,9 @@ def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True, split
         ds = ds.repeat()
     if data_cfg.resize == "crop":
         ds = ds.enumerate().map(_random_crops(data_cfg, seed), num_parallel_calls=tf.data.AUTOTUNE)
+    if named and data_cfg.captions:
+        from kgan.data.text import draw_captions
+
+        ds = ds.enumerate().map(draw_captions(data_cfg, seed), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(data_cfg.batch_size, drop_remainder=True).prefetch(PREFETCH)
     return ds.with_options(_options())

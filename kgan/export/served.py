@@ -115,10 +115,19 @@ class ServedModel:
             return np.asarray(out["images"].numpy(), np.uint8)
         return to_uint8(out["images_float"].numpy())
 
-    def sample(self, n: int, seed: int = 0, truncation: float = 1.0) -> np.ndarray:
-        """n uint8 images from the `sample` signature (inputs drawn in the graph from `seed`)."""
+    def sample(self, n: int, seed: int = 0, truncation: float = 1.0, texts: list | None = None) -> np.ndarray:
+        """n uint8 images from the `sample` signature (inputs drawn in the graph from `seed`); an export with text
+        inputs takes `texts` (strings, cycled to n rows) for each of them."""
         import tensorflow as tf
 
+        strings = [s.name for s in self.specs if s.draw == "string"]
+        if strings and self.sample_signature is not None:
+            if not texts:
+                raise ExportError(f"{self.version_dir}: its inputs {strings} are text; pass them (kgan sample --text)")
+            given = {name: tf.constant([texts[i % len(texts)] for i in range(n)]) for name in strings}
+            out = self.sample_signature(**given, seed=tf.constant(seed, tf.int32),
+                                        truncation=tf.constant(truncation, tf.float32))
+            return np.asarray(out["images"].numpy(), np.uint8)
         if n < 1:
             raise ExportError(f"--n {n}: need at least one sample")
         if not -2**31 <= seed < 2**31:

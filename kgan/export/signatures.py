@@ -19,8 +19,11 @@ docs/serving.md):
 - `sample(num_samples int32 [], seed int32 [], truncation float32 [])` -> the same outputs from inputs
   drawn in the graph by `surface.draw_graph` (input i from the stateless Philox seed [seed, i]: the same
   seed gives the same images on every run, process and device; `normal` inputs are scaled by
-  `truncation`; categorical inputs cycle 0..K-1). Only when every input can be drawn from a seed:
-  a model with image or text inputs has no `sample`.
+  `truncation`; categorical inputs cycle 0..K-1). A model with text inputs (and no image input) has
+  `sample(<its string inputs>, seed, truncation)` instead: one image per string, the other inputs drawn from
+  the seed alike. A model with image inputs has no `sample`.
+- String inputs are `[batch]` strings (TF Serving's REST API takes them as plain JSON strings); an empty batch is
+  refused in the graph with a message naming the input.
 - A model that declares `default_signature = "sample"` (the autoencoders) has `sample` as its `serving_default`
   too: a TF Serving client's default request is a seed; its first direction's inputs are served under that
   direction's name (`inference_signature(metadata)` says which signature takes them).
@@ -52,7 +55,7 @@ def signature_names(specs, directions=(), default: str = "", latent=None) -> lis
     """The signatures an export of a model with these inputs (those of its first direction) has; `directions`:
     every direction it serves, when it serves named ones; `default`: the model's `default_signature`; `latent`:
     its `surface.LatentSpace`."""
-    drawable = all(s.drawable for s in specs)
+    drawable = all(s.drawable or s.draw == "string" for s in specs)
     if default == "sample" and not (drawable and directions and directions[0].name):
         raise ValueError("default_signature 'sample' needs a first direction that is named and drawable from a seed")
     images = any(s.draw == "image" for s in specs)
@@ -109,6 +112,19 @@ def _codes(codes):
     return {"codes": tf.cast(codes, tf.float32)}
 
 
+def _checked_text(spec, value):
+    """A string input with at least one row (a [batch] string tensor by its signature); the message names it."""
+    message = f"{spec.name}: expected a batch of at least one string; got an empty batch"
+    with tf.control_dependencies([tf.debugging.Assert(tf.size(value) > 0, [message])]):
+        return tf.identity(value)
+
+
+def _checked(spec, value):
+    if spec.draw == "image":
+        return _checked_image(spec, value)
+    return _checked_text(spec, value) if spec.draw == "string" else value
+
+
 def _outputs(images):
     images = tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0)
     # Same quantization as kgan.imageio.to_uint8: round-half-to-even of (x + 1) * 127.5.
@@ -150,7 +166,7 @@ class GeneratorModule(tf.Module):
 
             @tf.function(input_signature=[_input_spec(s, images_as_uint8) for s in specs])
             def fn(*args):
-                inputs = {s.name: _checked_image(s, a) if s.draw == "image" else a for s, a in zip(specs, args)}
+                inputs = {s.name: _checked(s, a) for s, a in zip(specs, args)}
                 return outputs(surface.call_network(network, inputs))
 
             return fn
@@ -168,7 +184,20 @@ class GeneratorModule(tf.Module):
         fns = {"serving_default": serve(images_as_uint8=True), "metadata": metadata}
         if "serving_float" in names:
             fns["serving_float"] = serve(images_as_uint8=False)
-        if "sample" in names:
+        texts = [s for s in specs if s.draw == "string"]
+        if "sample" in names and texts:
+            drawn = [s for s in specs if s.drawable]
+
+            @tf.function(input_signature=[s.tensor_spec() for s in texts]
+                         + [tf.TensorSpec([], tf.int32, name="seed"), tf.TensorSpec([], tf.float32, name="truncation")])
+            def sample(*args):
+                given = {s.name: _checked_text(s, a) for s, a in zip(texts, args)}
+                seed, truncation = args[len(texts):]
+                inputs = {**given, **surface.draw_graph(drawn, tf.size(given[texts[0].name]), seed, truncation)}
+                return _outputs(surface.call_network(self.network, inputs))
+
+            fns["sample"] = sample
+        elif "sample" in names:
             @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="num_samples"),
                                           tf.TensorSpec([], tf.int32, name="seed"),
                                           tf.TensorSpec([], tf.float32, name="truncation")])

@@ -8,7 +8,8 @@ from pathlib import Path
 import kgan
 from kgan.errors import ConfigError, DataError
 from kgan.events import read_events
-from kgan.gallery import autoencoder, codes, diversity, evaluation, html, latent, neighbours, paired, predicted, sections
+from kgan.gallery import (autoencoder, captions, codes, diversity, evaluation, html, latent, neighbours, paired,
+                          predicted, sections)
 from kgan.gallery.source import data_source, open_source, real_images
 from kgan.io import atomic_path
 from kgan.models import surface
@@ -73,12 +74,15 @@ def not_shown(src, classifier=None) -> dict[str, str]:
     from_data = [s.name for s in src.specs if not s.drawable]
     if from_data:
         why = f"the inputs {from_data} come from data (see Input | output | target)"
+        if not any(s.draw == "string" for s in src.specs):
+            out["captions"] = "Captions: the model takes no text input"
         return {**out, "samples": f"Random samples: {why}", "walks": f"Latent walks: {why}",
                 "truncation": f"Truncation sweep: {why}", "classes": f"Per-class samples: {why}",
                 "predicted": f"Samples by predicted class: {why}",
                 "codes": f"Latent-code traversals: {why}", "neighbours": f"Nearest real neighbours: {why}",
                 "latent": f"Latent tools: {why}"}
     out["paired"] = "Input | output | target: the model takes no image or text input"
+    out["captions"] = "Captions: the model takes no text input"
     if surface.latent_spec(src.specs) is None:
         out["walks"] = "Latent walks: the model has no normal (latent) input"
         out["truncation"] = "Truncation sweep: the model has no normal (latent) input"
@@ -146,6 +150,7 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
             "predicted": lambda: predicted.predicted_section(src, writer, seed, extractor),
             "codes": lambda: codes.codes_section(src, writer, seed),
             "paired": lambda: paired.paired_section(src, features, writer, seed),
+            "captions": lambda: captions.captions_section(src, features, writer, seed),
             "diversity": lambda: diversity.diversity_section(src, features, writer, seed),
             "reconstructions": lambda: autoencoder.reconstructions_section(src, encoded, writer),
             "code_scatter": lambda: autoencoder.scatter_section(src, encoded, writer, tmp),

@@ -78,6 +78,11 @@ class ModelSource(abc.ABC):
         """n samples with normal inputs scaled by psi; the same (n, seed) gives the same underlying draws."""
         return self.generate(self.draw(n, seed, truncation=psi))
 
+    def direction(self, name: str):
+        """(inputs, inputs -> uint8 images) of the named direction the model serves, or None when it serves none
+        of that name."""
+        return None
+
 
 def _batched(fn, inputs: dict, size: int = 256) -> np.ndarray:
     n = len(next(iter(inputs.values())))
@@ -120,6 +125,16 @@ class RunSource(ModelSource):
         network = self._directions[name].network
         return _batched(lambda batch: np.asarray(surface.call_network(network, batch), np.float32), inputs)
 
+    def direction(self, name):
+        from kgan.imageio import to_uint8
+
+        found = next((d for d in surface.directions(self.gan) if d.name == name), None)
+        if found is None:
+            return None
+        call = lambda batch: to_uint8(surface.call_network(  # noqa: E731
+            found.network, surface.check_inputs(found.inputs, batch)))
+        return list(found.inputs), lambda inputs: _batched(call, inputs)
+
 
 class ExportSource(ModelSource):
     def __init__(self, path: Path, version: int | None = None):
@@ -154,6 +169,14 @@ class ExportSource(ModelSource):
 
     def call_direction(self, name, inputs):
         return _batched(self.served.direction(name).infer, inputs)
+
+    def direction(self, name):
+        from kgan.export.served import ServedModel
+
+        if name not in [d["name"] for d in self.info.get("directions", [])]:
+            return None
+        served = ServedModel(self.version_dir, direction=name)
+        return served.specs, lambda inputs: _batched(served.images, inputs)
 
     def truncated(self, n, seed, psi):
         """Through the export's own `sample` signature when it has one (truncation in-graph)."""

@@ -21,9 +21,10 @@ from kgan.progress import Progress
 #: What a metric can ask for: extractor features, class probabilities, the pixels of samples and
 #: reference, a latent generator (not stored samples), (model output, target) pairs, the data's
 #: class labels of the paired examples, and the classes of the inputs the samples were translated from
-#: (an unpaired translator's, `Inputs.labels` beside `sample`).
+#: (an unpaired translator's, `Inputs.labels` beside `sample`), and the texts the samples were generated from
+#: (a text-conditioned model's captions, `Inputs.texts`).
 #: An autoencoder's encoder with held-out examples to encode (`Inputs.held_out`): "encoder".
-NEEDS = ("features", "probs", "images", "generator", "paired", "labels", "input_labels", "encoder")
+NEEDS = ("features", "probs", "images", "generator", "paired", "labels", "input_labels", "texts", "encoder")
 #: Which way is better. "match": neither; the value should be close to the real-vs-real one.
 DIRECTIONS = ("lower", "higher", "match")
 
@@ -89,6 +90,7 @@ class Inputs:
     extractor: Any = None
     pairs: tuple | None = None
     labels: Any = None
+    texts: Any = None  # the captions `sample` was generated from, row for row (text-conditioned models)
     side: str = "samples"
     progress: bool = False
     #: held-out examples of an autoencoder ({"image": float [-1, 1] NHWC, "label": int, -1 unlabelled}); its

@@ -27,6 +27,7 @@ from kgan.errors import ConfigError, DataError
 from kgan.metrics import baselines, registry, restoration, stats
 from kgan.metrics.features import get_extractor
 from kgan.metrics.registry import Inputs
+from kgan.imageio import to_uint8
 from kgan.metrics.sources import as_batches, as_generator
 
 #: What each need requires, for error messages.
@@ -36,7 +37,9 @@ _NEED_HINTS = {"features": "a feature extractor and samples to score",
                "generator": "a generator (a model), not stored samples",
                "paired": "(output, target) pairs: evaluate(..., pairs=...)",
                "labels": "class labels of the paired examples (a model fed from labelled data)",
-               "input_labels": "the classes of the inputs (an unpaired translator fed from labelled data)"}
+               "input_labels": "the classes of the inputs (an unpaired translator fed from labelled data)",
+               "texts": "the captions the samples were generated from (a text-conditioned model fed from captioned "
+                        "data)"}
 
 
 def _split(metrics) -> list[str]:
@@ -161,7 +164,7 @@ def _load_reference(reference_images, reference_name: str, data_dir):
 
 def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch_size,
                     num_images, cache_dir, reference_name, data_dir, options, progress,
-                    as_outputs=None, input_labels=None) -> dict:
+                    as_outputs=None, input_labels=None, texts=None) -> dict:
     """The sample-side report: metrics of the samples and of the reference points (`as_outputs`:
     {point: uint8 NHWC images made from the model's inputs}: its identity, the data's classical inverses;
     `input_labels`: the classes of those inputs, an unpaired translator's)."""
@@ -189,10 +192,11 @@ def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch
                                keep_features="features" in needs, keep_images=keep,
                                label=f"{point} features", progress=progress)
         points[point] = {"num_samples": int(inputs["n"]), "metrics": _score(
-            ref_names, Inputs(inputs, real, labels=input_labels, side=point, **ctx), options)}
+            ref_names, Inputs(inputs, real, labels=input_labels, texts=texts, side=point, **ctx), options)}
     return {
         "num_samples": int(sample["n"]),
-        "metrics": _score(names, Inputs(sample, real, generator=generator, labels=input_labels, **ctx), options),
+        "metrics": _score(names, Inputs(sample, real, generator=generator, labels=input_labels, texts=texts, **ctx),
+                          options),
         "reference_points": {
             "real_vs_real": {
                 "description": "two disjoint halves of the reference set",
@@ -211,9 +215,11 @@ def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch
     }
 
 
-def _available(samples, extractor, generator, pairs, labels, input_labels=None) -> set[str]:
+def _available(samples, extractor, generator, pairs, labels, input_labels=None, texts=None) -> set[str]:
     """The needs (`registry.NEEDS`) that these arguments can satisfy."""
     available = {"paired"} if pairs is not None else set()
+    if texts is not None:
+        available.add("texts")
     if input_labels is not None and (input_labels >= 0).any():
         available.add("input_labels")
     if pairs is not None and labels is not None and (labels >= 0).any():
@@ -265,7 +271,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     samples = generator or samples  # what the sample batches come from
     labels = None if labels is None else np.asarray(labels)
     as_outputs = {}  # reference points made from the inputs, scored as if they were the outputs
-    input_labels = None
+    input_labels = texts = None
     if generator is not None and data is not None:  # one pass over the data makes the samples and the pairs
         made = list(generator.batches_with_rows(n, batch_size, seed, data))
         samples = [images for images, _ in made]
@@ -281,8 +287,13 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
             as_outputs.update({point: np.concatenate([i[point] for i in inverses]) for point in inverses[0]})
         if generator.input_label_feature and not generator.target_feature:
             input_labels = _rows_feature(made, generator.input_label_feature)
+        text = next((s for s in generator.specs if s.draw == "string"), None)
+        if text is not None and not generator.target_feature:  # conditioned on captions of data images
+            texts = _rows_feature(made, text.feature)
+            if texts is not None and _rows_feature(made, "image") is not None:
+                as_outputs["captioned_real"] = to_uint8(_rows_feature(made, "image"))
     held_out = _held_out(made) if generator is not None and generator.encode and data is not None else None
-    available = _available(samples, extractor, generator, pairs, labels, input_labels)
+    available = _available(samples, extractor, generator, pairs, labels, input_labels, texts)
     names = resolve_metrics(metrics, available | ({"encoder"} if held_out else set()))
     paired = [m for m in names if "paired" in registry.get(m).needs]
     encoded = [m for m in names if "encoder" in registry.get(m).needs]
@@ -299,7 +310,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
                                   batch_size=batch_size, num_images=num_images,
                                   cache_dir=cache_dir, reference_name=reference_name,
                                   data_dir=data_dir, options=options, progress=progress,
-                                  as_outputs=as_outputs, input_labels=input_labels)
+                                  as_outputs=as_outputs, input_labels=input_labels, texts=texts)
         report.update(resize=extractor.details["resize"], reference=reference_name or "array",
                       num_samples=section["num_samples"], num_reference=int(len(ref)),
                       metrics=section["metrics"], reference_points=section["reference_points"])
@@ -342,7 +353,9 @@ def _held_out(made) -> dict | None:
 
 
 #: Reference points made from the model's inputs: what each is.
-_FROM_INPUTS = {"identity": "the model's input, resized and in the output's channels", **restoration.POINTS}
+_FROM_INPUTS = {"identity": "the model's input, resized and in the output's channels",
+                "captioned_real": "the real images the captions describe, scored with their own captions",
+                **restoration.POINTS}
 _PAIRED_POINTS = {"real_vs_real": "each target against another example's target",
                   "pixel_gaussian": "per-pixel Gaussian draws of the targets vs targets",
                   "identity": "the model's input against its target",

@@ -90,6 +90,9 @@ def describe_options() -> list[str]:
     lines += ["pix2pix:"] + [line(k, v) for k, v in PIX2PIX_OPTIONS.items()]
     lines += describe_cyclegan_options()
     lines += describe_autoencoder_options()
+    from kgan.models.text_options import DOCS as TEXT_DOCS, TEXT_GAN_OPTIONS
+
+    lines += ["text_gan:"] + [f"  {k} = {_toml_value(v)}  # {TEXT_DOCS[k]}" for k, v in TEXT_GAN_OPTIONS.items()]
     for family, options in RESTORATION_OPTIONS.items():
         lines += [f"{family}:"] + [line(k, v) for k, v in options.items()]
     return lines

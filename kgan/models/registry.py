@@ -106,6 +106,12 @@ def _autoencoder(name: str, description: str, baselines=("ae", "vae")) -> ModelS
                      factory="kgan.models.autoencoder:Autoencoder", check=_options("autoencoder_options"),
                      baselines={b: _codec_baseline(b) for b in baselines})
 
+
+def _text_gan_options(cfg):
+    from kgan.models.text_options import text_gan_options
+    return text_gan_options(cfg)
+
+
 _SPECS = {s.name: s for s in [
     ModelSpec("gan", "Goodfellow et al. 2014: MLP generator/discriminator of the seeds (non-saturating loss; "
               "model.loss = 'minimax' for the original objective)", nets="mlp", loss="non_saturating", norm="none"),
@@ -174,6 +180,17 @@ _SPECS = {s.name: s for s in [
                  "critic's loss on codes vs N(0, I) prior draws"),
     _autoencoder("wae_mmd", "Tolstikhin et al. 2018, Algorithm 2: c + lambda (10) x the unbiased MMD between codes "
                  "and prior draws, inverse multiquadratic kernel over 7 scales"),
+    ModelSpec("text_gan", "Reed et al. 2016: text-to-image; a char-CNN-GRU text encoder (TextVectorization in the "
+              "graph) conditions a DCGAN generator and a matching-aware discriminator (GAN-CLS); GAN-INT "
+              "(model.options.interpolation) and conditioning augmentation (augmentation) as options; served with "
+              "a string input; needs data.captions", nets="dcgan", loss="non_saturating",
+              factory="kgan.models.text_gan:TextGAN", check=_text_gan_options,
+              baselines={"cgan": (
+                  "the class-conditional GAN (Mirza & Osindero): the same nets conditioned on the digit the caption "
+                  "names only (no text model, a plain conditional discriminator), so it cannot follow attributes",
+                  {"model.options.encoder": "digit", "model.options.mismatch_weight": 0,
+                   "model.options.interpolation": 0, "model.options.augmentation": False,
+                   "model.options.match_weight": 0})}),
 ]}
 
 

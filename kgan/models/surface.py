@@ -155,6 +155,36 @@ def latent_space(model) -> LatentSpace | None:
     return None if spec is None else LatentSpace(spec, model.inference_network())
 
 
+#: A direction named INTERPOLATE (optional) serves interpolations between two values of each string input of the
+#: first direction: it takes those inputs, `<name>_to` for each string input (`interpolation_target`) and MIX
+#: (uniform in [0, 1]), and makes the image of (1 - mix) e(value) + mix e(value_to) (text_gan: the text embedding).
+INTERPOLATE = "interpolate"
+MIX = "mix"
+
+
+def interpolation_target(name: str) -> str:
+    return f"{name}_to"
+
+
+def interpolation(directions_) -> Direction | None:
+    """The interpolating direction among `directions_` (see INTERPOLATE), or None."""
+    return next((d for d in directions_ if d.name == INTERPOLATE), None)
+
+
+def interpolation_inputs(specs, drawn: dict, start: list, end: list, steps: int) -> dict:
+    """Inputs of the interpolating direction (inputs `specs`) for len(start) walks of `steps` mixes 0..1 each: walk
+    i from the strings start[i] to end[i] (every string input alike), its other inputs row i of `drawn`."""
+    rows = len(start)
+    out = {k: np.repeat(np.asarray(v)[:rows], steps, axis=0) for k, v in drawn.items()}
+    out[MIX] = np.tile(np.linspace(0.0, 1.0, steps, dtype=np.float32), rows)
+    names = {s.name for s in specs}
+    for s in specs:
+        if s.draw == "string" and interpolation_target(s.name) in names:
+            out[s.name] = np.repeat(np.array(start, object), steps)
+            out[interpolation_target(s.name)] = np.repeat(np.array(end, object), steps)
+    return out
+
+
 def direction_inputs(directions_) -> list[InputSpec]:
     """Every input of the directions, once per name (the fixed examples snapshots render hold all of them)."""
     specs = {}
@@ -295,6 +325,8 @@ def check_inputs(specs, inputs: dict) -> dict:
         if tuple(arr.shape[1:]) != s.shape or arr.ndim != 1 + len(s.shape):
             raise DataError(f"{s.name}: expected shape [B, {', '.join(map(str, s.shape))}]".replace(", ]", "]")
                             + f", got {list(arr.shape)}")
+        if s.draw == "string" and len(arr) == 0:
+            raise DataError(f"{s.name}: expected a batch of at least one string; got an empty batch")
         batch = len(arr) if batch is None else batch
         if len(arr) != batch:
             raise DataError(f"{s.name}: {len(arr)} rows, but the other inputs have {batch}")

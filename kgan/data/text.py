@@ -1,0 +1,100 @@
+"""The `text` data feature in `tf.data`: each example's captions (`kgan.data.captions`), one drawn per epoch.
+
+`caption_lists(data_cfg)` holds every example's captions in the source's order (what `data.captions` names:
+a file beside the images, or captions generated from measured attributes, computed once per data section).
+Named batches carry the example's position in the source (`TEXT_INDEX`) through preprocessing, caching and
+shuffling; after repeating, `draw_captions` replaces it with one of that example's captions, drawn from
+(seed, position in the stream) like `data.resize = "crop"`: a fresh caption each epoch, the same on a resume.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from kgan.data import captions as cap
+from kgan.errors import DataError
+
+VOCABULARY = "vocabulary.json"  # beside a prepared shard: the characters of its captions
+TEXT_INDEX = "text_index"  # the example's position in the source, until a caption replaces it
+
+
+def caption_lists(data_cfg) -> list[list[str]] | None:
+    """Every example's captions (after `data.limit`), in the source's order; None when `data.captions` is empty."""
+    if not data_cfg.captions:
+        return None
+    # computed once per source, whatever the batching, shuffling, split or transform
+    return _caption_lists(dataclasses.replace(data_cfg, batch_size=1, shuffle_buffer=0, cache=False, holdout=0.0,
+                                              transform=""))
+
+
+@functools.lru_cache(maxsize=8)
+def _caption_lists(data_cfg):
+    source, captions = data_cfg.source, data_cfg.captions
+    if captions == "attributes":
+        from kgan.prepare import preprocess_to_uint8
+
+        images, labels = preprocess_to_uint8(data_cfg)  # measured as the model sees them
+        return cap.generate(images, labels)
+    from kgan.data.sources import open_source, parse_source
+
+    scheme, where = parse_source(source)
+    path = cap.beside(Path(where)) if captions == "file" and scheme != "tfds" else None
+    if path is None:
+        named = captions.partition(":")[2]
+        if not named:
+            raise DataError("data.captions = 'file': a tfds: source has no folder to hold captions beside it; "
+                            "use data.captions = 'file:PATH'")
+        path = Path(named).expanduser()
+    count = open_source(source, data_cfg.data_dir or None).count
+    count = min(count, data_cfg.limit) if data_cfg.limit else count
+    if scheme == "folder":
+        from kgan.data.folder import list_files
+
+        keys = [p.relative_to(where).as_posix() for p in list_files(where)[0]][:count]
+    else:
+        keys = [str(i) for i in range(count)]
+    return cap.align(cap.read_file(path), keys, path)
+
+
+def vocabulary(data_cfg) -> list[str]:
+    """The text encoder's vocabulary: `vocabulary.json` beside a prepared shard (adapted when it was prepared),
+    else adapted to the data's captions now (the same characters)."""
+    import json
+
+    from kgan.data.sources import parse_source
+
+    scheme, where = parse_source(data_cfg.source)
+    saved = Path(where).parent / VOCABULARY if scheme == "npz" else None
+    if saved is not None and saved.is_file():
+        return json.loads(saved.read_text())
+    return cap.vocabulary(caption_lists(data_cfg))
+
+
+def with_positions(examples: tf.data.Dataset) -> tf.data.Dataset:
+    """(example, position in the source) pairs: the position finds the example's captions later."""
+    return tf.data.Dataset.zip(examples, tf.data.Dataset.range(2**62))
+
+
+def draw_captions(data_cfg, seed: int):
+    """A map (stream position, features) -> features with `TEXT_INDEX` replaced by `text`: one caption of the
+    example, drawn from (seed, position)."""
+    lists = caption_lists(data_cfg)
+    counts = np.array([len(c) for c in lists], np.int64)
+    flat = tf.constant([c for group in lists for c in group])
+    starts = tf.constant(np.concatenate([[0], np.cumsum(counts)[:-1]]), tf.int64)
+    counts = tf.constant(counts)
+
+    def draw(position, features):
+        features = dict(features)
+        index = features.pop(TEXT_INDEX)
+        u = tf.random.stateless_uniform([], seed=tf.stack([tf.constant(seed, tf.int64), position]), dtype=tf.float32)
+        choice = tf.minimum(tf.cast(u * tf.cast(counts[index], tf.float32), tf.int64), counts[index] - 1)
+        features["text"] = flat[starts[index] + choice]
+        return features
+
+    return draw

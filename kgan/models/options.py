@@ -89,6 +89,9 @@ def describe_options() -> list[str]:
         lines += [f"{family}:"] + [line(k, v) for k, v in options.items()]
     lines += ["pix2pix:"] + [line(k, v) for k, v in PIX2PIX_OPTIONS.items()]
     lines += describe_cyclegan_options()
+    from kgan.models.stylegan_options import describe_stylegan_options
+
+    lines += describe_stylegan_options()
     for family, options in RESTORATION_OPTIONS.items():
         lines += [f"{family}:"] + [line(k, v) for k, v in options.items()]
     return lines

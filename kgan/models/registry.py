@@ -57,6 +57,11 @@ def _options(attr):
     return call
 
 
+def _stylegan_check(cfg):
+    from kgan.models.stylegan_options import stylegan_options
+    stylegan_options(cfg)
+
+
 def _conditional(attr):
     """A lazy reference into kgan.models.conditional (which imports keras)."""
     def call(*args, **kwargs):
@@ -147,6 +152,11 @@ _SPECS = {s.name: s for s in [
               factory="kgan.models.cyclegan:CycleGAN", check=_options("cyclegan_options"),
               baselines={"no_cycle": ("the same model without the cycle (and identity) terms: the paper's GAN-alone "
                                       "ablation", {"model.options.cycle_weight": 0})}),
+    ModelSpec("stylegan", "Karras et al. 2019 (+ StyleGAN2's modulated convolutions: model.options.styles): mapping "
+              "network z -> w, constant 4x4 input, per-layer noise and styles, style mixing, w_avg truncation in W, "
+              "non-saturating loss with lazy R1; served with psi, a noise seed and a `mix` signature",
+              nets="style", loss="non_saturating", norm="none", factory="kgan.models.stylegan:StyleGAN",
+              check=_stylegan_check),
 ]}
 
 

@@ -48,19 +48,20 @@ def open_model(source: str | Path, version: int | None = None):
     return load_run(run_dir, checkpoint)[1]
 
 
-def open_sampler(source: str | Path, version: int | None = None) -> Sampler:
+def open_sampler(source: str | Path, version: int | None = None, truncation: float = 1.0) -> Sampler:
     """Load the model at `source` (`open_model`) once: its inputs drawn from a seed (categorical inputs
-    cycling 0..K-1); an export samples through its own `sample` signature."""
+    cycling 0..K-1; `truncation` as `surface.draw_numpy` applies it: the model's own psi input when it declares
+    one, else a scale of the normal inputs); an export samples through its own `sample` signature."""
     from kgan.export.served import ServedModel
     from kgan.imageio import to_uint8
 
     model = open_model(source, version)
     if isinstance(model, ServedModel):
         check_drawable(model.specs, source)
-        return lambda count, seed: model.sample(count, seed=seed)
+        return lambda count, seed: model.sample(count, seed=seed, truncation=truncation)
     specs = model.inference_inputs()
     check_drawable(specs, source)
-    return lambda count, seed: to_uint8(model.infer(surface.fixed_inputs(specs, count, seed)))
+    return lambda count, seed: to_uint8(model.infer(surface.fixed_inputs(specs, count, seed, truncation=truncation)))
 
 
 def chunk_seed(seed: int, index: int) -> int:

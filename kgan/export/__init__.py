@@ -53,12 +53,15 @@ def _run_and_checkpoint(run_or_checkpoint) -> tuple[Path, str | None]:
 def surface_metadata(model) -> dict:
     """What an export says about the model's declared surface: its inputs, the image it makes, the data
     feature its output should match, what makes its inference draw noise ("" when deterministic), the named
-    directions it serves (each with its inputs and inverse; empty for a model with one direction).
+    directions it serves (each with its inputs and inverse; empty for a model with one direction), its style
+    mixing and intermediate latent (None when it declares none) and its served constants (StyleGAN's w_avg).
     `latent_dim` and `num_classes` (0 when absent) stay for readers written before `inputs` existed."""
     from kgan.export.signatures import signature_names
 
     specs = model.inference_inputs()
     directions = surface.directions(model)
+    latent = surface.intermediate_latent(model)
+    mixing = surface.style_mixing(model)
     height, width, channels = (int(d) for d in model.inference_network().output_shape[1:])
     return {
         "inputs": surface.specs_to_json(specs),
@@ -66,8 +69,11 @@ def surface_metadata(model) -> dict:
         "inference_noise": surface.inference_noise(model),
         "identity_feature": surface.identity_feature(model),
         "input_label_feature": surface.input_label_feature(model),
-        "signatures": signature_names(specs, directions),
+        "signatures": signature_names(specs, directions, latent),
         "directions": [d.to_json() for d in directions if d.name],
+        "style_mixing": mixing.to_json() if mixing is not None else None,
+        "intermediate_latent": latent.to_json() if latent is not None else None,
+        "constants": surface.served_constants(model),
         "latent_dim": surface.latent_dim(specs),
         "num_classes": surface.num_classes(specs),
         "resolution": height,

@@ -25,6 +25,9 @@ docs/serving.md):
   .Direction`; CycleGAN's `a_to_b` and `b_to_a`) has each named direction under its name, image inputs as uint8
   and as floats, checked in the graph like `serving_default`; the first direction is also `serving_default` /
   `serving_float` (and the only one with `sample`).
+- `mapping(<source>)` -> `{<name>: float32 [None, ...]}` and `synthesis(<name>, ...)` -> the image outputs: a model
+  that declares an intermediate latent (`surface.IntermediateLatent`, StyleGAN's W) serves both halves, so PPL in W
+  and style edits work on the export alone.
 - `metadata()` -> string/int64 scalars describing the model (and the full JSON).
 """
 
@@ -39,14 +42,15 @@ from kgan.models import surface
 METADATA_ASSET = "kgan_metadata.json"
 
 
-def signature_names(specs, directions=()) -> list[str]:
+def signature_names(specs, directions=(), latent=None) -> list[str]:
     """The signatures an export of a model with these inputs (those of its first direction) has; `directions`:
-    every direction it serves, when it serves named ones."""
+    every direction it serves, when it serves named ones; `latent`: its intermediate latent, if it declares one."""
     drawable = all(s.drawable for s in specs)
     images = any(s.draw == "image" for s in specs)
     named = [name for d in directions if d.name for name in direction_signatures(d)]
+    halves = ["mapping", "synthesis"] if latent is not None else []
     return ["serving_default", *(["serving_float"] if images else []), *(["sample"] if drawable else []), *named,
-            "metadata"]
+            *halves, "metadata"]
 
 
 def direction_signatures(direction) -> list[str]:
@@ -153,12 +157,34 @@ class GeneratorModule(tf.Module):
             network = self.network if direction is directions[0] else direction.network
             for name in direction_signatures(direction):
                 fns[name] = serve(not name.endswith("_float"), d_specs, network)
+        latent = surface.intermediate_latent(model)
+        if latent is not None:
+            fns.update(_latent_halves(latent))
+            self.latent_networks = [latent.mapping, latent.synthesis]
         for name, fn in fns.items():
             setattr(self, name, fn)
         self.signature_names = tuple(fns)
 
     def signatures(self) -> dict:
         return {name: getattr(self, name) for name in self.signature_names}
+
+
+def _latent_halves(latent) -> dict:
+    """The `mapping` (source -> latent) and `synthesis` (latent + other inputs -> images) signatures."""
+    source = tf.TensorSpec([None, *latent.mapping.inputs[0].shape[1:]], tf.float32, name=latent.source)
+    synthesis_specs = [tf.TensorSpec([None, *latent.shape], tf.float32, name=latent.name),
+                       *(s.tensor_spec() for s in latent.inputs)]
+    names = [latent.name, *(s.name for s in latent.inputs)]
+
+    @tf.function(input_signature=[source])
+    def mapping(value):
+        return {latent.name: tf.cast(latent.mapping(value), tf.float32)}
+
+    @tf.function(input_signature=synthesis_specs)
+    def synthesis(*args):
+        return _outputs(surface.call_network(latent.synthesis, dict(zip(names, args))))
+
+    return {"mapping": mapping, "synthesis": synthesis}
 
 
 def save(module: GeneratorModule, path) -> None:

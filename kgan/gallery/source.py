@@ -51,6 +51,8 @@ class ModelSource(abc.ABC):
     inference_noise: str = ""
     #: why no model could be loaded (then only history sections render)
     unavailable: str = ""
+    #: the model's style-mixing declaration (`surface.StyleMixing`), None when it has none
+    style_mixing: surface.StyleMixing | None = None
 
     @property
     def available(self) -> bool:
@@ -65,8 +67,20 @@ class ModelSource(abc.ABC):
         return surface.draw_numpy(self.specs, n, np.random.default_rng(seed), truncation=truncation, cycle=True,
                                   data=data)
 
-    #: how `truncated` applies psi (shown in the gallery)
-    truncation_method = "scaling the normal inputs by psi"
+    @abc.abstractmethod
+    def direction_inputs(self, name: str) -> list:
+        """The declared inputs of the named served direction."""
+
+    @abc.abstractmethod
+    def generate_direction(self, name: str, inputs: dict) -> np.ndarray:
+        """uint8 NHWC images of the named served direction (`surface.Direction`) for its named inputs."""
+
+    @property
+    def truncation_method(self) -> str:
+        """How `truncated` applies psi (shown in the gallery)."""
+        if surface.truncation_spec(self.specs) is not None:
+            return "the model's own truncation (its psi input: w_avg + psi (w - w_avg) in its intermediate latent)"
+        return "scaling the normal inputs by psi"
 
     def truncated(self, n: int, seed: int, psi: float) -> np.ndarray:
         """n samples with normal inputs scaled by psi; the same (n, seed) gives the same underlying draws."""
@@ -99,6 +113,7 @@ class RunSource(ModelSource):
             self.step = self.info.get("step")
             return
         self.specs = list(self.gan.inference_inputs())
+        self.style_mixing = surface.style_mixing(self.gan)
         self.target_feature = self.gan.target_feature
         self.inference_noise = surface.inference_noise(self.gan)
         self.image_shape = tuple(int(d) for d in self.gan.inference_network().output_shape[1:])
@@ -107,6 +122,19 @@ class RunSource(ModelSource):
         from kgan.imageio import to_uint8
 
         return _batched(lambda batch: to_uint8(self.gan.infer(batch)), inputs)
+
+    def _direction(self, name):
+        (direction,) = [d for d in surface.directions(self.gan) if d.name == name]
+        return direction
+
+    def direction_inputs(self, name):
+        return list(self._direction(name).inputs)
+
+    def generate_direction(self, name, inputs):
+        from kgan.imageio import to_uint8
+
+        network = self._direction(name).network
+        return _batched(lambda batch: to_uint8(surface.call_network(network, batch)), inputs)
 
 
 class ExportSource(ModelSource):
@@ -120,6 +148,8 @@ class ExportSource(ModelSource):
         self.name = (version_dir.parent.name if version_dir.name.isdigit() else version_dir.name)
         self.info = self.served.metadata
         self.specs = self.served.specs
+        self.style_mixing = self.served.style_mixing
+        self.directions = {}
         self.target_feature = self.info.get("target_feature")
         self.inference_noise = self.info.get("inference_noise") or ""
         self.step = self.info.get("training_steps", self.info.get("step"))
@@ -134,10 +164,23 @@ class ExportSource(ModelSource):
     def truncation_method(self) -> str:
         if self.served.sample_signature is None:
             return super().truncation_method
-        return "the export's `sample` signature (truncation in the graph)"
+        return f"the export's `sample` signature ({super().truncation_method}, in the graph)"
 
     def generate(self, inputs):
         return _batched(self.served.images, inputs)
+
+    def _direction(self, name):
+        from kgan.export.served import ServedModel
+
+        if name not in self.directions:
+            self.directions[name] = ServedModel(self.version_dir, direction=name)
+        return self.directions[name]
+
+    def direction_inputs(self, name):
+        return list(self._direction(name).specs)
+
+    def generate_direction(self, name, inputs):
+        return _batched(self._direction(name).images, inputs)
 
     def truncated(self, n, seed, psi):
         """Through the export's own `sample` signature when it has one (truncation in-graph)."""

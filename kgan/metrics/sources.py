@@ -20,6 +20,17 @@ from kgan.models import surface
 
 
 @dataclass
+class LatentSpace:
+    """A model's intermediate latent space (`surface.IntermediateLatent`, StyleGAN's W) with both halves as
+    functions: `mapping(source array) -> latent array`, `synthesis({latent name: array, other inputs}) -> float
+    images in [-1, 1]`."""
+
+    declaration: surface.IntermediateLatent
+    mapping: Callable
+    synthesis: Callable
+
+
+@dataclass
 class Generator:
     """A generative model for metrics: its declared inputs and `fn(inputs: dict)` -> float NHWC in [-1, 1].
 
@@ -33,6 +44,7 @@ class Generator:
     target_feature: str | None = None  # the data feature an output should match (paired metrics)
     identity_feature: str | None = None  # the data feature that is its input, scored as an output (reference)
     input_label_feature: str | None = None  # the data feature with its input's class (unpaired translators)
+    latent_space: LatentSpace | None = None  # an intermediate latent space it declares (PPL in W)
 
     def __post_init__(self):
         self._rng = np.random.default_rng(0)  # inputs that `images(z, labels)` callers do not pass
@@ -61,7 +73,7 @@ class Generator:
         spec = surface.categorical_spec(self.specs, "label")
         return spec.classes if spec is not None else 0
 
-    def _latent(self) -> surface.InputSpec:
+    def latent_input(self) -> surface.InputSpec:
         spec = surface.latent_spec(self.specs)
         if spec is None:
             raise DataError(f"the model has no normal (latent) input: inputs {[s.name for s in self.specs]}")
@@ -69,13 +81,19 @@ class Generator:
 
     def sample_latents(self, rng: np.random.Generator, n: int):
         """(z, labels or None) for callers that move through the latent space (PPL)."""
-        keep = [self._latent(), *filter(None, [surface.categorical_spec(self.specs, "label")])]
+        keep = [self.latent_input(), *filter(None, [surface.categorical_spec(self.specs, "label")])]
         drawn = surface.draw_numpy(keep, n, rng)
         return drawn[keep[0].name], drawn.get("label")
 
+    def path_inputs(self, rng: np.random.Generator, n: int, specs=None) -> dict:
+        """Every input of `specs` (default: the model's) but the latent, drawn once for n paths: both ends of a
+        path share them (class, noise seed), so a path changes nothing but its latent."""
+        latent = self.latent_input().name
+        return surface.draw_numpy([s for s in (specs or self.specs) if s.name != latent], n, rng)
+
     def images(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """Images for latents `z` (and class labels); any other drawable input is drawn at random per call."""
-        given = {self._latent().name: np.asarray(z), **({"label": np.asarray(labels)} if labels is not None else {})}
+        given = {self.latent_input().name: np.asarray(z), **({"label": np.asarray(labels)} if labels is not None else {})}
         rest = [s for s in self.specs if s.name not in given]
         inputs = {**surface.draw_numpy(rest, len(z), self._rng), **given}
         return np.asarray(self.fn(inputs), np.float32)
@@ -143,9 +161,14 @@ class _Rows:
 
 
 def from_gan(gan) -> Generator:
-    """Wrap a model's declared surface (`inference_inputs`, `infer`; DESIGN.md)."""
+    """Wrap a model's declared surface (`inference_inputs`, `infer`, an intermediate latent; DESIGN.md)."""
+    latent = surface.intermediate_latent(gan)
+    space = None
+    if latent is not None:
+        space = LatentSpace(latent, lambda source: np.asarray(latent.mapping(source)),
+                            lambda inputs: np.asarray(surface.call_network(latent.synthesis, inputs)))
     return Generator(list(gan.inference_inputs()), lambda inputs: np.asarray(gan.infer(inputs)),
-                     gan.target_feature, surface.identity_feature(gan), surface.input_label_feature(gan))
+                     gan.target_feature, surface.identity_feature(gan), surface.input_label_feature(gan), space)
 
 
 def generator_from_path(path: str | Path, version: int | None = None) -> Generator:
@@ -156,8 +179,10 @@ def generator_from_path(path: str | Path, version: int | None = None) -> Generat
 
     model = open_model(path, version)
     if isinstance(model, ServedModel):
+        latent = model.intermediate_latent
+        space = LatentSpace(latent, model.map_latent, model.synthesize) if latent is not None else None
         return Generator(model.specs, model.infer, model.metadata.get("target_feature"),
-                         model.metadata.get("identity_feature"), model.metadata.get("input_label_feature"))
+                         model.metadata.get("identity_feature"), model.metadata.get("input_label_feature"), space)
     return from_gan(model)
 
 

@@ -16,7 +16,7 @@ from conftest import cli
 TINY = {"name": "tinysg", "data": {"limit": 64, "batch_size": 16, "resolution": 8, "resize": "resize"},
         "model": {"name": "stylegan", "width": 4, "latent_dim": 8, "options": {"mapping_layers": 2, "max_channels": 8}},
         "train": {"steps": 17, "checkpoint_every": 17, "snapshot_every": 17, "log_every": 1},
-        "export": {"warmup_requests": 2}}
+        "export": {"warmup_requests": 0}}
 
 
 def _config(**overrides):
@@ -46,6 +46,13 @@ def sg_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("stylegan") / "run"
     train(_config(), root, verbose=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def sg_loaded(sg_run):
+    from kgan.training import load_run
+
+    return load_run(sg_run)[1:]
 
 
 @pytest.fixture(scope="session")
@@ -147,10 +154,8 @@ def test_w_avg_follows_the_batch_mean_of_w_by_ema():
                                atol=1e-6)
 
 
-def test_lazy_r1_runs_every_16_steps_with_the_resolution_gamma(sg_run):
-    from kgan.training import load_run
-
-    _, gan, step = load_run(sg_run)
+def test_lazy_r1_runs_every_16_steps_with_the_resolution_gamma(sg_run, sg_loaded):
+    gan, step = sg_loaded
     (r1,) = [t for t in gan.terms or gan.loss_terms() if t.name == "r1"]
     assert step == 17 and r1.every == 16 and r1.weight == pytest.approx(0.0002 * 8 ** 2 / 16)
     with open(sg_run / "logs" / "history.csv") as f:
@@ -187,10 +192,8 @@ LOADER = textwrap.dedent("""
 """)
 
 
-def test_export_serves_psi_mix_sample_and_both_halves_in_a_process_without_kgan(sg_run, sg_export, tmp_path):
-    from kgan.training import load_run
-
-    _, gan, _ = load_run(sg_run)
+def test_export_serves_psi_mix_sample_and_both_halves_in_a_process_without_kgan(sg_loaded, sg_export, tmp_path):
+    gan, _ = sg_loaded
     z = np.random.default_rng(7).standard_normal((4, 8)).astype("float32")
     np.save(tmp_path / "z.npy", z)
     (tmp_path / "load.py").write_text(LOADER)
@@ -216,29 +219,37 @@ def test_export_serves_psi_mix_sample_and_both_halves_in_a_process_without_kgan(
     assert {"mix", "sample", "mapping", "synthesis"} <= set(meta["signatures"])
 
 
-def test_sample_truncation_gallery_sections_and_ppl_in_w_read_the_declarations(sg_run, sg_export, tmp_path):
-    from kgan.gallery import render_gallery
+def test_sample_truncation_gallery_sections_and_ppl_in_w_read_the_declarations(sg_loaded, sg_export, tmp_path):
+    from kgan.gallery import diversity, sections, styles
+    from kgan.gallery.render import not_shown
+    from kgan.gallery.source import open_source
     from kgan.metrics.ppl import perceptual_path_length
-    from kgan.metrics.sources import generator_from_path
+    from kgan.metrics.sources import from_gan, generator_from_path
 
     assert cli("sample", str(sg_export), "--n", "4", "--truncation", "0", "--out", str(tmp_path / "s.npy")).returncode == 0
-    assert cli("sample", str(sg_run), "--n", "4", "--truncation", "0", "--out", str(tmp_path / "r.npy")).returncode == 0
-    served, run = np.load(tmp_path / "s.npy"), np.load(tmp_path / "r.npy")
-    assert served.shape == run.shape == (4, 8, 8, 1)
-    page = render_gallery(sg_export, tmp_path / "gallery", real_limit=64)
-    gallery = json.loads((page.parent / "gallery.json").read_text())
-    assert {"style_mixing", "diversity", "truncation"} <= set(gallery["sections"])
-    assert "style_mixing_4.png" in gallery["files"]
-    assert "own truncation" in page.read_text()
+    assert np.load(tmp_path / "s.npy").shape == (4, 8, 8, 1)
+    src = open_source(sg_export)
+    assert not {"style_mixing", "diversity", "truncation"} & set(not_shown(src))
+    writer = sections.Writer(tmp_path, 1)
+    mixing = styles.style_mixing_section(src, writer, 0)
+    assert [image.src for image in mixing.items[0].items] == ["style_mixing_4.png"]  # 8x8: one boundary, 4 | 8
+    grid = styles.mixing_grid(lambda inputs: src.generate_direction("mix", inputs), src.style_mixing,
+                              src.direction_inputs("mix"), 2, 0)
+    assert grid.shape == ((styles.SOURCES + 1) ** 2, 8, 8, 1)
+    noise = diversity.diversity_section(src, None, writer, 0)
+    assert "noise_seed" in noise.intro and "std map" in noise.items[0].caption
+    assert "own truncation" in sections.truncation_section(src, writer, 0).intro
 
     class Pixels:
         def features(self, pixels):
             return pixels.reshape(len(pixels), -1) / 255.0
 
-    results = {path: [perceptual_path_length(generator_from_path(path), Pixels(), 20, batch_size=10, space=space)
-                      ["mean"] for space in ("z", "w")] for path in (sg_run, sg_export)}
-    np.testing.assert_allclose(results[sg_run], results[sg_export], rtol=1e-3)  # run and export: the same paths
-    assert all(np.isfinite(results[sg_run]))
+    gan, _ = sg_loaded
+    results = {name: [perceptual_path_length(generator, Pixels(), 20, batch_size=10, space=space)["mean"]
+                      for space in ("z", "w")]
+               for name, generator in (("run", from_gan(gan)), ("export", generator_from_path(sg_export)))}
+    np.testing.assert_allclose(results["run"], results["export"], rtol=1e-3)  # the same paths, run or export
+    assert all(np.isfinite(results["run"]))
 
 
 def test_config_errors_name_the_field():

@@ -21,24 +21,26 @@ def crossovers(layer_resolutions) -> list[tuple[int, int]]:
     return [(i + 1, r) for i, r in enumerate(layer_resolutions[:-1]) if layer_resolutions[i + 1] != r]
 
 
-def _mixes(src, mixing: surface.StyleMixing, row: dict, sources_b: np.ndarray, crossover: int) -> np.ndarray:
+def _mixes(mix, mixing: surface.StyleMixing, row: dict, sources_b: np.ndarray, crossover: int) -> np.ndarray:
     """Row's inputs (one example) with each of `sources_b` as B, mixed at `crossover`."""
     n = len(sources_b)
     inputs = {k: np.repeat(v, n, axis=0) for k, v in row.items()}
     inputs[mixing.sources[1]] = sources_b
     inputs[mixing.crossover] = np.full(n, crossover, np.int32)
-    return src.generate_direction(mixing.direction, inputs)
+    return mix(inputs)
 
 
-def mixing_grid(src, mixing: surface.StyleMixing, specs, crossover: int, seed: int) -> np.ndarray:
-    """(SOURCES + 1)^2 uint8 images: a blank corner, B along the top, A down the left, the mixes inside."""
-    drawn = surface.fixed_inputs(specs, SOURCES, seed)
+def mixing_grid(mix, mixing: surface.StyleMixing, specs, crossover: int, seed: int,
+                sources: int = SOURCES) -> np.ndarray:
+    """(sources + 1)^2 uint8 images: a blank corner, B along the top, A down the left, the mixes inside.
+    `mix`: the mixing direction's named inputs -> uint8 images; `specs`: its declared inputs."""
+    drawn = surface.fixed_inputs(specs, sources, seed)
     sources_b, layers = drawn[mixing.sources[1]], len(mixing.layer_resolutions)
-    rows = [{k: v[i:i + 1] for k, v in drawn.items()} for i in range(SOURCES)]
-    top = _mixes(src, mixing, rows[0], sources_b, 0)  # crossover 0: every style from B
+    rows = [{k: v[i:i + 1] for k, v in drawn.items()} for i in range(sources)]
+    top = _mixes(mix, mixing, rows[0], sources_b, 0)  # crossover 0: every style from B
     grid = [np.zeros_like(top[:1]), top]
     for row in rows:
-        grid += [_mixes(src, mixing, row, sources_b[:1], layers), _mixes(src, mixing, row, sources_b, crossover)]
+        grid += [_mixes(mix, mixing, row, sources_b[:1], layers), _mixes(mix, mixing, row, sources_b, crossover)]
     return np.concatenate(grid)
 
 
@@ -54,7 +56,8 @@ def style_mixing_section(src, writer, seed: int) -> Section:
     specs = src.direction_inputs(mixing.direction)
     images = []
     for crossover, resolution in crossovers(mixing.layer_resolutions):
-        grid = mixing_grid(src, mixing, specs, crossover, seed + 8)
+        grid = mixing_grid(lambda inputs: src.generate_direction(mixing.direction, inputs), mixing, specs, crossover,
+                           seed + 8)
         images.append(writer.grid(f"style_mixing_{resolution}.png", grid, SOURCES + 1,
                                   f"styles up to {resolution}x{resolution} from A (layers 0..{crossover - 1})"))
     sec.items.append(Group(images))

@@ -92,5 +92,6 @@ for _name, _space, _sampling, _label, _what in (
         ("ppl_end", "z", "end", "PPL end", "at the end points of slerp paths in Z"),
         ("ppl_w", "w", "full", "PPL(W)", "along lerp paths in the intermediate latent W, t ~ U(0, 1)"),
         ("ppl_w_end", "w", "end", "PPL(W) end", "at the end points of lerp paths in W")):
-    register(Metric(_name, {"generator", "features"}, _metric(_space, _sampling), [Headline("mean", _label)], "lower",
+    needs = {"generator", "features"} | ({"latent_space"} if _space == "w" else set())
+    register(Metric(_name, needs, _metric(_space, _sampling), [Headline("mean", _label)], "lower",
                     f"perceptual path length: feature change {_what}"))

@@ -21,8 +21,9 @@ from kgan.progress import Progress
 #: What a metric can ask for: extractor features, class probabilities, the pixels of samples and
 #: reference, a latent generator (not stored samples), (model output, target) pairs, the data's
 #: class labels of the paired examples, and the classes of the inputs the samples were translated from
-#: (an unpaired translator's, `Inputs.labels` beside `sample`).
-NEEDS = ("features", "probs", "images", "generator", "paired", "labels", "input_labels")
+#: (an unpaired translator's, `Inputs.labels` beside `sample`), and a generator that declares an intermediate
+#: latent space (`latent_space`: StyleGAN's W).
+NEEDS = ("features", "probs", "images", "generator", "paired", "labels", "input_labels", "latent_space")
 #: Which way is better. "match": neither; the value should be close to the real-vs-real one.
 DIRECTIONS = ("lower", "higher", "match")
 

@@ -36,7 +36,8 @@ _NEED_HINTS = {"features": "a feature extractor and samples to score",
                "generator": "a generator (a model), not stored samples",
                "paired": "(output, target) pairs: evaluate(..., pairs=...)",
                "labels": "class labels of the paired examples (a model fed from labelled data)",
-               "input_labels": "the classes of the inputs (an unpaired translator fed from labelled data)"}
+               "input_labels": "the classes of the inputs (an unpaired translator fed from labelled data)",
+               "latent_space": "a model that declares an intermediate latent space (StyleGAN's W)"}
 
 
 def _split(metrics) -> list[str]:
@@ -224,6 +225,8 @@ def _available(samples, extractor, generator, pairs, labels, input_labels=None) 
             available |= {"features", "probs"} if extractor.num_classes else {"features"}
         if generator is not None:
             available.add("generator")
+            if generator.latent_space is not None:
+                available.add("latent_space")
     return available
 
 

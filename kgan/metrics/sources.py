@@ -45,6 +45,7 @@ class Generator:
     identity_feature: str | None = None  # the data feature that is its input, scored as an output (reference)
     input_label_feature: str | None = None  # the data feature with its input's class (unpaired translators)
     latent_space: LatentSpace | None = None  # an intermediate latent space it declares (PPL in W)
+    truncation: float = 1.0  # of the scored samples, applied by the draw rules (the model's own psi, or z * psi)
 
     def __post_init__(self):
         self._rng = np.random.default_rng(0)  # inputs that `images(z, labels)` callers do not pass
@@ -136,7 +137,7 @@ class Generator:
             rows = rows_of.take(size) if rows_of is not None else None
             if needs and rows is None:
                 raise DataError(f"data: ended after {start} of the requested n={n} examples")
-            inputs = surface.draw_numpy(self.specs, size, rng, data=rows)
+            inputs = surface.draw_numpy(self.specs, size, rng, data=rows, truncation=self.truncation)
             yield to_uint8(np.asarray(self.fn(inputs), np.float32)), rows
 
 

@@ -76,6 +76,13 @@ def check_features(cfg: ExperimentConfig, gan) -> None:
                           f"{list(available)} (missing {missing}; see data.transform, or a paired:DIR_A,DIR_B source)")
 
 
+def grow_to(gan, phase: phases.Phase) -> None:
+    """A phase with a resolution sets the model to it (a growing model; a fade phase fades the newest block in over
+    its steps). Training calls it at every phase; restoring a run, for the phase of its step."""
+    if phase.resolution is not None:
+        gan.set_resolution(phase.resolution, fade=(phase.start, phase.end) if phase.fade else None)
+
+
 def learning_rate(optimizer) -> float:
     """The current rate as a float (a MirroredVariable under a strategy has no __float__)."""
     return float(tf.convert_to_tensor(optimizer.learning_rate).numpy())
@@ -109,6 +116,7 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None):
         _checkpoint(gan).restore(path).expect_partial()
     except (tf.errors.OpError, ValueError, AssertionError, IndexError) as e:  # IndexError: truncated file
         raise CheckpointError(f"{path}: checkpoint is unreadable or does not match the config ({e})") from None
+    grow_to(gan, phases.phase_at(phases.plan(cfg), current_step(gan)))
     return cfg, gan, current_step(gan)
 
 
@@ -404,8 +412,7 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
         if cfg.train.phases:
             logger.event(f"phase {phase.index + 1}/{len(cfg.train.phases)} {phase.name!r}: steps "
                          f"{phase.start}-{phase.end}", step=current_step(gan))
-        if phase.resolution is not None:
-            gan.set_resolution(phase.resolution)
+        grow_to(gan, phase)
         say(f"data: {cfg.data.source}, batch {cfg.data.batch_size}; compiling the training step "
             f"(first log line after {cfg.train.log_every} steps)")
         data = dataset

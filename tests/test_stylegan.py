@@ -4,6 +4,7 @@ surface (mix / mapping / synthesis signatures, psi, the noise seed) in a process
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -33,7 +34,7 @@ def _model(**overrides):
 
 def _noisy(gan, strength=0.5):
     """Give every noise layer a non-zero strength (they start at 0, as in the paper)."""
-    for layer in gan.part("synthesis", gan.sampler).layers:
+    for layer in gan.sampler._flatten_layers():
         if hasattr(layer, "strength"):
             layer.strength.assign(np.full(layer.strength.shape, strength, np.float32))
     return gan
@@ -94,10 +95,11 @@ def test_modulated_convolution_equals_adain_style_scaling_on_a_hand_checked_case
         np.testing.assert_allclose(out[b], ref, rtol=1e-4, atol=1e-5)
 
 
-def test_psi_zero_gives_the_w_avg_image_and_noise_seeds_resample_the_noise():
+@pytest.mark.parametrize("styles", ["adain", "modulated"])
+def test_psi_zero_gives_the_w_avg_image_and_noise_seeds_resample_the_noise(styles):
     from kgan.models import surface
 
-    gan = _noisy(_model())
+    gan = _noisy(_model(**{"model.options.styles": styles}))
     truncation = gan.part("truncation", gan.sampler)
     w_avg = np.random.default_rng(2).standard_normal(truncation.w_avg.shape).astype("float32")
     truncation.w_avg.assign(w_avg)
@@ -137,6 +139,25 @@ def test_mixing_uses_both_latents_split_at_the_crossover():
                                             "noise_seed": np.array([5, 6], np.int32)}))
     np.testing.assert_allclose(run(z_a, z_b, layers), plain(z_a), atol=1e-5)  # every layer from A
     np.testing.assert_allclose(run(z_a, z_b, 0), plain(z_b), atol=1e-5)  # every layer from B
+
+
+def test_progressive_generator_fades_the_new_resolution_in_over_the_previous_one():
+    from kgan.models import surface
+
+    phases = [{"steps": 2, "resolution": 4}, {"steps": 2, "resolution": 8, "fade": True}, {"steps": 1, "resolution": 8}]
+    gan = _noisy(_model(**{"model.options.progressive": True, "train.phases": phases}))
+    inputs = surface.fixed_inputs(gan.inference_inputs(), 3, 0)
+    gan.set_resolution(4)
+    previous = np.asarray(gan.infer(inputs))  # served at the target size: the 4x4 image, nearest-upsampled
+    np.testing.assert_array_equal(previous[:, ::2, ::2], previous[:, 1::2, 1::2])
+    gan.set_resolution(8)
+    grown = np.asarray(gan.infer(inputs))
+    gan.set_resolution(8, fade=(0, 10))
+    for alpha, expected in ((0.0, previous), (1.0, grown)):
+        for network in gan.growing_networks():
+            network.alpha.assign(alpha)
+        np.testing.assert_allclose(np.asarray(gan.infer(inputs)), expected, atol=1e-5)
+    assert np.abs(grown - previous).max() > 1e-3
 
 
 def test_w_avg_follows_the_batch_mean_of_w_by_ema():
@@ -266,10 +287,14 @@ def test_config_errors_name_the_field():
     cases = [({"data": {"resolution": 28}}, "data.resolution"), ({"train": {"r1": 10.0}}, "train.r1"),
              ({"model": {"options": {"styles": "both"}}}, "model.options.styles"),
              ({"model": {"options": {"truncation_cutoff": 9}}}, "model.options.truncation_cutoff"),
-             ({"model": {"options": {"style_mixing": 2}}}, "model.options.style_mixing")]
+             ({"model": {"options": {"style_mixing": 2}}}, "model.options.style_mixing"),
+             ({"train": {"phases": [{"steps": 1, "resolution": 4}]}}, "train.phases[0].resolution"),
+             ({"model": {"options": {"progressive": True}}, "train": {"phases": [{"steps": 1, "resolution": 8,
+                                                                                 "fade": True}]}},
+              "train.phases[0].fade")]
     for override, field in cases:
         raw = json.loads(json.dumps(TINY))
         for section, values in override.items():
             raw[section].update(values)
-        with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        with pytest.raises(ConfigError, match=re.escape(field)):
             validate(from_dict(raw))

@@ -9,6 +9,8 @@ random crossover on come from the second one (style-mixing regularization, per b
 follows the batch mean of w by EMA (`w_avg_decay`, 0.995); noise seeds are drawn from the model's seed stream.
 Optional path-length regularization (`path_length` weight, lazy every `path_length_every` steps): the Jacobian of
 the image w.r.t. the styles, projected on a random image, should have a steady length (its EMA is `pl_mean`).
+`model.options.progressive`: the same model grown 4x4 -> data.resolution by `train.phases` (ProGAN's fade-in,
+`kgan.models.growing`), with ProGAN's growing discriminator (`ProgressiveStyleGAN`).
 Served surface: `z`, `psi` (the model truncates itself, in W: w_avg + psi (w - w_avg), optionally only the
 first `truncation_cutoff` layers) and `noise_seed` (the per-layer noise); a `mix` direction (`z_a`, `z_b`,
 `crossover`, psi, noise seed), declared as its style mixing; W as its intermediate latent (mapping / synthesis, for
@@ -23,6 +25,7 @@ from keras import ops
 
 from kgan.models import surface
 from kgan.models.gan import GAN
+from kgan.models.growing import Growing
 from kgan.models.terms import Term
 from kgan.nets import style
 
@@ -50,11 +53,22 @@ class StyleGAN(GAN):
         _, loss, _ = resolve(cfg)
         r, channels = cfg.data.resolution, cfg.data.channels
         w_dim = opts["w_dim"] or cfg.model.latent_dim
-        mapping = style.mapping_network(cfg.model.latent_dim, w_dim, opts["mapping_layers"],
-                                        opts["mapping_lr_multiplier"])
-        synthesis = style.synthesis_network(r, channels, w_dim, cfg.model.width, opts["styles"], opts["max_channels"])
-        generator = style.style_generator(mapping, synthesis, opts["truncation_cutoff"], opts["w_avg_decay"])
-        discriminator = style.style_discriminator((r, r, channels), cfg.model.width, opts["max_channels"])
+        if opts["progressive"]:
+            from kgan.nets.progressive import ProganDiscriminator
+
+            cls = ProgressiveStyleGAN
+            generator = style.GrowingStyleGenerator(
+                cfg.model.latent_dim, r, channels, cfg.model.width, w_dim, opts["styles"], opts["max_channels"],
+                opts["mapping_layers"], opts["mapping_lr_multiplier"], opts["truncation_cutoff"], opts["w_avg_decay"],
+                name="generator")
+            discriminator = ProganDiscriminator(r, channels, cfg.model.width, opts["max_channels"], name="discriminator")
+        else:
+            mapping = style.mapping_network(cfg.model.latent_dim, w_dim, opts["mapping_layers"],
+                                            opts["mapping_lr_multiplier"])
+            synthesis = style.synthesis_network(r, channels, w_dim, cfg.model.width, opts["styles"],
+                                                opts["max_channels"])
+            generator = style.style_generator(mapping, synthesis, opts["truncation_cutoff"], opts["w_avg_decay"])
+            discriminator = style.style_discriminator((r, r, channels), cfg.model.width, opts["max_channels"])
         t = cfg.train
         return cls(generator, discriminator, latent_dim=cfg.model.latent_dim, image_shape=(r, r, channels),
                    loss=loss, n_critic=t.n_critic, gradient_penalty=t.gradient_penalty, r1=r1_gamma(cfg, opts),
@@ -64,12 +78,19 @@ class StyleGAN(GAN):
 
     # ----- parts of the generator
     def part(self, name: str, network: keras.Model | None = None):
-        """`mapping`, `truncation` or `synthesis` of the generator (of `network`, e.g. its EMA shadow)."""
+        """`mapping` or `truncation` of the generator (of `network`, e.g. its EMA shadow)."""
         return (network or self.generator).get_layer(name)
+
+    def synthesize(self, ws, seeds, network: keras.Model | None = None, training: bool = False):
+        """Per-layer styles and noise seeds -> images, through the generator's synthesis part (a growing generator's
+        `synthesize` at its current resolution)."""
+        network = network or self.generator
+        grown = getattr(network, "synthesize", None)
+        return grown(ws, seeds) if grown is not None else network.get_layer("synthesis")([ws, seeds], training=training)
 
     @property
     def num_layers(self) -> int:
-        return int(self.part("synthesis").inputs[0].shape[1])
+        return self.part("truncation").num_layers
 
     def noise_seeds(self, n):
         return ops.cast(self.random_uniform((n,), 0.0, float(surface.SEED_HIGH - 1)), "int32")
@@ -91,8 +112,7 @@ class StyleGAN(GAN):
         return [*super().served_directions(), surface.Direction("mix", tuple(specs), self._mix_network())]
 
     def style_mixing(self) -> surface.StyleMixing:
-        resolution = int(self.part("synthesis").output_shape[1])
-        return surface.StyleMixing("mix", ("z_a", "z_b"), "crossover", tuple(style.layer_resolutions(resolution)))
+        return surface.StyleMixing("mix", ("z_a", "z_b"), "crossover", tuple(style.layer_resolutions(self.image_shape[0])))
 
     def intermediate_latent(self) -> surface.IntermediateLatent:
         mapping = self.part("mapping", self.sampler)
@@ -104,10 +124,10 @@ class StyleGAN(GAN):
 
     def _cached(self, key, build):
         """Served networks built once per inference network (the EMA shadow's parts, shared weights)."""
-        network = self.sampler
-        if self._served.get(key, (None,))[0] is not network:
-            self._served[key] = (network, build(network))
-        return self._served[key][1]
+        network, resolution = self.sampler, getattr(self.sampler, "resolution", None)
+        if self._served.get(key, (None,))[:2] != (network, resolution):
+            self._served[key] = (network, resolution, build(network))
+        return self._served[key][2]
 
     def _mix_network(self) -> keras.Model:
         def build(network):
@@ -119,8 +139,7 @@ class StyleGAN(GAN):
             seeds = keras.Input((), dtype="int32", name="noise_seed")
             ws = style.StyleMix(name="style_mix")([truncation([mapping(z_a), psi]), truncation([mapping(z_b), psi]),
                                                    crossover])
-            return keras.Model([z_a, z_b, crossover, psi, seeds], self.part("synthesis", network)([ws, seeds]),
-                               name="mix")
+            return keras.Model([z_a, z_b, crossover, psi, seeds], self.synthesize(ws, seeds, network), name="mix")
         return self._cached("mix", build)
 
     def _synthesis_from_w(self) -> keras.Model:
@@ -129,7 +148,7 @@ class StyleGAN(GAN):
             w = keras.Input((w_dim,), name="w")
             seeds = keras.Input((), dtype="int32", name="noise_seed")
             ws = style.RepeatStyle(self.num_layers, name="broadcast")(w)
-            return keras.Model([w, seeds], self.part("synthesis", network)([ws, seeds]), name="synthesis_from_w")
+            return keras.Model([w, seeds], self.synthesize(ws, seeds, network), name="synthesis_from_w")
         return self._cached("synthesis_from_w", build)
 
     # ----- training
@@ -151,7 +170,7 @@ class StyleGAN(GAN):
                               self.num_layers)
         ws = style.StyleMix()([ws, truncation([w_other, ones]), ops.full((n,), crossover)])
         seeds = self.noise_seeds(n)
-        image = self.part("synthesis")([ws, seeds], training=training)
+        image = self.synthesize(ws, seeds, training=training)
         return {"image": image, "z": z, "ws": ws, "noise_seed": seeds}
 
     def extra_terms(self) -> list[Term]:
@@ -165,7 +184,7 @@ class StyleGAN(GAN):
         ws = ctx.out["ws"]
         with tf.GradientTape() as tape:
             tape.watch(ws)
-            images = self.part("synthesis")([ws, ctx.out["noise_seed"]], training=True)
+            images = self.synthesize(ws, ctx.out["noise_seed"], training=True)
             height, width = images.shape[1], images.shape[2]
             projection = self.random_normal(ops.shape(images)) / float(height * width) ** 0.5
             inner = ops.sum(images * projection)
@@ -174,3 +193,13 @@ class StyleGAN(GAN):
         target = self.pl_mean + 0.01 * (ops.mean(ops.stop_gradient(lengths)) - self.pl_mean)
         self.pl_mean.assign(target)
         return ops.mean(ops.square(lengths - target))
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class ProgressiveStyleGAN(Growing, StyleGAN):
+    """StyleGAN grown progressively (`model.options.progressive`): `kgan.nets.style.GrowingStyleGenerator` and
+    ProGAN's growing discriminator, grown by the run's `train.phases` (resolution, fade) through
+    `kgan.models.growing.Growing`, served at the target resolution."""
+
+    def inference_network(self) -> keras.Model:
+        return self.served(self.sampler)

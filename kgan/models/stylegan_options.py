@@ -7,7 +7,8 @@ from kgan.models.options import check_non_negative, with_defaults
 
 STYLEGAN_OPTIONS = {"styles": "adain", "mapping_layers": 8, "w_dim": None, "mapping_lr_multiplier": 0.01,
                     "style_mixing": 0.9, "w_avg_decay": 0.995, "truncation_cutoff": None, "r1_gamma": "auto",
-                    "r1_every": 16, "path_length": 0.0, "path_length_every": 4, "max_channels": 512}
+                    "r1_every": 16, "path_length": 0.0, "path_length_every": 4, "max_channels": 512,
+                    "progressive": False}
 DOCS = {
     "styles": "adain (StyleGAN: instance norm, then a per-channel scale and bias from w) | modulated (StyleGAN2: "
               "modulated/demodulated convolutions, skip to-RGB outputs)",
@@ -22,6 +23,8 @@ DOCS = {
     "path_length": "weight of path-length regularization (StyleGAN2: 2; 0 = off)",
     "path_length_every": "lazy path-length regularization: every N steps (StyleGAN2: 4)",
     "max_channels": "feature maps at most (the width doubles per halving of the resolution)",
+    "progressive": "grow 4x4 -> data.resolution by train.phases (resolution, fade = true on every doubling; "
+                   "ProGAN's schedule and discriminator); false: fixed-resolution training",
 }
 
 
@@ -72,9 +75,17 @@ def stylegan_options(cfg) -> dict:
         raise ConfigError("train.feature_matching: stylegan's discriminator has no features layer to match")
     if cfg.model.num_classes:
         raise ConfigError("model.num_classes: stylegan is unconditional; set model.num_classes = 0")
+    if not isinstance(opts["progressive"], bool):
+        raise ConfigError(f"model.options.progressive: expected true or false, got {opts['progressive']!r}")
+    if opts["progressive"]:
+        from kgan.models.growth import check_schedule
+
+        check_schedule(cfg)
+        return opts
     for i, phase in enumerate(cfg.train.phases):
-        if "resolution" in phase and phase["resolution"] != r:
-            raise ConfigError(f"train.phases[{i}].resolution: stylegan trains at data.resolution = {r}")
+        if phase.get("fade") or ("resolution" in phase and phase["resolution"] != r):
+            raise ConfigError(f"train.phases[{i}].resolution: stylegan trains at data.resolution = {r} unless "
+                              "model.options.progressive = true")
     return opts
 
 

@@ -10,6 +10,9 @@
 - `style_generator`: z, psi, noise_seed -> image, the served network: mapping, then `Truncation` (holds w_avg,
   tracked by EMA in training; w_avg + psi (w - w_avg) on the first `cutoff` layers), then synthesis.
 - `style_discriminator`: equalized convolutions, average-pool downsampling, minibatch stddev at 4x4.
+- `GrowingStyleGenerator`: the same generator grown progressively (`kgan.nets.progressive.GrowingNetwork`, trained
+  with ProGAN's growing discriminator by `kgan.models.growing`): one to-RGB per resolution, the newest resolution
+  faded in over the previous one's output, upsampled.
 
 Noise is a function of the example's `noise_seed` and the layer (a counter-based hash, `hashed_normal`), not a
 stateful draw: the same seed gives the same noise on every call, device and batch position, so two images that
@@ -26,6 +29,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from kgan.layers import EqualizedConv2D, EqualizedDense, MinibatchStdDev, PixelNorm
+from kgan.nets.progressive import GrowingNetwork, lerp, upsample
 
 _PKG = "kgan"
 STYLES = ("adain", "modulated")
@@ -162,6 +166,39 @@ class ModulatedConv2D(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=_PKG)
+class StyleLayer(layers.Layer):
+    """One style layer, [x, w, noise_seed] -> x: a 3x3 convolution (modulated by w, or plain and then AdaIN from w),
+    per-pixel noise with a learned per-channel strength (added before the style, as in the paper), LeakyReLU."""
+
+    def __init__(self, filters: int, index: int, styles: str = "adain", **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.index, self.styles = int(filters), int(index), styles
+        modulated = styles == "modulated"
+        self.conv = ModulatedConv2D(filters, name="conv") if modulated else EqualizedConv2D(filters, name="conv")
+        self.noise = NoiseInput(index, name="noise")
+        self.adain = None if modulated else AdaIN(name="adain")
+
+    def call(self, inputs):
+        x, w, seeds = inputs
+        x = self.conv(x) if self.adain is not None else self.conv([x, w])
+        x = ops.leaky_relu(self.noise([x, seeds]), 0.2)
+        return x if self.adain is None else self.adain([x, w])
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0][:-1]) + (self.filters,)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "index": self.index, "styles": self.styles}
+
+
+def to_rgb(channels: int, styles: str, name: str) -> layers.Layer:
+    """A 1x1 convolution to the image's channels: modulated (not demodulated) by w in StyleGAN2, plain in StyleGAN."""
+    if styles == "modulated":
+        return ModulatedConv2D(channels, 1, demodulate=False, name=name)
+    return EqualizedConv2D(channels, 1, gain=1.0, name=name)
+
+
+@keras.saving.register_keras_serializable(package=_PKG)
 class ConstantInput(layers.Layer):
     """The learned 4x4 starting tensor, repeated over the batch of the styles it is given."""
 
@@ -288,20 +325,13 @@ def synthesis_network(resolution: int, channels: int, w_dim: int, width: int, st
         if i % 2 == 0 and r > 4:
             x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{r}")(x)
         w = TakeStyle(i, name=f"style{i}")(ws)
-        if styles == "modulated":
-            x = ModulatedConv2D(filters, name=f"conv{i}")([x, w])
-        else:
-            x = EqualizedConv2D(filters, name=f"conv{i}")(x)
-        x = NoiseInput(i, name=f"noise{i}")([x, seeds])
-        x = layers.LeakyReLU(0.2, name=f"act{i}")(x)
-        if styles == "adain":
-            x = AdaIN(name=f"adain{i}")([x, w])
+        x = StyleLayer(filters, i, styles, name=f"layer{i}")([x, w, seeds])
         if styles == "modulated" and i % 2 == 1:  # skip architecture: every resolution adds its RGB
-            out = ModulatedConv2D(channels, 1, demodulate=False, name=f"to_rgb{r}")([x, w])
+            out = to_rgb(channels, styles, f"to_rgb{r}")([x, w])
             rgb = out if rgb is None else layers.Add(name=f"rgb{r}")(
                 [layers.UpSampling2D(2, interpolation="bilinear", name=f"rgb_up{r}")(rgb), out])
     if rgb is None:
-        rgb = EqualizedConv2D(channels, 1, gain=1.0, name="to_rgb")(x)
+        rgb = to_rgb(channels, styles, "to_rgb")(x)
     image = layers.Activation("tanh", name="image")(rgb)
     return keras.Model([ws, seeds], image, name="synthesis")
 
@@ -335,3 +365,67 @@ def style_discriminator(image_shape, width: int, max_channels: int = 512, stddev
     x = layers.LeakyReLU(0.2)(EqualizedDense(channels_at(4, resolution, width, max_channels), name="dense")(x))
     logits = EqualizedDense(1, gain=1.0, name="logits")(x)
     return keras.Model(image, logits, name="discriminator")
+
+
+@keras.saving.register_keras_serializable(package=_PKG)
+class GrowingStyleGenerator(GrowingNetwork):
+    """z, psi, noise_seed -> image at the current `resolution` (linear; served upsampled to the target and clipped by
+    `kgan.models.growing.Growing.served`): the mapping network and truncation of `style_generator`, then two style
+    layers per resolution up to the current one and that resolution's to-RGB; while fading, lerped with the previous
+    resolution's to-RGB output, nearest-upsampled (alpha = 0: exactly the previous network)."""
+
+    def __init__(self, latent_dim: int, target_resolution: int, channels: int = 1, width: int = 16,
+                 w_dim: int | None = None, styles: str = "adain", max_channels: int = 512, mapping_layers: int = 8,
+                 mapping_lr_multiplier: float = 0.01, truncation_cutoff: int | None = None,
+                 w_avg_decay: float = 0.995, **kwargs):
+        super().__init__(target_resolution, **kwargs)
+        self.latent_dim, self.channels, self.width = int(latent_dim), int(channels), int(width)
+        self.w_dim, self.styles, self.max_channels = int(w_dim or latent_dim), styles, int(max_channels)
+        self.mapping_layers, self.mapping_lr_multiplier = int(mapping_layers), float(mapping_lr_multiplier)
+        self.truncation_cutoff, self.w_avg_decay = truncation_cutoff, float(w_avg_decay)
+        r = self.target_resolution
+        self.mapping = mapping_network(self.latent_dim, self.w_dim, self.mapping_layers, self.mapping_lr_multiplier)
+        self.truncation = Truncation(num_style_layers(r), truncation_cutoff, self.w_avg_decay, name="truncation")
+        self.const = ConstantInput(channels_at(4, r, self.width, self.max_channels), name="const")
+        self.style_layers = [StyleLayer(channels_at(res, r, self.width, self.max_channels), i, styles, name=f"layer{i}")
+                             for i, res in enumerate(layer_resolutions(r))]
+        self.to_rgb = [to_rgb(self.channels, styles, f"to_rgb{res}") for res in self.levels]
+        self.build_all((1, self.latent_dim))
+
+    @property
+    def inputs(self):
+        return [keras.KerasTensor((None, self.latent_dim), name="z")]
+
+    def call(self, inputs):
+        """{"z", "psi", "noise_seed"}, or z alone (psi 1, noise seed 0: how `build_all` builds every resolution)."""
+        if not isinstance(inputs, dict):
+            n = ops.shape(inputs)[0]
+            inputs = {"z": inputs, "psi": ops.ones((n,)), "noise_seed": ops.zeros((n,), "int32")}
+        ws = self.truncation([self.mapping(inputs["z"]), inputs["psi"]])
+        return self.synthesize(ws, inputs["noise_seed"])
+
+    def synthesize(self, ws, seeds):
+        """Per-layer styles [B, L, w_dim] -> the image at the current resolution (faded while `fading`)."""
+        x, previous = self.const(ws), None
+        for level in range(self.level + 1):
+            if level:
+                previous, x = x, upsample(x, 2)
+            for i in (2 * level, 2 * level + 1):
+                x = self.style_layers[i]([x, ws[:, i], seeds])
+        image = self._rgb(self.level, x, ws)
+        if self.fading:
+            image = lerp(upsample(self._rgb(self.level - 1, previous, ws), 2), image, self.alpha)
+        return image
+
+    def _rgb(self, level: int, x, ws):
+        layer = self.to_rgb[level]
+        return layer([x, ws[:, 2 * level + 1]]) if self.styles == "modulated" else layer(x)
+
+    def compute_output_shape(self, input_shape):
+        return (None, self.resolution, self.resolution, self.channels)
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim, "channels": self.channels, "width": self.width,
+                "w_dim": self.w_dim, "styles": self.styles, "max_channels": self.max_channels,
+                "mapping_layers": self.mapping_layers, "mapping_lr_multiplier": self.mapping_lr_multiplier,
+                "truncation_cutoff": self.truncation_cutoff, "w_avg_decay": self.w_avg_decay}

@@ -74,7 +74,7 @@ class Growing:
         key = (id(network), network.resolution, network.fading)
         cache = self.__dict__.setdefault("_served_cache", {})
         if key not in cache:
-            inputs = {s.name: keras.Input(s.shape, name=s.name, dtype="int32" if s.draw == "categorical" else "float32")
+            inputs = {s.name: keras.Input(s.shape, name=s.name, dtype=s.dtype)
                       for s in self.inference_inputs()}
             args = list(inputs.values())
             image = network(args[0] if len(args) == 1 else inputs)

@@ -8,7 +8,7 @@ from pathlib import Path
 import kgan
 from kgan.errors import ConfigError, DataError
 from kgan.events import read_events
-from kgan.gallery import codes, diversity, evaluation, html, neighbours, paired, predicted, sections
+from kgan.gallery import codes, diversity, evaluation, growth, html, neighbours, paired, predicted, sections
 from kgan.gallery.source import data_source, open_source, real_images
 from kgan.io import atomic_path
 from kgan.models import surface
@@ -136,6 +136,7 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
         builders = {
             "samples": lambda: sections.samples_section(src, real, real_note, writer, seed),
             "progression": lambda: sections.progression_section(src, writer),
+            "growth": lambda: growth.growth_section(src, writer),
             "walks": lambda: sections.walks_section(src, writer, seed),
             "truncation": lambda: sections.truncation_section(src, writer, seed),
             "classes": lambda: sections.classes_section(src, writer, seed),
@@ -148,7 +149,7 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
             "evaluation": lambda: evaluation.evaluation_section(src, writer, tmp, Path(report) if report else None,
                                                                 command),
         }
-        skipped = not_shown(src, extractor)
+        skipped = {**not_shown(src, extractor), **growth.not_shown(src)}
         secs = [build() for name, build in builders.items() if name not in skipped]
         skipped.update(evaluation.not_shown(src, Path(report) if report else None))
         kind = "training run" if src.kind == "run" else "SavedModel export"

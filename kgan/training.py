@@ -31,6 +31,7 @@ from kgan.models import build_gan, surface, updates
 from kgan.models.registry import learning_rates, optimizers_for
 from kgan.progress import training_line
 from kgan.runs import read_run_info  # noqa: F401 - re-exported: tasks and tests read run.json through here
+from kgan.stages import ResolutionStages
 
 FIXED_SAMPLES = 64
 
@@ -391,6 +392,7 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
     manager = tf.train.CheckpointManager(_checkpoint(gan), str(out_dir / "checkpoints"),
                                          max_to_keep=cfg.train.keep_checkpoints)
     logger = RunLogger(cfg, out_dir, manager, cfg.train.steps, fixed_examples(cfg, out_dir, gan), verbose)
+    stages = ResolutionStages(cfg, out_dir, logger.fixed)  # a growing run's per-resolution snapshots and metrics
     if latest:
         # Every worker restores the chief's latest checkpoint (run_dir must be shared, see docs/distributed.md).
         _checkpoint(gan).restore(latest).expect_partial()
@@ -425,7 +427,7 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
         # Skipped (non-finite) and rewound (restored) steps do not advance the step counter, so the epoch
         # count is open-ended and `_StopAt` ends the phase at exactly its last step.
         gan.fit(data, epochs=2**31 - 1, steps_per_epoch=window, verbose=0, shuffle=False,
-                callbacks=[logger, _StopAt(phase.end), *callbacks])
+                callbacks=[logger, _StopAt(phase.end), *([stages] if stages.ends else []), *callbacks])
         if logger.restores > cfg.train.max_restores:
             break
     if logger.restores > cfg.train.max_restores:
@@ -441,11 +443,13 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
 
 def run_info(cfg: ExperimentConfig, gan, seconds: float) -> dict:
     """What `run.json` records: the model's networks, optimizer groups and surface (its named directions), its loss
-    terms' weights and constructor hyperparameters, the step and phase."""
+    terms' weights and constructor hyperparameters, the step and phase (with its resolution and fade-in alpha when it
+    names a resolution)."""
     step = current_step(gan)
     phase = phases.phase_at(phases.plan(cfg), step)
     return {
-        "model": cfg.model.name, "step": step, "phase": {"index": phase.index, "name": phase.name},
+        "model": cfg.model.name, "step": step, "phase": {"index": phase.index, "name": phase.name, **(
+            {"resolution": phase.resolution, "alpha": phase.alpha(step)} if phase.resolution is not None else {})},
         "image_shape": [int(d) for d in gan.inference_network().output.shape[1:]],
         "latent_dim": surface.latent_dim(gan.inference_inputs()),
         "num_classes": surface.num_classes(gan.inference_inputs()),

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 import kgan.config
 import kgan.training
-from kgan import phases
+from kgan import phases, stages
 from kgan.errors import ConfigError
 from kgan.models.growing import fade_images
 from kgan.models.growth import growing_phases
@@ -157,3 +157,15 @@ def test_resume_after_sigkill_in_a_fade_phase_continues_alpha_and_resolution(tmp
     # the last fade step ran at alpha (49 - 10) / 40 from the step counter, not from a count restarted at the resume
     assert float(resumed.generator.alpha.numpy()) == pytest.approx(39 / 40)
     assert history_steps(run_dir) == [10, 20, 30, 40, 50]
+    assert kgan.training.read_run_info(run_dir)["phase"] == {"index": 2, "name": "phase3", "resolution": 8, "alpha": 1.0}
+
+    # each resolution's end: the fixed inputs served at 8x8 (4x4 nearest-upsampled) and its table-1 row
+    with np.load(stages.snapshot_path(run_dir, 4)) as f:
+        at4, step4 = f["images"], int(f["step"])
+    assert at4.shape == (64, 8, 8, 1) and step4 == 10
+    np.testing.assert_array_equal(at4, np.repeat(np.repeat(at4[:, ::2, ::2], 2, axis=1), 2, axis=2))
+    rows = stages.read_stages(run_dir)
+    assert [(r["resolution"], r["step"]) for r in rows] == [(4, 10), (8, 55)]
+    assert list(rows[1]["swd"]["levels"]) == ["8"] and 0 < rows[1]["ms_ssim"] < 1 and 0 < rows[1]["ms_ssim_real"] < 1
+    headers, body = stages.table(rows)
+    assert headers[:4] == ["resolution", "step", "SWD 8px", "SWD 4px"] and body[0][:4] == ["4x4", "10", "", body[0][3]]

@@ -8,7 +8,7 @@ from pathlib import Path
 import kgan
 from kgan.errors import ConfigError, DataError
 from kgan.events import read_events
-from kgan.gallery import codes, diversity, evaluation, html, neighbours, paired, predicted, sections, styles
+from kgan.gallery import codes, diversity, evaluation, growth, html, neighbours, paired, predicted, sections, styles
 from kgan.gallery.source import data_source, open_source, real_images
 from kgan.io import atomic_path
 from kgan.models import surface
@@ -138,6 +138,7 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
         builders = {
             "samples": lambda: sections.samples_section(src, real, real_note, writer, seed),
             "progression": lambda: sections.progression_section(src, writer),
+            "growth": lambda: growth.growth_section(src, writer),
             "walks": lambda: sections.walks_section(src, writer, seed),
             "truncation": lambda: sections.truncation_section(src, writer, seed),
             "style_mixing": lambda: styles.style_mixing_section(src, writer, seed),
@@ -151,7 +152,7 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
             "evaluation": lambda: evaluation.evaluation_section(src, writer, tmp, Path(report) if report else None,
                                                                 command),
         }
-        skipped = not_shown(src, extractor)
+        skipped = {**not_shown(src, extractor), **growth.not_shown(src)}
         secs = [build() for name, build in builders.items() if name not in skipped]
         skipped.update(evaluation.not_shown(src, Path(report) if report else None))
         kind = "training run" if src.kind == "run" else "SavedModel export"

@@ -4,7 +4,8 @@
 style-based generator trained progressively):
 - `set_resolution(r, fade)`: the training loop calls it at every phase with a resolution (and when a run is
   restored, for the phase of its step); every growing network and its EMA shadow runs at r, fading its newest block
-  in when `fade` is the fade phase's step range. The step is traced again.
+  in when `fade` is the fade phase's step range. The step is traced again when the resolution or the fading state
+  changes (the range is a variable the step reads).
 - alpha is a function of the step counter, computed inside the step (`fade_alpha`): (steps_done - start) /
   (end - start), clipped to [0, 1], the same as `kgan.phases.Phase.alpha`. A run resumed in the middle of a fade
   continues it from the checkpointed step; no schedule state is kept anywhere else. The networks' `alpha` weight
@@ -19,6 +20,7 @@ style-based generator trained progressively):
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from kgan.nets.progressive import downsample, lerp, upsample
@@ -29,9 +31,10 @@ def fade_images(images, alpha):
     return lerp(upsample(downsample(images, 2), 2), images, alpha)
 
 
-def fade_alpha(step, start: int, end: int):
+def fade_alpha(step, start, end):
     """alpha of the step after `step` steps in a fade phase [start, end): 0 at its first step, rising linearly."""
-    return ops.clip((ops.cast(step, "float32") - float(start)) / float(end - start), 0.0, 1.0)
+    start, end = ops.cast(start, "float32"), ops.cast(end, "float32")
+    return ops.clip((ops.cast(step, "float32") - start) / (end - start), 0.0, 1.0)
 
 
 class Growing:
@@ -50,19 +53,31 @@ class Growing:
         return getattr(self, self.GROWING[0]).resolution
 
     def set_resolution(self, resolution: int, fade: tuple[int, int] | None = None) -> None:
-        self.fade_range = tuple(fade) if fade else None
-        for network in self.growing_networks():
-            network.set_resolution(resolution, fading=fade is not None)
-            if fade:
+        networks, fading = self.growing_networks(), fade is not None
+        if any((n.resolution, n.fading) != (resolution, fading) for n in networks):
+            self.train_function = None  # traced again for the new graph (a new fade range alone is not)
+        self.fade_range = tuple(fade) if fading else None
+        for network in networks:
+            network.set_resolution(resolution, fading=fading)
+        if fading:
+            self._fade_bounds().assign([float(fade[0]), float(fade[1])])
+            for network in networks:
                 network.alpha.assign(fade_alpha(self.steps_done, *fade))
-        self.train_function = None  # traced again for the new graph
+
+    def _fade_bounds(self):
+        """The fade range as a variable the step reads (so changing only the range does not retrace it); kept out of
+        the model's tracked state: it is set from the phase at every `set_resolution`, never restored."""
+        if "_fade_variable" not in self.__dict__:
+            self.__dict__["_fade_variable"] = tf.Variable([0.0, 1.0], trainable=False, name="fade_range")
+        return self.__dict__["_fade_variable"]
 
     def batch_features(self, data) -> dict:
         """The real batch at the phase's resolution, faded at this step's alpha (which the networks get too)."""
         batch = super().batch_features(data)
         if self.fade_range is None:
             return batch
-        alpha = fade_alpha(self.steps_done, *self.fade_range)
+        bounds = self._fade_bounds()
+        alpha = fade_alpha(self.steps_done, bounds[0], bounds[1])
         for network in self.growing_networks():
             network.alpha.assign(alpha)
         return {**batch, "image": fade_images(batch["image"], alpha)}

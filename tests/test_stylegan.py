@@ -145,7 +145,7 @@ def test_progressive_generator_fades_the_new_resolution_in_over_the_previous_one
     from kgan.models import surface
 
     phases = [{"steps": 2, "resolution": 4}, {"steps": 2, "resolution": 8, "fade": True}, {"steps": 1, "resolution": 8}]
-    gan = _noisy(_model(**{"model.options.progressive": True, "train.phases": phases}))
+    gan = _noisy(_model(**{"model.options.progressive": True, "train.phases": phases, "train.steps": 5}))
     inputs = surface.fixed_inputs(gan.inference_inputs(), 3, 0)
     gan.set_resolution(4)
     previous = np.asarray(gan.infer(inputs))  # served at the target size: the 4x4 image, nearest-upsampled
@@ -288,9 +288,9 @@ def test_config_errors_name_the_field():
              ({"model": {"options": {"styles": "both"}}}, "model.options.styles"),
              ({"model": {"options": {"truncation_cutoff": 9}}}, "model.options.truncation_cutoff"),
              ({"model": {"options": {"style_mixing": 2}}}, "model.options.style_mixing"),
-             ({"train": {"phases": [{"steps": 1, "resolution": 4}]}}, "train.phases[0].resolution"),
-             ({"model": {"options": {"progressive": True}}, "train": {"phases": [{"steps": 1, "resolution": 8,
-                                                                                 "fade": True}]}},
+             ({"train": {"phases": [{"steps": 17, "resolution": 4}]}}, "train.phases[0].resolution"),
+             ({"model": {"options": {"progressive": True}}, "train": {"phases": [{"steps": 17, "resolution": 8,
+                                                                                  "fade": True}]}},
               "train.phases[0].fade")]
     for override, field in cases:
         raw = json.loads(json.dumps(TINY))

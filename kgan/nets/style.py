@@ -178,6 +178,15 @@ class StyleLayer(layers.Layer):
         self.noise = NoiseInput(index, name="noise")
         self.adain = None if modulated else AdaIN(name="adain")
 
+    def build(self, input_shape):
+        """Build the parts here, not at the first call: a clone (the EMA shadow) is only traced symbolically."""
+        x_shape, w_shape, seed_shape = input_shape
+        self.conv.build(x_shape if self.adain is not None else [x_shape, w_shape])
+        out_shape = tuple(x_shape[:-1]) + (self.filters,)
+        self.noise.build([out_shape, seed_shape])
+        if self.adain is not None:
+            self.adain.build([out_shape, w_shape])
+
     def call(self, inputs):
         x, w, seeds = inputs
         x = self.conv(x) if self.adain is not None else self.conv([x, w])

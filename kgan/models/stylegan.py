@@ -93,7 +93,8 @@ class StyleGAN(GAN):
         return self.part("truncation").num_layers
 
     def noise_seeds(self, n):
-        return ops.cast(self.random_uniform((n,), 0.0, float(surface.SEED_HIGH - 1)), "int32")
+        """Training's noise seeds, from the model's seed stream (below 2^30: exact as float32 draws go)."""
+        return ops.cast(self.random_uniform((n,), 0.0, float(2 ** 30)), "int32")
 
     # ----- served surface
     def inference_inputs(self) -> list[surface.InputSpec]:

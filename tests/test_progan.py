@@ -32,7 +32,7 @@ def make_cfg(target=16, fade=4, stable=4, phase_list=None, **train):
         "name": "grow", "seed": 3,
         "data": {"source": "mnist", "resolution": target, "resize": "resize", "limit": 256, "batch_size": 8},
         "model": {"name": "progan", "latent_dim": 8, "width": 4, "options": {"max_width": 16}},
-        "train": train})
+        "train": train, "eval": {"history_samples": 64}})
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,21 @@ def test_every_resolution_exists_from_the_start(nets):
     assert any(n.startswith("g/block16/") for n in names)
 
 
+def test_a_checkpoint_holds_every_variable_of_every_resolution(tmp_path):
+    """Both networks, the EMA shadow (which no optimizer references) and every resolution's blocks come back."""
+    cfg = make_cfg()
+    gan = kgan.training.build_compiled(cfg)
+    rng = np.random.default_rng(0)
+    for v in gan.generator.weights + gan.discriminator.weights + gan.ema_generator.weights:
+        v.assign(rng.standard_normal(v.shape).astype("float32"))
+    path = kgan.training._checkpoint(gan).write(str(tmp_path / "ckpt"))
+    fresh = kgan.training.build_compiled(cfg)
+    kgan.training._checkpoint(fresh).restore(path).expect_partial()
+    for name in ("generator", "discriminator", "ema_generator"):
+        for a, b in zip(getattr(gan, name).weights, getattr(fresh, name).weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=f"{name}: {a.path}")
+
+
 def test_training_data_is_faded_like_the_fakes(tiny_digits):
     from kgan.data.features import feature_dataset
 
@@ -110,7 +125,8 @@ def test_served_images_keep_the_target_size_while_growing():
 
 
 @pytest.mark.parametrize("schedule, match", [
-    ([{"steps": 4, "resolution": 4}, {"steps": 4, "resolution": 16, "fade": True}], r"phases\[1\]\.resolution: 16 after 4"),
+    ([{"steps": 4, "resolution": 4}, {"steps": 4, "resolution": 16, "fade": True}],
+     r"phases\[1\]\.resolution: 16 after 4"),
     ([{"steps": 4, "resolution": 4}, {"steps": 4, "resolution": 8}, {"steps": 4, "resolution": 16, "fade": True}],
      r"phases\[1\]\.fade: a phase that doubles"),
     ([{"steps": 4, "resolution": 4}, {"steps": 4, "resolution": 4, "fade": True}], r"phases\[1\]\.fade: only a phase"),
@@ -125,7 +141,8 @@ def test_growth_schedule_errors_name_the_phase(schedule, match):
 
 def test_non_growing_models_refuse_a_fade_phase():
     with pytest.raises(ConfigError, match=r"phases\[0\]\.fade: model 'dcgan' does not grow"):
-        kgan.config.from_dict({"model": {"name": "dcgan"}, "train": {"steps": 2, "phases": [{"steps": 2, "fade": True}]}})
+        kgan.config.from_dict({"model": {"name": "dcgan"},
+                               "train": {"steps": 2, "phases": [{"steps": 2, "fade": True}]}})
 
 
 def test_resume_after_sigkill_in_a_fade_phase_continues_alpha_and_resolution(tmp_path):
@@ -157,7 +174,8 @@ def test_resume_after_sigkill_in_a_fade_phase_continues_alpha_and_resolution(tmp
     # the last fade step ran at alpha (49 - 10) / 40 from the step counter, not from a count restarted at the resume
     assert float(resumed.generator.alpha.numpy()) == pytest.approx(39 / 40)
     assert history_steps(run_dir) == [10, 20, 30, 40, 50]
-    assert kgan.training.read_run_info(run_dir)["phase"] == {"index": 2, "name": "phase3", "resolution": 8, "alpha": 1.0}
+    phase = kgan.training.read_run_info(run_dir)["phase"]
+    assert phase == {"index": 2, "name": "phase3", "resolution": 8, "alpha": 1.0}
 
     # each resolution's end: the fixed inputs served at 8x8 (4x4 nearest-upsampled) and its table-1 row
     with np.load(stages.snapshot_path(run_dir, 4)) as f:

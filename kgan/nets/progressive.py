@@ -2,7 +2,8 @@
 
 `GrowingNetwork` is the part every growing family shares (ProGAN here; a style-based generator can subclass it):
 all blocks of every resolution exist from construction, so a checkpoint holds the same variables whatever
-resolution a run has reached; `resolution` (a Python int) and `fading` choose the graph, traced again when they
+resolution a run has reached (each resolution's layers are attributes, `add_at` / `at`: a TensorFlow checkpoint does
+not see layers kept in a Python list, and would silently drop them, e.g. from an EMA shadow that no optimizer holds); `resolution` (a Python int) and `fading` choose the graph, traced again when they
 change; `alpha` is a non-trainable weight that the model sets, inside its training step, from the step counter.
 While `fading`, the output of the newest block is lerped with the previous resolution's path:
 `(1 - alpha) * old + alpha * new`, so alpha = 0 is exactly the previous network (upsampled in G, on the
@@ -72,6 +73,14 @@ class GrowingNetwork(keras.Model):
         self.fading = False
         self.alpha = self.add_weight(shape=(), initializer="ones", trainable=False, name="alpha")
 
+    def add_at(self, kind: str, resolution: int, layer) -> None:
+        """Keep `layer` as the attribute `<kind><resolution>`: a TensorFlow checkpoint sees a model's attributes but not
+        the layers inside a Python list, so per-resolution layers are attributes, never list items."""
+        setattr(self, f"{kind}{resolution}", layer)
+
+    def at(self, kind: str, resolution: int):
+        return getattr(self, f"{kind}{resolution}")
+
     def build(self, input_shape):
         """Nothing to create here: `build_all` makes every resolution's weights when the network is constructed."""
 
@@ -127,10 +136,11 @@ class ProganGenerator(GrowingNetwork):
             klayers.PixelNorm(name="z_norm"), klayers.EqualizedDense(16 * c[0], gain=2.0 ** 0.5 / 4, name="dense_4x4"),
             layers.Reshape((4, 4, c[0]), name="to_4x4"), layers.LeakyReLU(0.2, name="dense_act"),
             klayers.PixelNorm(name="dense_norm"), *_conv_stack("block4", [c[0]], norm=True)])
-        self.blocks = [_block(f"block{r}", [layers.UpSampling2D(2, interpolation="nearest", name=f"up{r}"),
-                                            *_conv_stack(f"block{r}", [c[i], c[i]], norm=True)])
-                       for i, r in enumerate(self.levels) if i > 0]
-        self.to_rgb = [klayers.EqualizedConv2D(self.channels, 1, gain=1.0, name=f"to_rgb{r}") for r in self.levels]
+        for i, r in enumerate(self.levels):
+            if i:
+                self.add_at("block", r, _block(f"block{r}", [layers.UpSampling2D(2, interpolation="nearest", name=f"up{r}"),
+                                                             *_conv_stack(f"block{r}", [c[i], c[i]], norm=True)]))
+            self.add_at("to_rgb", r, klayers.EqualizedConv2D(self.channels, 1, gain=1.0, name=f"to_rgb{r}"))
         self.build_all((1, self.latent_dim))
 
     @property
@@ -141,11 +151,11 @@ class ProganGenerator(GrowingNetwork):
     def call(self, z):
         x = self.stem(z)
         previous = x
-        for block in self.blocks[:self.level]:
-            previous, x = x, block(x)
-        image = self.to_rgb[self.level](x)
+        for r in self.levels[1:self.level + 1]:
+            previous, x = x, self.at("block", r)(x)
+        image = self.at("to_rgb", self.resolution)(x)
         if self.fading:
-            image = lerp(upsample(self.to_rgb[self.level - 1](previous), 2), image, self.alpha)
+            image = lerp(upsample(self.at("to_rgb", self.resolution // 2)(previous), 2), image, self.alpha)
         return image
 
     def compute_output_shape(self, input_shape):
@@ -166,11 +176,12 @@ class ProganDiscriminator(GrowingNetwork):
         self.channels, self.width, self.max_width = int(channels), int(width), int(max_width)
         self.stddev_group = int(stddev_group)
         c = [channels_at(r, self.target_resolution, self.width, self.max_width) for r in self.levels]
-        self.from_rgb = [klayers.EqualizedConv2D(c[i], 1, name=f"from_rgb{r}") for i, r in enumerate(self.levels)]
-        self.from_rgb_act = [layers.LeakyReLU(0.2, name=f"from_rgb{r}_act") for r in self.levels]
-        self.blocks = [_block(f"block{r}", [*_conv_stack(f"block{r}", [c[i], c[i - 1]]),
-                                            layers.AveragePooling2D(2, name=f"down{r}")])
-                       for i, r in enumerate(self.levels) if i > 0]
+        for i, r in enumerate(self.levels):
+            self.add_at("from_rgb", r, _block(f"from_rgb{r}", [klayers.EqualizedConv2D(c[i], 1, name=f"from_rgb{r}_conv"),
+                                                               layers.LeakyReLU(0.2, name=f"from_rgb{r}_act")]))
+            if i:
+                self.add_at("block", r, _block(f"block{r}", [*_conv_stack(f"block{r}", [c[i], c[i - 1]]),
+                                                             layers.AveragePooling2D(2, name=f"down{r}")]))
         self.head = _block("block4", [
             klayers.MinibatchStdDev(self.stddev_group, name="minibatch_stddev"), *_conv_stack("block4", [c[0]]),
             layers.Flatten(name="features"), klayers.EqualizedDense(c[0], name="dense"),
@@ -184,18 +195,15 @@ class ProganDiscriminator(GrowingNetwork):
     def inputs(self):
         return [keras.KerasTensor((None, None, None, self.channels), name="image")]
 
-    def _from_rgb(self, level: int, images):
-        return self.from_rgb_act[level](self.from_rgb[level](images))
-
     def call(self, images):
-        level = self.level
-        x = self._from_rgb(level, images)
-        if level > 0:
-            x = self.blocks[level - 1](x)
+        r = self.resolution
+        x = self.at("from_rgb", r)(images)
+        if r > self.levels[0]:
+            x = self.at("block", r)(x)
             if self.fading:
-                x = lerp(self._from_rgb(level - 1, downsample(images, 2)), x, self.alpha)
-        for block in reversed(self.blocks[:level - 1] if level > 1 else []):
-            x = block(x)
+                x = lerp(self.at("from_rgb", r // 2)(downsample(images, 2)), x, self.alpha)
+        for lower in reversed(self.levels[1:self.level]):
+            x = self.at("block", lower)(x)
         return self.head(x)
 
     def compute_output_shape(self, input_shape):

@@ -141,7 +141,7 @@ def test_mixing_uses_both_latents_split_at_the_crossover():
     np.testing.assert_allclose(run(z_a, z_b, 0), plain(z_b), atol=1e-5)  # every layer from B
 
 
-def test_progressive_generator_fades_the_new_resolution_in_over_the_previous_one():
+def test_progressive_generator_fades_the_new_resolution_in_over_the_previous_one(tmp_path):
     from kgan.models import surface
 
     phases = [{"steps": 2, "resolution": 4}, {"steps": 2, "resolution": 8, "fade": True}, {"steps": 1, "resolution": 8}]
@@ -158,6 +158,11 @@ def test_progressive_generator_fades_the_new_resolution_in_over_the_previous_one
             network.alpha.assign(alpha)
         np.testing.assert_allclose(np.asarray(gan.infer(inputs)), expected, atol=1e-5)
     assert np.abs(grown - previous).max() > 1e-3
+    import tensorflow as tf  # a checkpoint holds every variable of the growing generator and its EMA shadow
+
+    path = tf.train.Checkpoint(g=gan.generator, ema=gan.sampler).write(str(tmp_path / "ckpt"))
+    stored = {name for name, _ in tf.train.list_variables(path) if name.endswith("VARIABLE_VALUE")}
+    assert len(stored) == len(gan.generator.weights) + len(gan.sampler.weights)
 
 
 def test_w_avg_follows_the_batch_mean_of_w_by_ema():

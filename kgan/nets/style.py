@@ -396,9 +396,11 @@ class GrowingStyleGenerator(GrowingNetwork):
         self.mapping = mapping_network(self.latent_dim, self.w_dim, self.mapping_layers, self.mapping_lr_multiplier)
         self.truncation = Truncation(num_style_layers(r), truncation_cutoff, self.w_avg_decay, name="truncation")
         self.const = ConstantInput(channels_at(4, r, self.width, self.max_channels), name="const")
-        self.style_layers = [StyleLayer(channels_at(res, r, self.width, self.max_channels), i, styles, name=f"layer{i}")
-                             for i, res in enumerate(layer_resolutions(r))]
-        self.to_rgb = [to_rgb(self.channels, styles, f"to_rgb{res}") for res in self.levels]
+        for i, res in enumerate(layer_resolutions(r)):  # attributes, not lists: what a TF checkpoint sees
+            self.add_at("layer", i, StyleLayer(channels_at(res, r, self.width, self.max_channels), i, styles,
+                                               name=f"layer{i}"))
+        for res in self.levels:
+            self.add_at("to_rgb", res, to_rgb(self.channels, styles, f"to_rgb{res}"))
         self.build_all((1, self.latent_dim))
 
     @property
@@ -420,14 +422,14 @@ class GrowingStyleGenerator(GrowingNetwork):
             if level:
                 previous, x = x, upsample(x, 2)
             for i in (2 * level, 2 * level + 1):
-                x = self.style_layers[i]([x, ws[:, i], seeds])
+                x = self.at("layer", i)([x, ws[:, i], seeds])
         image = self._rgb(self.level, x, ws)
         if self.fading:
             image = lerp(upsample(self._rgb(self.level - 1, previous, ws), 2), image, self.alpha)
         return image
 
     def _rgb(self, level: int, x, ws):
-        layer = self.to_rgb[level]
+        layer = self.at("to_rgb", self.levels[level])
         return layer([x, ws[:, 2 * level + 1]]) if self.styles == "modulated" else layer(x)
 
     def compute_output_shape(self, input_shape):

@@ -35,6 +35,25 @@ def train_steps(model, dataset, steps: int, chunk: int, clock: str = "process"):
     return done, (now() - start) / 60, logs
 
 
+def fade_for(model, dataset, minutes: float, chunk: int, resolution: int, clock: str = "process"):
+    """A growing model's fade phase for `minutes` on `clock`. Its alpha is a function of the step
+    (`kgan.models.growing`), so the phase's length in steps must be known when it starts: the first two chunks run
+    at alpha ~ 0 (a fade range too long to matter), the second one's time per step predicts how many steps the
+    budget allows, and the fade is set to span them (the range is a variable of the step: no new trace). Returns
+    (steps, minutes used)."""
+    now = CLOCKS[clock]
+    begin, start = now(), int(model.steps_done.numpy())
+    model.set_resolution(resolution, fade=(start, start + 2**40))
+    model.fit(dataset, steps_per_epoch=chunk, epochs=1, verbose=0)  # includes the trace
+    timed = now()
+    model.fit(dataset, steps_per_epoch=chunk, epochs=1, verbose=0)
+    per_step = max(now() - timed, 1e-6) / chunk
+    total = 2 * chunk + max(1, int((minutes * 60 - (now() - begin)) / per_step))
+    model.set_resolution(resolution, fade=(start, start + total))
+    model.fit(dataset, steps_per_epoch=total - 2 * chunk, epochs=1, verbose=0)
+    return total, (now() - begin) / 60
+
+
 def compiled(cfg):
     """(model, training batches) of experiment `cfg`: seeded, compiled with the config's optimizers."""
     import keras
@@ -49,16 +68,30 @@ def compiled(cfg):
     return model, feature_dataset(cfg.data, seed=cfg.seed, split="train")
 
 
-def train_config(cfg, minutes: float, chunk: int):
+def train_config(cfg, minutes: float, chunk: int, after_phase=None):
     """The model of experiment `cfg` trained for `minutes` of process CPU time, each of its phases
-    (`train.phases`) for its share of `train.steps`; (model, steps, CPU minutes)."""
+    (`train.phases`) for its share of `train.steps`; (model, steps, CPU minutes). A phase with a resolution (a
+    growing model) trains at it on the data downscaled to it, a fade phase through `fade_for`.
+    `after_phase(model, phase)` runs at the end of every phase (outside the budget)."""
     from kgan import phases
-    from kgan.training import enter_phase
+    from kgan.data.features import feature_dataset
+    from kgan.training import enter_phase, grow_to
 
-    model, data = compiled(cfg)
+    model, full = compiled(cfg)
+    datasets = {None: full, cfg.data.resolution: full}
     steps, used = 0, 0.0
     for phase in phases.plan(cfg):
         enter_phase(model, cfg, phase)
-        done, spent, _ = train_for(model, data, minutes * (phase.end - phase.start) / cfg.train.steps, chunk)
+        if phase.resolution not in datasets:
+            datasets[phase.resolution] = feature_dataset(cfg.data, seed=cfg.seed, split="train",
+                                                         resolution=phase.resolution)
+        data, share = datasets[phase.resolution], minutes * (phase.end - phase.start) / cfg.train.steps
+        if phase.fade:
+            done, spent = fade_for(model, data, share, chunk, phase.resolution)
+        else:
+            grow_to(model, phase)
+            done, spent, _ = train_for(model, data, share, chunk)
         steps, used = steps + done, used + spent
+        if after_phase is not None:
+            after_phase(model, phase)
     return model, steps, used

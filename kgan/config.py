@@ -114,7 +114,8 @@ class TrainConfig:
     strategy: str = _opt("auto", choices=("auto", "default", "mirrored", "multi_worker"), doc="distribution; auto: from TF_CONFIG and the devices")
     phases: list = _list((), doc="[[train.phases]] tables run in order: name, steps, g_lr, d_lr, "
                                  "lr = {group = rate}, terms = {term = weight (0 = off)}, resolution, "
-                                 "decay ('linear': rates fall to 0 at the phase's end)")
+                                 "decay ('linear': rates fall to 0 at the phase's end), fade (growing models: "
+                                 "the phase's new resolution fades in, alpha 0 -> 1)")
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ def _check_names_and_betas(cfg: ExperimentConfig) -> None:
 
 
 _PHASE_KEYS = {"name": str, "steps": int, "g_lr": float, "d_lr": float, "lr": dict, "terms": dict,
-               "resolution": int, "decay": str}
+               "resolution": int, "decay": str, "fade": bool}
 PHASE_DECAYS = ("", "linear")
 
 
@@ -267,7 +268,7 @@ def _check_phases(cfg: ExperimentConfig) -> None:
             raise ConfigError(f"{where}.steps: required (the phase's number of steps)")
         for key, value in phase.items():
             tp = _PHASE_KEYS[key]
-            ok = isinstance(value, (int, float) if tp is float else tp) and not isinstance(value, bool)
+            ok = isinstance(value, (int, float) if tp is float else tp) and (tp is bool or not isinstance(value, bool))
             if not ok:
                 raise ConfigError(f"{where}.{key}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
         if phase.get("decay", "") not in PHASE_DECAYS:

@@ -1,5 +1,8 @@
 """Training phases: consecutive step ranges with their own learning rates, loss-term weights and resolution.
 
+A phase with `fade = true` (growing models: `resolution` is new, the block that makes it fades in as alpha goes
+from 0 to 1 over the phase, `Phase.alpha`) is followed by a stabilizing phase at the same resolution.
+
 A phase with `decay = "linear"` lowers its rates linearly to 0 at its end (CycleGAN's schedule is a constant phase
 then a decaying one of the same length): the update after `step` steps runs at rate * (end - step) / steps.
 
@@ -27,6 +30,14 @@ class Phase:
     terms: dict = field(default_factory=dict)  # term -> weight (0 = off)
     resolution: int | None = None
     decay: str = ""  # "" = constant rates, "linear" = down to 0 at the phase's end
+    fade: bool = False  # a growing model fades its newest block in over the phase (alpha 0 -> 1)
+
+    def alpha(self, step: int) -> float:
+        """The fade-in weight of the newest block for the step after `step` steps: (step - start) / steps in a fade
+        phase (0 at its first step), else 1. `kgan.models.growing` computes the same inside the training step."""
+        if not self.fade:
+            return 1.0
+        return min(1.0, max(0.0, (step - self.start) / (self.end - self.start)))
 
     def decay_factor(self, step: int) -> float:
         """What the rates are multiplied by for the update after `step` steps (1 without decay)."""
@@ -57,7 +68,8 @@ def plan(cfg) -> list[Phase]:
     phases, start = [], 0
     for i, p in enumerate(cfg.train.phases):
         phases.append(Phase(i, p.get("name", f"phase{i + 1}"), start, start + p["steps"], p.get("g_lr"),
-                            p.get("d_lr"), dict(p.get("lr", {})), dict(p.get("terms", {})), p.get("resolution"), p.get("decay", "")))
+                            p.get("d_lr"), dict(p.get("lr", {})), dict(p.get("terms", {})), p.get("resolution"), p.get("decay", ""),
+                            bool(p.get("fade", False))))
         start += p["steps"]
     return phases
 

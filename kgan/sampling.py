@@ -52,17 +52,19 @@ def open_model(source: str | Path, version: int | None = None):
     return load_run(run_dir, checkpoint)[1]
 
 
-def open_sampler(source: str | Path, version: int | None = None, texts: list | None = None) -> Sampler:
+def open_sampler(source: str | Path, version: int | None = None, texts: list | None = None,
+                 truncation: float = 1.0) -> Sampler:
     """Load the model at `source` (`open_model`) once: its inputs drawn from a seed (categorical inputs
-    cycling 0..K-1); text inputs from `texts` (strings, cycled over the samples); an export samples
-    through its own `sample` signature."""
+    cycling 0..K-1; `truncation` as `surface.draw_numpy` applies it: the model's own psi input when it declares
+    one, else a scale of the normal inputs); text inputs from `texts` (strings, cycled over the samples); an
+    export samples through its own `sample` signature."""
     from kgan.export.served import ServedModel
     from kgan.imageio import to_uint8
 
     model = open_model(source, version)
     if isinstance(model, ServedModel):
         check_drawable(model.specs, source, texts)
-        return lambda count, seed: model.sample(count, seed=seed, texts=texts)
+        return lambda count, seed: model.sample(count, seed=seed, truncation=truncation, texts=texts)
     specs = model.inference_inputs()
     check_drawable(specs, source, texts)
     drawn = [s for s in specs if s.drawable]
@@ -70,7 +72,7 @@ def open_sampler(source: str | Path, version: int | None = None, texts: list | N
     def sample(count, seed):
         given = {s.name: np.array([texts[i % len(texts)] for i in range(count)], object)
                  for s in specs if s.draw == "string"}
-        return to_uint8(model.infer({**surface.fixed_inputs(drawn, count, seed), **given}))
+        return to_uint8(model.infer({**surface.fixed_inputs(drawn, count, seed, truncation=truncation), **given}))
 
     return sample
 

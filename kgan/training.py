@@ -31,6 +31,7 @@ from kgan.models import build_gan, surface, updates
 from kgan.models.registry import learning_rates, optimizers_for
 from kgan.progress import training_line
 from kgan.runs import read_run_info  # noqa: F401 - re-exported: tasks and tests read run.json through here
+from kgan.stages import ResolutionStages
 
 FIXED_SAMPLES = 64
 
@@ -76,6 +77,13 @@ def check_features(cfg: ExperimentConfig, gan) -> None:
                           f"{list(available)} (missing {missing}; see data.transform, or a paired:DIR_A,DIR_B source)")
 
 
+def grow_to(gan, phase: phases.Phase) -> None:
+    """A phase with a resolution sets the model to it (a growing model; a fade phase fades the newest block in over
+    its steps). Training calls it at every phase; restoring a run, for the phase of its step."""
+    if phase.resolution is not None:
+        gan.set_resolution(phase.resolution, fade=(phase.start, phase.end) if phase.fade else None)
+
+
 def learning_rate(optimizer) -> float:
     """The current rate as a float (a MirroredVariable under a strategy has no __float__)."""
     return float(tf.convert_to_tensor(optimizer.learning_rate).numpy())
@@ -109,6 +117,7 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None):
         _checkpoint(gan).restore(path).expect_partial()
     except (tf.errors.OpError, ValueError, AssertionError, IndexError) as e:  # IndexError: truncated file
         raise CheckpointError(f"{path}: checkpoint is unreadable or does not match the config ({e})") from None
+    grow_to(gan, phases.phase_at(phases.plan(cfg), current_step(gan)))
     return cfg, gan, current_step(gan)
 
 
@@ -386,6 +395,7 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
     manager = tf.train.CheckpointManager(_checkpoint(gan), str(out_dir / "checkpoints"),
                                          max_to_keep=cfg.train.keep_checkpoints)
     logger = RunLogger(cfg, out_dir, manager, cfg.train.steps, fixed_examples(cfg, out_dir, gan), verbose)
+    stages = ResolutionStages(cfg, out_dir, logger.fixed)  # a growing run's per-resolution snapshots and metrics
     if latest:
         # Every worker restores the chief's latest checkpoint (run_dir must be shared, see docs/distributed.md).
         _checkpoint(gan).restore(latest).expect_partial()
@@ -407,8 +417,7 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
         if cfg.train.phases:
             logger.event(f"phase {phase.index + 1}/{len(cfg.train.phases)} {phase.name!r}: steps "
                          f"{phase.start}-{phase.end}", step=current_step(gan))
-        if phase.resolution is not None:
-            gan.set_resolution(phase.resolution)
+        grow_to(gan, phase)
         say(f"data: {cfg.data.source}, batch {cfg.data.batch_size}; compiling the training step "
             f"(first log line after {cfg.train.log_every} steps)")
         data = dataset
@@ -421,7 +430,7 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
         # Skipped (non-finite) and rewound (restored) steps do not advance the step counter, so the epoch
         # count is open-ended and `_StopAt` ends the phase at exactly its last step.
         gan.fit(data, epochs=2**31 - 1, steps_per_epoch=window, verbose=0, shuffle=False,
-                callbacks=[logger, _StopAt(phase.end), *callbacks])
+                callbacks=[logger, _StopAt(phase.end), *([stages] if stages.ends else []), *callbacks])
         if logger.restores > cfg.train.max_restores:
             break
     if logger.restores > cfg.train.max_restores:
@@ -437,11 +446,13 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
 
 def run_info(cfg: ExperimentConfig, gan, seconds: float) -> dict:
     """What `run.json` records: the model's networks, optimizer groups and surface (its named directions), its loss
-    terms' weights and constructor hyperparameters, the step and phase."""
+    terms' weights and constructor hyperparameters, the step and phase (with its resolution and fade-in alpha when it
+    names a resolution)."""
     step = current_step(gan)
     phase = phases.phase_at(phases.plan(cfg), step)
     return {
-        "model": cfg.model.name, "step": step, "phase": {"index": phase.index, "name": phase.name},
+        "model": cfg.model.name, "step": step, "phase": {"index": phase.index, "name": phase.name, **(
+            {"resolution": phase.resolution, "alpha": phase.alpha(step)} if phase.resolution is not None else {})},
         "image_shape": [int(d) for d in gan.inference_network().output.shape[1:]],
         "latent_dim": surface.latent_dim(gan.inference_inputs()),
         "num_classes": surface.num_classes(gan.inference_inputs()),

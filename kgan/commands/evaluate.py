@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kgan.argtypes import positive_int, seed
+from kgan.argtypes import non_negative_float, positive_int, seed
 
 
 def register(subparsers) -> None:
@@ -40,6 +40,9 @@ def register(subparsers) -> None:
                                     "data section keys --features classifier)")
     p.add_argument("--out", help="write the JSON report here")
     p.add_argument("--seed", type=seed, default=0, help="seed of the generated samples")
+    p.add_argument("--truncation", type=non_negative_float, default=1.0,
+                   help="truncation psi of the scored samples (1 = none): the model's own when it declares one "
+                        "(StyleGAN: in W), else a scale of its normal input; PPL paths are never truncated")
     p.add_argument("--batch-size", type=positive_int, default=250,
                    help="images per generator call and feature batch")
     p.add_argument("--cache-dir", default=None,
@@ -70,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     if model:
         refuse_the_loss_network(model, features)
     samples = generator_from_path(model, args.version) if model else args.samples
+    if model:
+        samples.truncation = args.truncation
     data_cfg = model_data_config(model, samples) if model else None
     data = feature_batches(data_cfg, args.batch_size, seed=args.seed,
                            split="evaluation") if data_cfg else None
@@ -79,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate(samples, args.data, features, metrics=metrics, n=args.n,
                       seed=args.seed, batch_size=args.batch_size, cache_dir=cache_dir,
                       data_dir=args.data_dir, data=data, data_config=data_cfg, progress=not args.quiet)
-    report["command"] = {"model": model, "samples": args.samples, "data": args.data, "features": features}
+    report["command"] = {"model": model, "samples": args.samples, "data": args.data, "features": features,
+                         "truncation": args.truncation}
     if args.out:
         write_json(args.out, report)
     print(format_table(report))

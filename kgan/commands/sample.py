@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kgan.argtypes import positive_int, seed
+from kgan.argtypes import non_negative_float, positive_int, seed
 
 SUFFIXES = (".png", ".npy", ".npz")
 MAX_GRID = 4096  # 64x64 tiles: already a 1792x1792 PNG for 28x28 images at --scale 1
@@ -25,6 +25,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", default="samples.png", help="output file: .png grid, .npy or .npz")
     p.add_argument("--seed", type=seed, default=0, help="seed the inputs are drawn from")
     p.add_argument("--version", type=positive_int, help="export version (default: latest) for saved_models/NAME")
+    p.add_argument("--truncation", type=non_negative_float, default=1.0,
+                   help="truncation psi (1 = none): the model's own (StyleGAN: w_avg + psi (w - w_avg), in W) when it "
+                        "declares one, else the normal inputs scaled by psi")
     p.add_argument("--scale", type=positive_int, default=2, help="nearest-neighbour upscaling factor of a .png grid")
     p.add_argument("--text", action="append", default=[],
                    help="a caption for a text-conditioned model (repeat it: the samples cycle through them)")
@@ -40,7 +43,8 @@ def run(args) -> int:
 
     out = Path(args.out)
     check_out(out, args.n)  # before the model is loaded
-    chunks = sample_chunks(open_sampler(args.source, args.version, args.text or None), args.n, seed=args.seed)
+    chunks = sample_chunks(open_sampler(args.source, args.version, args.text or None, args.truncation), args.n,
+                           seed=args.seed)
     if out.suffix == ".png":
         write_grid_png(np.concatenate(list(chunks)), out, scale=args.scale)
     else:

@@ -28,15 +28,18 @@ def available_features(data_cfg) -> tuple[str, ...]:
 def feature_dataset(data_cfg, *, seed: int = 0, repeat: bool = True, batch_size: int | None = None,
                     resolution: int | None = None, split: str = "train") -> tf.data.Dataset:
     """Batches of named features of one split: `train`, `holdout` (`data.holdout`), or `evaluation` (where
-    data-fed models are scored and shown: `evaluation_split`); `resolution` resizes images (bilinear,
-    antialiased) after loading."""
+    data-fed models are scored and shown: `evaluation_split`); `resolution` resizes images after loading
+    (by an integer factor down: box filter; otherwise bilinear, antialiased)."""
     if split == "evaluation":
         split = evaluation_split(data_cfg)
     if batch_size is not None:
         data_cfg = dataclasses.replace(data_cfg, batch_size=batch_size)
     ds = make_dataset(data_cfg, seed=seed, repeat=repeat, split=split, named=True)
     if resolution is not None and resolution != data_cfg.resolution:
-        ds = ds.map(lambda features: {k: tf.image.resize(v, (resolution, resolution), method="bilinear", antialias=True)
+        # an integer factor down: a box filter, so each resolution is the 2x average pool of the next (as growing
+        # networks downsample); otherwise bilinear, antialiased
+        method = "area" if data_cfg.resolution % resolution == 0 else "bilinear"
+        ds = ds.map(lambda features: {k: tf.image.resize(v, (resolution, resolution), method=method, antialias=True)
                                       if v.shape.rank == 4 else v for k, v in features.items()})
     if data_cfg.transform:
         ds = ds.enumerate().map(lambda i, f: transforms.apply(

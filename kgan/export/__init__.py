@@ -55,8 +55,9 @@ def surface_metadata(model) -> dict:
     feature its output should match, what makes its inference draw noise ("" when deterministic), the named
     directions it serves (each with its inputs, inverse and output kind; empty for a model with one direction),
     what `serving_default` is (`default_signature`: "" for the first direction, "sample" for the seeded sampler),
-    and its latent space (`surface.latent_space`: the input the latent tools move in, whether the export maps
-    inference inputs into it with `latent_map`, the inputs of `latent_generate`; None without a normal input).
+    its latent space (`surface.latent_space`: the input the latent tools move in, whether the export maps
+    inference inputs into it with `latent_map`, the inputs of `latent_generate`; None without a normal input), its
+    style mixing and intermediate latent (None when it declares none) and its served constants (StyleGAN's w_avg).
     `latent_dim` and `num_classes` (0 when absent) stay for readers written before `inputs` existed."""
     from kgan.export.signatures import signature_names
 
@@ -64,6 +65,8 @@ def surface_metadata(model) -> dict:
     directions = surface.directions(model)
     default = surface.default_signature(model)
     latent = surface.latent_space(model)
+    intermediate = surface.intermediate_latent(model)
+    mixing = surface.style_mixing(model)
     height, width, channels = (int(d) for d in model.inference_network().output_shape[1:])
     return {
         "inputs": surface.specs_to_json(specs),
@@ -71,11 +74,14 @@ def surface_metadata(model) -> dict:
         "inference_noise": surface.inference_noise(model),
         "identity_feature": surface.identity_feature(model),
         "input_label_feature": surface.input_label_feature(model),
-        "signatures": signature_names(specs, directions, default, latent),
+        "signatures": signature_names(specs, directions, default, latent, intermediate),
         "default_signature": default,
         "directions": [d.to_json() for d in directions if d.name],
         "latent": None if latent is None else {"input": latent.input.to_json(), "mapped": latent.mapping is not None,
                                                "network_inputs": [t.name for t in latent.network.inputs]},
+        "style_mixing": mixing.to_json() if mixing is not None else None,
+        "intermediate_latent": intermediate.to_json() if intermediate is not None else None,
+        "constants": surface.served_constants(model),
         "latent_dim": surface.latent_dim(specs),
         "num_classes": surface.num_classes(specs),
         "resolution": height,

@@ -81,6 +81,10 @@ class ServedModel:
         if {s.name for s in self.specs} != set(self._signature):
             raise CheckpointError(f"{self.version_dir}: metadata inputs {[s.name for s in self.specs]} do not "
                                   f"match serving_default's {sorted(self._signature)}")
+        latent = self.metadata.get("intermediate_latent")
+        self.intermediate_latent = surface.IntermediateLatent.from_json(latent) if latent else None
+        mixing = self.metadata.get("style_mixing")
+        self.style_mixing = surface.StyleMixing.from_json(mixing) if mixing else None
         outputs = self.serving.structured_outputs
         if not {"images_float", "images", "codes"} & set(outputs):
             raise CheckpointError(f"{self.version_dir}: serving_default returns {sorted(outputs)}, "
@@ -114,6 +118,29 @@ class ServedModel:
         if "images" in out:
             return np.asarray(out["images"].numpy(), np.uint8)
         return to_uint8(out["images_float"].numpy())
+
+    def map_latent(self, source: np.ndarray) -> np.ndarray:
+        """The export's `mapping` signature: its normal input -> the intermediate latent (StyleGAN's z -> w)."""
+        import tensorflow as tf
+
+        latent = self._latent()
+        out = self.model.signatures["mapping"](**{latent.source: tf.constant(source, tf.float32)})
+        return np.asarray(out[latent.name].numpy(), np.float32)
+
+    def synthesize(self, inputs: dict) -> np.ndarray:
+        """The export's `synthesis` signature: {latent name: array, its other inputs} -> float images."""
+        import tensorflow as tf
+
+        latent = self._latent()
+        specs = [surface.InputSpec(latent.name, "normal", latent.shape), *latent.inputs]
+        checked = surface.check_inputs(specs, inputs)
+        out = self.model.signatures["synthesis"](**{s.name: tf.constant(checked[s.name], s.dtype) for s in specs})
+        return np.asarray(out["images_float"].numpy(), np.float32)
+
+    def _latent(self) -> surface.IntermediateLatent:
+        if self.intermediate_latent is None:
+            raise ExportError(f"{self.version_dir}: declares no intermediate latent (no mapping/synthesis signatures)")
+        return self.intermediate_latent
 
     def sample(self, n: int, seed: int = 0, truncation: float = 1.0, texts: list | None = None) -> np.ndarray:
         """n uint8 images from the `sample` signature (inputs drawn in the graph from `seed`); an export with text

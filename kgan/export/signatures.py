@@ -37,6 +37,9 @@ docs/serving.md):
   inference inputs (`surface.LatentSpace.mapping`; StyleGAN's w). Otherwise the latent tools differentiate
   through `serving_float` / `serving_default` themselves (float inputs; gradients flow through a loaded
   signature).
+- `mapping(<source>)` -> `{<name>: float32 [None, ...]}` and `synthesis(<name>, ...)` -> the image outputs: a model
+  that declares an intermediate latent (`surface.IntermediateLatent`, StyleGAN's W) serves both halves, so PPL in W
+  and style edits work on the export alone.
 - `metadata()` -> string/int64 scalars describing the model (and the full JSON).
 """
 
@@ -51,18 +54,19 @@ from kgan.models import surface
 METADATA_ASSET = "kgan_metadata.json"
 
 
-def signature_names(specs, directions=(), default: str = "", latent=None) -> list[str]:
+def signature_names(specs, directions=(), default: str = "", latent=None, intermediate=None) -> list[str]:
     """The signatures an export of a model with these inputs (those of its first direction) has; `directions`:
     every direction it serves, when it serves named ones; `default`: the model's `default_signature`; `latent`:
-    its `surface.LatentSpace`."""
+    its `surface.LatentSpace`; `intermediate`: its intermediate latent, if it declares one."""
     drawable = all(s.drawable or s.draw == "string" for s in specs)
     if default == "sample" and not (drawable and directions and directions[0].name):
         raise ValueError("default_signature 'sample' needs a first direction that is named and drawable from a seed")
     images = any(s.draw == "image" for s in specs)
     named = [name for d in directions if d.name for name in direction_signatures(d)]
     mapped = ["latent_generate", "latent_map"] if latent is not None and latent.mapping is not None else []
+    halves = ["mapping", "synthesis"] if intermediate is not None else []
     return ["serving_default", *(["serving_float"] if images else []), *(["sample"] if drawable else []), *named,
-            *mapped, "metadata"]
+            *mapped, *halves, "metadata"]
 
 
 def direction_signatures(direction) -> list[str]:
@@ -217,6 +221,10 @@ class GeneratorModule(tf.Module):
         if "latent_map" in signature_names(specs, latent=latent):
             self.latent_networks = [latent.network, latent.mapping]
             fns.update(_latent_signatures(latent, specs))
+        intermediate = surface.intermediate_latent(model)
+        if intermediate is not None:
+            fns.update(_latent_halves(intermediate))
+            self.intermediate_networks = [intermediate.mapping, intermediate.synthesis]
         for name, fn in fns.items():
             setattr(self, name, fn)
         self.signature_names = tuple(fns)
@@ -241,6 +249,24 @@ def _latent_signatures(latent, specs) -> dict:
         return {"latent": surface.call_network(latent.mapping, {s.name: a for s, a in zip(map_specs, args)})}
 
     return {"latent_generate": latent_generate, "latent_map": latent_map}
+
+
+def _latent_halves(latent) -> dict:
+    """The `mapping` (source -> latent) and `synthesis` (latent + other inputs -> images) signatures."""
+    source = tf.TensorSpec([None, *latent.mapping.inputs[0].shape[1:]], tf.float32, name=latent.source)
+    synthesis_specs = [tf.TensorSpec([None, *latent.shape], tf.float32, name=latent.name),
+                       *(s.tensor_spec() for s in latent.inputs)]
+    names = [latent.name, *(s.name for s in latent.inputs)]
+
+    @tf.function(input_signature=[source])
+    def mapping(value):
+        return {latent.name: tf.cast(latent.mapping(value), tf.float32)}
+
+    @tf.function(input_signature=synthesis_specs)
+    def synthesis(*args):
+        return _outputs(surface.call_network(latent.synthesis, dict(zip(names, args))))
+
+    return {"mapping": mapping, "synthesis": synthesis}
 
 
 def save(module: GeneratorModule, path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import kgan
 from kgan.errors import ConfigError, DataError
 from kgan.events import read_events
-from kgan.gallery import (autoencoder, captions, codes, diversity, evaluation, html, latent, neighbours, paired,
-                          predicted, sections)
+from kgan.gallery import (autoencoder, captions, codes, diversity, evaluation, growth, html, latent, neighbours,
+                          paired, predicted, sections, styles)
 from kgan.gallery.source import data_source, open_source, real_images
 from kgan.io import atomic_path
 from kgan.models import surface
@@ -68,9 +68,11 @@ def not_shown(src, classifier=None) -> dict[str, str]:
                      "--classifier PATH)" if classifier is None or not classifier.num_classes else "")
     if not src.available:
         return {"predicted": no_classifier} if no_classifier else {}
-    out = {} if src.inference_noise else {
-        "diversity": "Output diversity: deterministic inference (the model declares no inference noise; the "
-                     "same inputs always give the same image)"}
+    out = {} if diversity.noise_source(src) else {
+        "diversity": "Output diversity: deterministic inference (the model declares no inference noise or noise "
+                     "seed; the same inputs always give the same image)"}
+    if src.style_mixing is None:
+        out["style_mixing"] = "Style mixing: the model declares no style-mixing direction"
     from_data = [s.name for s in src.specs if not s.drawable]
     if from_data:
         why = f"the inputs {from_data} come from data (see Input | output | target)"
@@ -144,8 +146,10 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
         builders = {
             "samples": lambda: sections.samples_section(src, real, real_note, writer, seed),
             "progression": lambda: sections.progression_section(src, writer),
+            "growth": lambda: growth.growth_section(src, writer),
             "walks": lambda: sections.walks_section(src, writer, seed),
             "truncation": lambda: sections.truncation_section(src, writer, seed),
+            "style_mixing": lambda: styles.style_mixing_section(src, writer, seed),
             "classes": lambda: sections.classes_section(src, writer, seed),
             "predicted": lambda: predicted.predicted_section(src, writer, seed, extractor),
             "codes": lambda: codes.codes_section(src, writer, seed),
@@ -161,7 +165,7 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
             "evaluation": lambda: evaluation.evaluation_section(src, writer, tmp, Path(report) if report else None,
                                                                 command),
         }
-        skipped = {**not_shown(src, extractor), **autoencoder.not_shown(src)}
+        skipped = {**not_shown(src, extractor), **autoencoder.not_shown(src), **growth.not_shown(src)}
         secs = [build() for name, build in builders.items() if name not in skipped]
         skipped.update(evaluation.not_shown(src, Path(report) if report else None))
         kind = "training run" if src.kind == "run" else "SavedModel export"

@@ -53,6 +53,8 @@ class ModelSource(abc.ABC):
     unavailable: str = ""
     #: the named directions the model serves, as JSON (`Direction.to_json`: name, inputs, inverse, output)
     directions: list = field(default_factory=list)
+    #: the model's style-mixing declaration (`surface.StyleMixing`), None when it has none
+    style_mixing: surface.StyleMixing | None = None
 
     @property
     def available(self) -> bool:
@@ -71,8 +73,21 @@ class ModelSource(abc.ABC):
         return surface.draw_numpy(self.specs, n, np.random.default_rng(seed), truncation=truncation, cycle=True,
                                   data=data)
 
-    #: how `truncated` applies psi (shown in the gallery)
-    truncation_method = "scaling the normal inputs by psi"
+    @abc.abstractmethod
+    def direction(self, name: str):
+        """(declared inputs, inputs -> uint8 NHWC images) of the named served direction (`surface.Direction`), None
+        when the model does not serve it."""
+
+    @abc.abstractmethod
+    def call_direction(self, name: str, inputs: dict) -> np.ndarray:
+        """float32 outputs (images in [-1, 1], or codes) of the named served direction for its named inputs."""
+
+    @property
+    def truncation_method(self) -> str:
+        """How `truncated` applies psi (shown in the gallery)."""
+        if surface.truncation_spec(self.specs) is not None:
+            return "the model's own truncation (its psi input: w_avg + psi (w - w_avg) in its intermediate latent)"
+        return "scaling the normal inputs by psi"
 
     def truncated(self, n: int, seed: int, psi: float) -> np.ndarray:
         """n samples with normal inputs scaled by psi; the same (n, seed) gives the same underlying draws."""
@@ -110,6 +125,7 @@ class RunSource(ModelSource):
             self.step = self.info.get("step")
             return
         self.specs = list(self.gan.inference_inputs())
+        self.style_mixing = surface.style_mixing(self.gan)
         self.target_feature = self.gan.target_feature
         self.inference_noise = surface.inference_noise(self.gan)
         self.image_shape = tuple(int(d) for d in self.gan.inference_network().output_shape[1:])
@@ -147,6 +163,7 @@ class ExportSource(ModelSource):
         self.name = (version_dir.parent.name if version_dir.name.isdigit() else version_dir.name)
         self.info = self.served.metadata
         self.specs = self.served.specs
+        self.style_mixing = self.served.style_mixing
         self.target_feature = self.info.get("target_feature")
         self.inference_noise = self.info.get("inference_noise") or ""
         self.step = self.info.get("training_steps", self.info.get("step"))
@@ -162,7 +179,7 @@ class ExportSource(ModelSource):
     def truncation_method(self) -> str:
         if self.served.sample_signature is None:
             return super().truncation_method
-        return "the export's `sample` signature (truncation in the graph)"
+        return f"the export's `sample` signature ({super().truncation_method}, in the graph)"
 
     def generate(self, inputs):
         return _batched(self.served.images, inputs)

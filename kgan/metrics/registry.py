@@ -21,10 +21,12 @@ from kgan.progress import Progress
 #: What a metric can ask for: extractor features, class probabilities, the pixels of samples and
 #: reference, a latent generator (not stored samples), (model output, target) pairs, the data's
 #: class labels of the paired examples, and the classes of the inputs the samples were translated from
-#: (an unpaired translator's, `Inputs.labels` beside `sample`), and the texts the samples were generated from
-#: (a text-conditioned model's captions, `Inputs.texts`).
-#: An autoencoder's encoder with held-out examples to encode (`Inputs.held_out`): "encoder".
-NEEDS = ("features", "probs", "images", "generator", "paired", "labels", "input_labels", "texts", "encoder")
+#: (an unpaired translator's, `Inputs.labels` beside `sample`), the texts the samples were generated from
+#: (a text-conditioned model's captions, `Inputs.texts`), and a generator that declares an intermediate latent
+#: space (`latent_space`: StyleGAN's W). An autoencoder's encoder with held-out examples to encode
+#: (`Inputs.held_out`): "encoder".
+NEEDS = ("features", "probs", "images", "generator", "paired", "labels", "input_labels", "texts", "latent_space",
+         "encoder")
 #: Which way is better. "match": neither; the value should be close to the real-vs-real one.
 DIRECTIONS = ("lower", "higher", "match")
 

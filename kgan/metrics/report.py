@@ -39,7 +39,8 @@ _NEED_HINTS = {"features": "a feature extractor and samples to score",
                "labels": "class labels of the paired examples (a model fed from labelled data)",
                "input_labels": "the classes of the inputs (an unpaired translator fed from labelled data)",
                "texts": "the captions the samples were generated from (a text-conditioned model fed from captioned "
-                        "data)"}
+                        "data)",
+               "latent_space": "a model that declares an intermediate latent space (StyleGAN's W)"}
 
 
 def _split(metrics) -> list[str]:
@@ -230,6 +231,8 @@ def _available(samples, extractor, generator, pairs, labels, input_labels=None, 
             available |= {"features", "probs"} if extractor.num_classes else {"features"}
         if generator is not None:
             available.add("generator")
+            if generator.latent_space is not None:
+                available.add("latent_space")
     return available
 
 

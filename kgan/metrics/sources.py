@@ -20,6 +20,17 @@ from kgan.models import surface
 
 
 @dataclass
+class LatentSpace:
+    """A model's intermediate latent space (`surface.IntermediateLatent`, StyleGAN's W) with both halves as
+    functions: `mapping(source array) -> latent array`, `synthesis({latent name: array, other inputs}) -> float
+    images in [-1, 1]`."""
+
+    declaration: surface.IntermediateLatent
+    mapping: Callable
+    synthesis: Callable
+
+
+@dataclass
 class Generator:
     """A generative model for metrics: its declared inputs and `fn(inputs: dict)` -> float NHWC in [-1, 1].
 
@@ -37,6 +48,8 @@ class Generator:
     #: served directions (`surface.codec`); None for every other model
     encode: Callable | None = None
     decode: Callable | None = None
+    latent_space: LatentSpace | None = None  # an intermediate latent space it declares (PPL in W)
+    truncation: float = 1.0  # of the scored samples, applied by the draw rules (the model's own psi, or z * psi)
 
     def __post_init__(self):
         self._rng = np.random.default_rng(0)  # inputs that `images(z, labels)` callers do not pass
@@ -66,7 +79,7 @@ class Generator:
         spec = surface.categorical_spec(self.specs, "label")
         return spec.classes if spec is not None else 0
 
-    def _latent(self) -> surface.InputSpec:
+    def latent_input(self) -> surface.InputSpec:
         spec = surface.latent_spec(self.specs)
         if spec is None:
             raise DataError(f"the model has no normal (latent) input: inputs {[s.name for s in self.specs]}")
@@ -74,13 +87,19 @@ class Generator:
 
     def sample_latents(self, rng: np.random.Generator, n: int):
         """(z, labels or None) for callers that move through the latent space (PPL)."""
-        keep = [self._latent(), *filter(None, [surface.categorical_spec(self.specs, "label")])]
+        keep = [self.latent_input(), *filter(None, [surface.categorical_spec(self.specs, "label")])]
         drawn = surface.draw_numpy(keep, n, rng)
         return drawn[keep[0].name], drawn.get("label")
 
+    def path_inputs(self, rng: np.random.Generator, n: int, specs=None) -> dict:
+        """Every input of `specs` (default: the model's) but the latent, drawn once for n paths: both ends of a
+        path share them (class, noise seed), so a path changes nothing but its latent."""
+        latent = self.latent_input().name
+        return surface.draw_numpy([s for s in (specs or self.specs) if s.name != latent], n, rng)
+
     def images(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """Images for latents `z` (and class labels); any other drawable input is drawn at random per call."""
-        given = {self._latent().name: np.asarray(z), **({"label": np.asarray(labels)} if labels is not None else {})}
+        given = {self.latent_input().name: np.asarray(z), **({"label": np.asarray(labels)} if labels is not None else {})}
         rest = [s for s in self.specs if s.name not in given]
         inputs = {**surface.draw_numpy(rest, len(z), self._rng), **given}
         return np.asarray(self.fn(inputs), np.float32)
@@ -123,7 +142,7 @@ class Generator:
             rows = rows_of.take(size) if rows_of is not None else None
             if needs and rows is None:
                 raise DataError(f"data: ended after {start} of the requested n={n} examples")
-            inputs = surface.draw_numpy(self.specs, size, rng, data=rows)
+            inputs = surface.draw_numpy(self.specs, size, rng, data=rows, truncation=self.truncation)
             yield to_uint8(np.asarray(self.fn(inputs), np.float32)), rows
 
 
@@ -148,15 +167,21 @@ class _Rows:
 
 
 def from_gan(gan) -> Generator:
-    """Wrap a model's declared surface (`inference_inputs`, `infer`, its served directions; DESIGN.md)."""
+    """Wrap a model's declared surface (`inference_inputs`, `infer`, its served directions, an intermediate latent;
+    DESIGN.md)."""
     directions = {d.name: d for d in surface.directions(gan)}
     codec = surface.codec([d.to_json() for d in directions.values()])
     encode, decode = ((lambda images, d=directions[pair["name"]]: np.asarray(
         surface.call_network(d.network, {d.inputs[0].name: np.asarray(images, np.float32)}), np.float32))
         for pair in codec) if codec else (None, None)
+    latent = surface.intermediate_latent(gan)
+    space = None
+    if latent is not None:
+        space = LatentSpace(latent, lambda source: np.asarray(latent.mapping(source)),
+                            lambda inputs: np.asarray(surface.call_network(latent.synthesis, inputs)))
     return Generator(list(gan.inference_inputs()), lambda inputs: np.asarray(gan.infer(inputs)),
-                     gan.target_feature, surface.identity_feature(gan), surface.input_label_feature(gan), encode,
-                     decode)
+                     gan.target_feature, surface.identity_feature(gan), surface.input_label_feature(gan),
+                     encode=encode, decode=decode, latent_space=space)
 
 
 def _served_codec(model) -> tuple:
@@ -176,9 +201,11 @@ def generator_from_path(path: str | Path, version: int | None = None) -> Generat
 
     model = open_model(path, version)
     if isinstance(model, ServedModel):
+        latent = model.intermediate_latent
+        space = LatentSpace(latent, model.map_latent, model.synthesize) if latent is not None else None
         return Generator(model.specs, model.infer, model.metadata.get("target_feature"),
                          model.metadata.get("identity_feature"), model.metadata.get("input_label_feature"),
-                         *_served_codec(model))
+                         *_served_codec(model), latent_space=space)
     return from_gan(model)
 
 

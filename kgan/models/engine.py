@@ -199,8 +199,9 @@ class Engine(keras.Model):
             self.phase_weights = weights
             self.train_function = None  # traced again with the new terms
 
-    def set_resolution(self, resolution: int) -> None:
-        """Called when a phase changes the data resolution; models that grow override it."""
+    def set_resolution(self, resolution: int, fade: tuple[int, int] | None = None) -> None:
+        """Called when a phase sets the data resolution; models that grow override it (`kgan.models.growing`).
+        `fade`: the step range (start, end) of a fade phase, over which the newest block fades in."""
         raise ConfigError(f"train.phases: model {self.name!r} does not change resolution during training")
 
     def active_terms(self, group: str) -> list[tuple[Term, float]]:

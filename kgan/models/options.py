@@ -73,6 +73,9 @@ _DOCS = {
     "cat_weight": "lambda of the categorical mutual-information term",
     "cont_weight": "lambda of the continuous mutual-information term",
     "cont_loss": "continuous code loss: gaussian (NLL, learned std) | mse",
+    "max_width": "most feature maps of a growing network's block (model.width at the target resolution, doubling "
+                 "per halving)",
+    "drift": "weight of the critic's drift term epsilon E[D(x)^2] (ProGAN: 0.001)",
 }
 
 
@@ -93,6 +96,10 @@ def describe_options() -> list[str]:
     from kgan.models.text_options import DOCS as TEXT_DOCS, TEXT_GAN_OPTIONS
 
     lines += ["text_gan:"] + [f"  {k} = {_toml_value(v)}  # {TEXT_DOCS[k]}" for k, v in TEXT_GAN_OPTIONS.items()]
+    lines += ["progan:"] + [line(k, v) for k, v in PROGAN_OPTIONS.items()]
+    from kgan.models.stylegan_options import describe_stylegan_options
+
+    lines += describe_stylegan_options()
     for family, options in RESTORATION_OPTIONS.items():
         lines += [f"{family}:"] + [line(k, v) for k, v in options.items()]
     return lines
@@ -372,3 +379,25 @@ def autoencoder_baseline(family: str):
         return what, {"model.name": family, "model.options": kept, "model.num_classes": 0}
 
     return overrides
+
+
+#: progan's options and their defaults (`kgan.models.progan`); widths: model.width feature maps at the target
+#: resolution, doubling per halving up to max_width; the schedule is train.phases (`kgan.models.growth`)
+PROGAN_OPTIONS = {"max_width": 256, "stddev_group": 4, "drift": 1e-3}
+
+
+def progan_options(cfg) -> dict:
+    """progan's `model.options` with defaults, validated, and its growth schedule checked."""
+    from kgan.models.growth import check_schedule
+
+    opts = with_defaults(cfg, PROGAN_OPTIONS, "progan")
+    for key, low in (("max_width", 1), ("stddev_group", 0)):
+        if isinstance(opts[key], bool) or not isinstance(opts[key], int) or opts[key] < low:
+            raise ConfigError(f"model.options.{key}: expected an int >= {low}, got {opts[key]!r}")
+    check_non_negative(opts, ("drift",))
+    if cfg.model.num_classes:
+        raise ConfigError("model.num_classes: progan is unconditional; set model.num_classes = 0")
+    if cfg.train.feature_matching:
+        raise ConfigError("train.feature_matching: progan's critic has no feature-matching layer; set it to 0")
+    check_schedule(cfg)
+    return opts

@@ -58,6 +58,11 @@ def _options(attr):
     return call
 
 
+def _stylegan_check(cfg):
+    from kgan.models.stylegan_options import stylegan_options
+    stylegan_options(cfg)
+
+
 def _conditional(attr):
     """A lazy reference into kgan.models.conditional (which imports keras)."""
     def call(*args, **kwargs):
@@ -162,6 +167,13 @@ _SPECS = {s.name: s for s in [
               factory="kgan.models.restoration:Restoration", check=_options("restoration_options"),
               baselines={"pixel_only": _PIXEL_ONLY}, parameterised_baselines=_ADVERSARIAL_SWEEP,
               loss_files=_options("perceptual_files")),
+    ModelSpec("progan", "Karras et al. 2018: progressive growing 4x4 -> data.resolution (train.phases with resolution "
+              "and fade, alpha 0 -> 1), pixel norm in G, equalized learning rate, minibatch stddev, WGAN-GP "
+              "(train.gradient_penalty = 10) with drift 0.001, generator EMA; paper: Adam 1e-3, betas (0, 0.99)",
+              nets="progressive", loss="wasserstein", norm="none",
+              requires={"gradient_penalty": (_positive, "progan's critic is WGAN-GP's: set train.gradient_penalty > 0 "
+                                                        "(paper: lambda = 10)")},
+              factory="kgan.models.progan:ProGAN", check=_options("progan_options")),
     ModelSpec("cyclegan", "Zhu et al. 2017: unpaired translation between two domains (data.source = "
               "'unpaired:SOURCE_A,SOURCE_B'); two ResNet generators, two instance-norm PatchGAN critics fed from "
               "a pool of 50 past fakes, least squares, cycle L1 (lambda 10) both ways, identity L1 (0.5 lambda); "
@@ -191,6 +203,11 @@ _SPECS = {s.name: s for s in [
                   {"model.options.encoder": "digit", "model.options.mismatch_weight": 0,
                    "model.options.interpolation": 0, "model.options.augmentation": False,
                    "model.options.match_weight": 0})}),
+    ModelSpec("stylegan", "Karras et al. 2019 (+ StyleGAN2's modulated convolutions: model.options.styles): mapping "
+              "network z -> w, constant 4x4 input, per-layer noise and styles, style mixing, w_avg truncation in W, "
+              "non-saturating loss with lazy R1; served with psi, a noise seed and a `mix` signature",
+              nets="style", loss="non_saturating", norm="none", factory="kgan.models.stylegan:StyleGAN",
+              check=_stylegan_check),
 ]}
 
 
@@ -268,6 +285,8 @@ def validate(cfg) -> None:
                               f"convolutional nets; allowed: {allowed}, ... (a power-of-two multiple of 4..7)") \
                 from None
     for i, phase in enumerate(cfg.train.phases):
+        if phase.get("fade"):
+            raise ConfigError(f"train.phases[{i}].fade: model {cfg.model.name!r} does not grow; nothing fades in")
         if "resolution" in phase and phase["resolution"] != cfg.data.resolution:
             raise ConfigError(f"train.phases[{i}].resolution: model {cfg.model.name!r} does not grow; "
                               f"its phases run at data.resolution = {cfg.data.resolution}")

@@ -12,6 +12,16 @@ Draws:
 - `image`: a float32 image from the data feature `feature` (an image-to-image model's source);
 - `string`: a text from the data feature `feature`.
 `image` and `string` inputs cannot be drawn from a seed: they come from data.
+- `truncation`: a model that truncates itself (StyleGAN: w_avg + psi (w - w_avg), in W) serves its psi as an
+  input [B]; every draw sets it to the consumer's truncation (1 = none) and then leaves the normal inputs
+  unscaled, so truncation consumers need not know where a model truncates;
+- `seed`: an int32 per example from which the model draws its own noise (StyleGAN's per-layer noise): random
+  draws give independent noise, equal seeds the same noise.
+
+Optional declarations beside the inputs (read through the functions of the same name here, each with a
+neutral default): `style_mixing()` (a served direction that mixes the styles of two latents), `intermediate_latent()`
+(a latent space the model maps its normal input into, with the networks both ways: PPL in W),
+`served_constants()` (named arrays an export records in its metadata: StyleGAN's w_avg).
 
 This module imports no TensorFlow at load time (the registry and config validation use it).
 """
@@ -24,9 +34,10 @@ import numpy as np
 
 from kgan.errors import DataError
 
-DRAWS = ("normal", "uniform", "categorical", "image", "string")
+DRAWS = ("normal", "uniform", "categorical", "image", "string", "truncation", "seed")
 _DTYPES = {"normal": "float32", "uniform": "float32", "categorical": "int32", "image": "float32",
-           "string": "string"}
+           "string": "string", "truncation": "float32", "seed": "int32"}
+SEED_HIGH = 2**31 - 1  # seed inputs are ints in [0, SEED_HIGH)
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,7 @@ class InputSpec:
     @property
     def drawable(self) -> bool:
         """Whether a seed alone can produce this input (else it comes from data)."""
-        return self.draw in ("normal", "uniform", "categorical")
+        return self.draw in ("normal", "uniform", "categorical", "truncation", "seed")
 
     def to_json(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
@@ -98,6 +109,71 @@ class Direction:
     def to_json(self) -> dict:
         return {"name": self.name, "inputs": specs_to_json(self.inputs), "inverse": self.inverse,
                 "output": self.output}
+
+
+@dataclass(frozen=True)
+class StyleMixing:
+    """A served direction (`direction`) that mixes two latents' styles: layers below the int input `crossover`
+    take the styles of `sources[0]`, the others those of `sources[1]`; `layer_resolutions`: the resolution each
+    style layer works at (coarse to fine). The gallery's style-mixing grid reads it."""
+
+    direction: str
+    sources: tuple
+    crossover: str
+    layer_resolutions: tuple
+
+    def to_json(self) -> dict:
+        return {"direction": self.direction, "sources": list(self.sources), "crossover": self.crossover,
+                "layer_resolutions": list(self.layer_resolutions)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "StyleMixing":
+        return cls(d["direction"], tuple(d["sources"]), d["crossover"], tuple(d["layer_resolutions"]))
+
+
+@dataclass(frozen=True)
+class IntermediateLatent:
+    """A latent space the model maps its normal input `source` into (StyleGAN's W): `mapping` (a network `source`
+    -> `name` [B, *shape]) and `synthesis` (a network taking `name` and the `inputs` specs, e.g. the noise seed,
+    -> images, untruncated). Exported as the `mapping` and `synthesis` signatures; PPL in W walks it."""
+
+    name: str
+    shape: tuple
+    source: str
+    inputs: tuple  # the synthesis network's other inputs (InputSpec)
+    mapping: object = None
+    synthesis: object = None
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "shape": list(self.shape), "source": self.source,
+                "inputs": specs_to_json(self.inputs)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "IntermediateLatent":
+        return cls(d["name"], tuple(d["shape"]), d["source"], tuple(specs_from_json(d["inputs"])))
+
+
+def style_mixing(model) -> StyleMixing | None:
+    """`model.style_mixing()` (optional): the direction that mixes styles, None for a model without one."""
+    declared = getattr(model, "style_mixing", None)
+    return declared() if callable(declared) else None
+
+
+def intermediate_latent(model) -> IntermediateLatent | None:
+    """`model.intermediate_latent()` (optional): None for a model without an intermediate latent space."""
+    declared = getattr(model, "intermediate_latent", None)
+    return declared() if callable(declared) else None
+
+
+def served_constants(model) -> dict:
+    """`model.served_constants()` (optional): {name: list of floats} an export records in its metadata."""
+    declared = getattr(model, "served_constants", None)
+    return dict(declared()) if callable(declared) else {}
+
+
+def truncation_spec(specs) -> InputSpec | None:
+    """The input through which a model truncates itself, if it declares one."""
+    return next((s for s in specs if s.draw == "truncation"), None)
 
 
 def directions(model) -> list[Direction]:
@@ -251,11 +327,17 @@ def data_features(specs) -> list[str]:
 def draw_numpy(specs, n: int, rng: np.random.Generator, *, truncation: float = 1.0, cycle: bool = False,
                data: dict | None = None) -> dict:
     """Inputs for `n` examples; categorical inputs cycle when `cycle`, else are uniform random. Image and
-    string inputs are taken from `data` (a dict of data features, at least `n` rows)."""
+    string inputs are taken from `data` (a dict of data features, at least `n` rows). `truncation` scales the
+    normal inputs, or is the value of a `truncation` input when the model declares one."""
     out = {}
+    scale = 1.0 if truncation_spec(specs) is not None else truncation
     for s in specs:
         if s.draw == "normal":
-            out[s.name] = (truncation * rng.standard_normal((n, *s.shape))).astype(np.float32)
+            out[s.name] = (scale * rng.standard_normal((n, *s.shape))).astype(np.float32)
+        elif s.draw == "truncation":
+            out[s.name] = np.full((n, *s.shape), truncation, np.float32)
+        elif s.draw == "seed":
+            out[s.name] = rng.integers(0, SEED_HIGH, (n, *s.shape)).astype(np.int32)
         elif s.draw == "uniform":
             out[s.name] = rng.uniform(s.low, s.high, (n, *s.shape)).astype(np.float32)
         elif s.draw == "categorical":
@@ -272,9 +354,9 @@ def draw_numpy(specs, n: int, rng: np.random.Generator, *, truncation: float = 1
     return out
 
 
-def fixed_inputs(specs, n: int, seed: int, data: dict | None = None) -> dict:
+def fixed_inputs(specs, n: int, seed: int, data: dict | None = None, truncation: float = 1.0) -> dict:
     """The reproducible rows shown in snapshots and galleries: seeded draws, categorical inputs cycling."""
-    return draw_numpy(specs, n, np.random.default_rng(seed), cycle=True, data=data)
+    return draw_numpy(specs, n, np.random.default_rng(seed), cycle=True, data=data, truncation=truncation)
 
 
 def draw_graph(specs, n, seed, truncation):
@@ -283,11 +365,17 @@ def draw_graph(specs, n, seed, truncation):
     import tensorflow as tf
 
     out = {}
+    scale = 1.0 if truncation_spec(specs) is not None else truncation
     for i, s in enumerate(specs):
         shape = tf.concat([[n], tf.constant(s.shape, tf.int32)], axis=0)
         key = tf.stack([seed, i])
         if s.draw == "normal":
-            out[s.name] = truncation * tf.random.stateless_normal(shape, seed=key, dtype=tf.float32, alg="philox")
+            out[s.name] = scale * tf.random.stateless_normal(shape, seed=key, dtype=tf.float32, alg="philox")
+        elif s.draw == "truncation":
+            out[s.name] = tf.fill(shape, tf.cast(truncation, tf.float32))
+        elif s.draw == "seed":
+            out[s.name] = tf.random.stateless_uniform(shape, seed=key, minval=0, maxval=SEED_HIGH, dtype=tf.int32,
+                                                      alg="philox")
         elif s.draw == "uniform":
             out[s.name] = tf.random.stateless_uniform(shape, seed=key, minval=s.low, maxval=s.high,
                                                       dtype=tf.float32, alg="philox")
@@ -330,13 +418,14 @@ def check_inputs(specs, inputs: dict) -> dict:
         batch = len(arr) if batch is None else batch
         if len(arr) != batch:
             raise DataError(f"{s.name}: {len(arr)} rows, but the other inputs have {batch}")
-        if s.draw == "categorical":
+        if s.draw in ("categorical", "seed"):
+            high = s.classes if s.draw == "categorical" else SEED_HIGH
             if arr.size and not np.issubdtype(arr.dtype, np.integer):
                 if not np.all(np.isfinite(arr)) or not np.all(np.equal(np.mod(arr, 1), 0)):
-                    raise DataError(f"{s.name}: expected integers in [0, {s.classes}), got {arr.dtype}")
-            if arr.size and (arr.min() < 0 or arr.max() >= s.classes):
-                bad = arr[(arr < 0) | (arr >= s.classes)].flat[0]
-                raise DataError(f"{s.name}: {bad} is out of range; expected integers in [0, {s.classes})")
+                    raise DataError(f"{s.name}: expected integers in [0, {high}), got {arr.dtype}")
+            if arr.size and (arr.min() < 0 or arr.max() >= high):
+                bad = arr[(arr < 0) | (arr >= high)].flat[0]
+                raise DataError(f"{s.name}: {bad} is out of range; expected integers in [0, {high})")
             arr = arr.astype(np.int32)
         elif s.draw != "string":
             arr = arr.astype(np.float32)

@@ -81,7 +81,9 @@ def all_finite(loss, grads, optimizer=None):
 
 
 def _apply(optimizer, grads, variables):
-    optimizer.apply_gradients(zip(grads, variables))
+    # A variable outside this step's graph has no gradient (a growing network's blocks of other resolutions):
+    # left out here, as Keras would, without its warning at every trace.
+    optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
     return tf.no_op()
 
 

@@ -332,3 +332,11 @@ def test_a_gan_gallery_names_the_autoencoder_sections_as_not_shown(tmp_path):
     reasons = not_shown(RunSource(run))
     assert set(reasons) == {"reconstructions", "code_scatter", "interpolations"}
     assert "not an autoencoder" in reasons["code_scatter"]
+
+
+def test_cli_refuses_a_bad_autoencoder_config_in_one_line(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "bad"\n[model]\nname = "aae"\noptions = {prior = "mixture"}\n')
+    result = cli("config", "show", str(path))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "model.num_classes: the mixture prior has one Gaussian per class" in result.stderr

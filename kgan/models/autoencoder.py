@@ -6,7 +6,9 @@ Gaussian), a `decoder` (code -> image) and, for the adversarial families, a `lat
 reconstruction cost is the WAE paper's c(x, y) = ||x - y||^2 on [0, 1] pixels scaled as the authors' code does
 (`cost_scale` 0.05, summed over pixels, mean over the batch); the prior is N(0, sigma^2 I) (sigma^2 = 1).
 - `ae`: c only (one group `autoencoder`); its codes follow no prior, so its prior samples mean little.
-- `vae`: Gaussian encoder, c + `kl_weight` KL(q(z|x) || N(0, I)) (closed form, summed over dimensions).
+- `vae`: Gaussian encoder, c + `kl_weight` KL(q(z|x) || N(0, I)) (closed form, summed over dimensions): the ELBO
+  of a Gaussian decoder of variance kl_weight / (2 cost_scale) on [0, 1] pixels, scaled; the default 0.01 is a
+  variance of 0.1 (with kl_weight 1, a variance of 10, the decoder learns to ignore the code).
 - `wae_mmd` (Algorithm 2): c + lambda MMD_k(Q_Z, P_Z), the IMQ kernel over scales (`kgan.mmd`), lambda 10.
 - `wae_gan` (Algorithm 1): groups `latent_critic` then `autoencoder`; the critic ascends
   lambda [log D(z) + log(1 - D(z~))] with prior draws z as real and codes z~ as fake (`d_adv`, weight lambda);
@@ -45,7 +47,7 @@ class Autoencoder(Engine):
     default_signature = "sample"
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, latent_critic: keras.Model | None = None, *,
-                 family: str, cost_scale: float = 0.05, regularization: float = 10.0, kl_weight: float = 1.0,
+                 family: str, cost_scale: float = 0.05, regularization: float = 10.0, kl_weight: float = 0.01,
                  gaussian: bool = False, sigma2: float = 1.0, num_classes: int = 0, **kwargs):
         """`regularization`: lambda of the prior term (WAE: 10; AAE: its adversarial terms' weight)."""
         super().__init__(ema_networks=("encoder", "decoder"), **kwargs)
@@ -80,11 +82,10 @@ class Autoencoder(Engine):
         classes = cfg.model.num_classes if opts.get("prior") == "mixture" else 0
         critic = (nets.latent_critic(d, opts["critic_units"], opts["critic_depth"], classes)
                   if family in ADVERSARIAL else None)
-        return cls(nets.encoder(image, d, cfg.model.width, opts["nets"], gaussian),
-                   nets.decoder(d, image, cfg.model.width, opts["nets"]), critic, family=family,
-                   cost_scale=opts["cost_scale"], regularization=opts.get("regularization", 0.0),
-                   kl_weight=opts.get("kl_weight", 1.0), gaussian=gaussian, num_classes=classes, name=family,
-                   **engine_options(cfg))
+        return cls(nets.encoder(image, d, cfg.model.width, opts["nets"], gaussian, opts["norm"]),
+                   nets.decoder(d, image, cfg.model.width, opts["nets"], opts["norm"]), critic, family=family,
+                   cost_scale=opts["cost_scale"], gaussian=gaussian, num_classes=classes, name=family,
+                   **{k: opts[k] for k in ("regularization", "kl_weight") if k in opts}, **engine_options(cfg))
 
     # ----- groups
     @property

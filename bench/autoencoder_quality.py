@@ -43,6 +43,7 @@ def parse():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="artifacts/bench_autoencoders", help="where results.json goes")
     p.add_argument("--image", default="", help="also write the samples | reconstructions PNG here")
+    p.add_argument("--models", default="ae,vae,aae,wae_gan,wae_mmd", help="comma list: which of the five to run")
     return p.parse_args()
 
 
@@ -96,7 +97,8 @@ def main():
     extractor = evaluation_extractor(args.classifier_epochs, args.seed)
     print(f"classifier: held-out accuracy {extractor.info.get('holdout_accuracy'):.4f}", flush=True)
     rows, strips = [], []
-    for label, cfg in experiments(args.seed):
+    chosen = [(label, cfg) for label, cfg in experiments(args.seed) if label in args.models.split(",")]
+    for label, cfg in chosen:
         model, steps, cpu = train_config(cfg, args.minutes, args.chunk)
         report, held = score(model, cfg, extractor, args.n, args.seed)
         print(f"{label}: {steps} steps, {cpu:.2f} CPU min, {report['num_samples']} prior samples, "
@@ -108,7 +110,7 @@ def main():
         strips.append(strip(model, held, args.seed))
     if args.image:
         grid = np.concatenate(strips)
-        print(f"image (rows: {', '.join(label for label, _ in experiments(args.seed))}; 8 prior samples | 4 input, "
+        print(f"image (rows: {', '.join(label for label, _ in chosen)}; 8 prior samples | 4 input, "
               f"reconstruction pairs): {write_grid_png(grid, Path(args.image), cols=16, scale=1)}")
     print()
     print(TABLE.header)

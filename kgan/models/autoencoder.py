@@ -4,9 +4,11 @@ improvement (WGAN, AAE, WAE)"; seed 000 contrasts the AE and the VAE with GANs).
 Every family has the same networks (`kgan.nets.autoencoder`): an `encoder` (image -> code, deterministic or
 Gaussian), a `decoder` (code -> image) and, for the adversarial families, a `latent_critic` on codes. The
 reconstruction cost is the WAE paper's c(x, y) = ||x - y||^2 on [0, 1] pixels scaled as the authors' code does
-(`cost_scale` 0.05, summed over pixels, mean over the batch); the prior is N(0, sigma^2 I) (sigma^2 = 1).
+(`cost_scale` 0.05, summed over pixels, mean over the batch); the prior is N(0, I).
 - `ae`: c only (one group `autoencoder`); its codes follow no prior, so its prior samples mean little.
-- `vae`: Gaussian encoder, c + `kl_weight` KL(q(z|x) || N(0, I)) (closed form, summed over dimensions).
+- `vae`: Gaussian encoder, c + `kl_weight` KL(q(z|x) || N(0, I)) (closed form, summed over dimensions): the ELBO
+  of a Gaussian decoder of variance kl_weight / (2 cost_scale) on [0, 1] pixels, scaled; the default 0.01 is a
+  variance of 0.1 (with kl_weight 1, a variance of 10, the decoder learns to ignore the code).
 - `wae_mmd` (Algorithm 2): c + lambda MMD_k(Q_Z, P_Z), the IMQ kernel over scales (`kgan.mmd`), lambda 10.
 - `wae_gan` (Algorithm 1): groups `latent_critic` then `autoencoder`; the critic ascends
   lambda [log D(z) + log(1 - D(z~))] with prior draws z as real and codes z~ as fake (`d_adv`, weight lambda);
@@ -40,13 +42,12 @@ ADVERSARIAL = ("aae", "wae_gan")
 
 @keras.saving.register_keras_serializable(package="kgan")
 class Autoencoder(Engine):
-    HPARAMS = Engine.HPARAMS + ("family", "cost_scale", "regularization", "kl_weight", "gaussian", "sigma2",
-                                "num_classes")
+    HPARAMS = Engine.HPARAMS + ("family", "cost_scale", "regularization", "kl_weight", "gaussian", "num_classes")
     default_signature = "sample"
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, latent_critic: keras.Model | None = None, *,
-                 family: str, cost_scale: float = 0.05, regularization: float = 10.0, kl_weight: float = 1.0,
-                 gaussian: bool = False, sigma2: float = 1.0, num_classes: int = 0, **kwargs):
+                 family: str, cost_scale: float = 0.05, regularization: float = 10.0, kl_weight: float = 0.01,
+                 gaussian: bool = False, num_classes: int = 0, **kwargs):
         """`regularization`: lambda of the prior term (WAE: 10; AAE: its adversarial terms' weight)."""
         super().__init__(ema_networks=("encoder", "decoder"), **kwargs)
         if family not in FAMILIES:
@@ -56,7 +57,6 @@ class Autoencoder(Engine):
         self.family = family
         self.cost_scale, self.regularization, self.kl_weight = float(cost_scale), float(regularization), float(kl_weight)
         self.gaussian = bool(gaussian or family == "vae")
-        self.sigma2 = float(sigma2)
         self.num_classes = int(num_classes)
         self.latent_dim = int(decoder.inputs[0].shape[-1])
         self.mixture = None
@@ -80,11 +80,10 @@ class Autoencoder(Engine):
         classes = cfg.model.num_classes if opts.get("prior") == "mixture" else 0
         critic = (nets.latent_critic(d, opts["critic_units"], opts["critic_depth"], classes)
                   if family in ADVERSARIAL else None)
-        return cls(nets.encoder(image, d, cfg.model.width, opts["nets"], gaussian),
-                   nets.decoder(d, image, cfg.model.width, opts["nets"]), critic, family=family,
-                   cost_scale=opts["cost_scale"], regularization=opts.get("regularization", 0.0),
-                   kl_weight=opts.get("kl_weight", 1.0), gaussian=gaussian, num_classes=classes, name=family,
-                   **engine_options(cfg))
+        return cls(nets.encoder(image, d, cfg.model.width, opts["nets"], gaussian, opts["norm"]),
+                   nets.decoder(d, image, cfg.model.width, opts["nets"], opts["norm"]), critic, family=family,
+                   cost_scale=opts["cost_scale"], gaussian=gaussian, num_classes=classes, name=family,
+                   **{k: opts[k] for k in ("regularization", "kl_weight") if k in opts}, **engine_options(cfg))
 
     # ----- groups
     @property
@@ -161,7 +160,7 @@ class Autoencoder(Engine):
         """Prior draws shaped like the codes (one draw per update, shared by its terms)."""
         def draw():
             z = self.random_normal(ops.shape(ctx.out["code"]))
-            return self.mixture(z, ctx.batch["label"]) if self.num_classes else (self.sigma2 ** 0.5) * z
+            return self.mixture(z, ctx.batch["label"]) if self.num_classes else z
         return ctx.memo("prior", draw)
 
     def cost(self, images, reconstructions):
@@ -187,7 +186,7 @@ class Autoencoder(Engine):
             terms.append(Term("kl", main, lambda ctx: gaussian_kl(ctx.out["mean"], ctx.out["log_var"]),
                               weight=self.kl_weight))
         if self.family == "wae_mmd":
-            terms.append(Term("mmd", main, lambda ctx: imq_mmd(ctx.out["code"], self.prior(ctx), self.sigma2),
+            terms.append(Term("mmd", main, lambda ctx: imq_mmd(ctx.out["code"], self.prior(ctx)),
                               weight=self.regularization))
         if self.family in ADVERSARIAL:
             def d_adv(ctx):

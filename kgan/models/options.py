@@ -306,19 +306,22 @@ def cyclegan_options(cfg) -> dict:
 
 #: the autoencoder families' options and defaults (`kgan.models.autoencoder`): every family has nets and
 #: cost_scale, the others only where they mean something
-_CODEC = {"nets": "dcgan", "cost_scale": 0.05}
+_CODEC = {"nets": "dcgan", "norm": "layer", "cost_scale": 0.05}
 _CRITIC = {"critic_units": 512, "critic_depth": 4}
 AUTOENCODER_OPTIONS = {
     "ae": dict(_CODEC),
-    "vae": {**_CODEC, "kl_weight": 1.0},
+    "vae": {**_CODEC, "kl_weight": 0.01},
     "wae_mmd": {**_CODEC, "regularization": 10.0, "encoder": "deterministic"},
     "wae_gan": {**_CODEC, "regularization": 10.0, "encoder": "deterministic", **_CRITIC},
     "aae": {**_CODEC, "regularization": 1.0, "encoder": "deterministic", "prior": "gaussian", **_CRITIC},
 }
 _AUTOENCODER_DOCS = {
     "nets": "encoder/decoder bodies: dcgan (the DCGAN discriminator and generator) | mlp",
+    "norm": "normalization in the DCGAN encoder and decoder: layer | batch (the WAE paper's; its moving statistics "
+            "lag for the first ~1,000 steps, so a briefly trained model serves badly) | none",
     "cost_scale": "c(x, y) = cost_scale * ||x - y||^2 on [0, 1] pixels, summed over pixels (the WAE authors: 0.05)",
-    "kl_weight": "weight of KL(q(z|x) || N(0, I))",
+    "kl_weight": "weight of KL(q(z|x) || N(0, I)): with c, the ELBO of a Gaussian decoder of variance kl_weight / "
+                 "(2 cost_scale) on [0, 1] pixels (0.01: 0.1); 1 (variance 10) lets the code be ignored",
     "regularization": "lambda of the prior term (WAE: 10; aae: weight of its adversarial terms)",
     "encoder": "deterministic | gaussian (codes drawn from N(mean, exp(log_var)) in training; served: the mean)",
     "prior": "gaussian N(0, I) | mixture: one Gaussian per class, the critic sees the label (supervised AAE; needs "
@@ -342,7 +345,8 @@ def autoencoder_options(cfg) -> dict:
     family = cfg.model.name
     opts = with_defaults(cfg, AUTOENCODER_OPTIONS[family], family)
     check_non_negative(opts, ("cost_scale", "kl_weight", "regularization"))
-    for key, allowed in (("nets", ("dcgan", "mlp")), ("encoder", ("deterministic", "gaussian")),
+    for key, allowed in (("nets", ("dcgan", "mlp")), ("norm", ("layer", "batch", "none")),
+                         ("encoder", ("deterministic", "gaussian")),
                          ("prior", ("gaussian", "mixture"))):
         if key in opts and opts[key] not in allowed:
             raise ConfigError(f"model.options.{key}: {opts[key]!r} is not allowed; choose from {list(allowed)}")

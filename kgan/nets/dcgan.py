@@ -15,18 +15,19 @@ from kgan.nets.common import image_inputs, latent_inputs, logits_head, normaliza
 from kgan.nets.plan import upsampling_plan
 
 
-def dcgan_generator(latent_dim: int, image_shape, num_classes: int = 0, width: int = 64, input_name: str = "z") -> keras.Model:
+def dcgan_generator(latent_dim: int, image_shape, num_classes: int = 0, width: int = 64, input_name: str = "z",
+                    norm: str = "batch") -> keras.Model:
     height, _, channels = image_shape
     start, n_up = upsampling_plan(height)
     filters = width * 2 ** (n_up - 1)
     inputs, x = latent_inputs(latent_dim, num_classes, input_name)
     x = layers.Dense(start * start * filters * 2, use_bias=False, name="project")(x)
-    x = layers.BatchNormalization(name="project_bn")(x)
+    x = normalization(norm, name="project_bn")(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((start, start, filters * 2))(x)
     for i in range(n_up - 1):
         x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False, name=f"up_{i}")(x)
-        x = layers.BatchNormalization(name=f"up_{i}_bn")(x)
+        x = normalization(norm, name=f"up_{i}_bn")(x)
         x = layers.ReLU()(x)
         filters //= 2
     x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name=f"up_{n_up - 1}")(x)

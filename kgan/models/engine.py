@@ -84,7 +84,8 @@ class Engine(keras.Model):
         self.lr_factor = self.add_weight(shape=(), dtype="float32", initializer="ones", trainable=False,
                                          name="lr_factor")
         # Augmentation of every critic input (`train.augment`, `kgan.augment`): None, DiffAugment or ADA.
-        self.augment, self.ada_target, self.ada_interval, self.ada_images = augment, ada_target, ada_interval, ada_images
+        self.augment, self.ada_target = augment, float(ada_target)
+        self.ada_interval, self.ada_images = int(ada_interval), int(ada_images)
         self.augmentation = augment_layer.build(augment, target=ada_target, interval=ada_interval, images=ada_images)
         self.phase_weights: dict = {}
         self.terms: list[Term] = []

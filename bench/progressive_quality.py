@@ -87,8 +87,9 @@ def growth_records(cfg, out: Path, seed: int, stage_samples: int):
         r = ends[phase.end]
         inputs = surface.fixed_inputs(model.inference_inputs(), 8, seed)
         rows.append(to_uint8(np.asarray(model.infer(inputs))))
-        table.append(stages.stage_metrics(model, cfg.data, r, stage_samples, seed))
-        print(f"  {r}x{r} done at step {int(model.steps_done.numpy())}: SWD mean {table[-1]['swd']['mean']:.1f}, "
+        table.append({"step": int(model.steps_done.numpy()), **stages.stage_metrics(model, cfg.data, r, stage_samples,
+                                                                                   seed)})
+        print(f"  {r}x{r} done at step {table[-1]['step']}: SWD mean {table[-1]['swd']['mean']:.1f}, "
               f"MS-SSIM {table[-1]['ms_ssim']:.4f}", flush=True)
 
     def write(name):

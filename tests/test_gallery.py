@@ -540,7 +540,7 @@ def test_paired_run_shows_triptych_progression_and_output_diversity(p2p_run, tmp
     for step in (0, 2, 4):  # the first 4 fixed held-out examples, input | output | target side by side
         assert sizes[f"progress_{step:07d}.png"] == _grid(12, 12)
     assert "first 4 fixed held-out examples" in text and "first 4 fixed examples: source | output | target" in text
-    assert sizes["diversity.png"] == _grid(1 + diversity.DRAWS, 1 + diversity.DRAWS)  # the input, then 8 draws
+    assert sizes["diversity.png"] == _grid(2 + diversity.DRAWS, 2 + diversity.DRAWS)  # the input, 8 draws, std map
     std = float(re.search(r"per-pixel std across the draws: ([\d.]+) of 255", text).group(1))
     assert ("about 0" in text) == (std < diversity.NEGLIGIBLE)
     assert "dropout kept on at inference" in text

@@ -29,11 +29,11 @@ from held_out import shipped_config  # noqa: E402
 
 RESOLUTION = 32
 #: metrics a model is scored with besides FID, IS and precision/recall
-EXTRA_METRICS = {"progan": ["swd", "ms_ssim"], "stylegan": ["ppl"]}
+EXTRA_METRICS = {"progan": ["swd", "ms_ssim"], "stylegan": ["ppl", "ppl_w"]}
 #: headline numbers of the table: (metric, result key, column title)
 COLUMNS = [("fid", "value", "FID"), ("is", "mean", "IS"), ("pr", "precision", "precision"),
            ("pr", "recall", "recall"), ("swd", "mean", "SWD x1e3"), ("ms_ssim", "mean", "MS-SSIM"),
-           ("ppl", "value", "PPL")]
+           ("ppl", "mean", "PPL(Z)"), ("ppl_w", "mean", "PPL(W)")]
 
 
 def parse():

@@ -121,6 +121,17 @@ def check_non_negative(opts: dict, keys) -> None:
             raise ConfigError(f"model.options.{key}: expected a number >= 0, got {opts[key]!r}")
 
 
+def check_upsampling_resolution(cfg, nets: str, hint: str = "") -> None:
+    """`data.resolution` must be one the upsampling nets (`kgan.nets.plan`) can reach: 28, 32, 64, 128, ..."""
+    from kgan.nets.plan import upsampling_plan
+
+    try:
+        upsampling_plan(cfg.data.resolution)
+    except ValueError:
+        raise ConfigError(f"data.resolution: {cfg.data.resolution} is not possible for {nets} "
+                          f"(28, 32, 64, 128, 256, ...){hint}") from None
+
+
 def pix2pix_options(cfg) -> dict:
     """pix2pix's `model.options` with defaults, validated; it needs paired data (`kgan.data.pairs`)."""
     if not pairs.has_pairs(cfg.data):
@@ -136,13 +147,7 @@ def pix2pix_options(cfg) -> dict:
     depth = opts["patch_depth"]
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 5):
         raise ConfigError(f"model.options.patch_depth: expected an int in 1..5, got {depth!r}")
-    from kgan.nets.plan import upsampling_plan
-
-    try:
-        upsampling_plan(cfg.data.resolution)
-    except ValueError:
-        raise ConfigError(f"data.resolution: {cfg.data.resolution} is not possible for pix2pix's U-Net "
-                          "(28, 32, 64, 128, 256, ...)") from None
+    check_upsampling_resolution(cfg, "pix2pix's U-Net")
     return opts
 
 
@@ -203,7 +208,6 @@ def restoration_options(cfg) -> dict:
     """srgan / deblurgan `model.options` with the family's defaults, validated, and the data section checked
     against what the family's generator can map (the scale, the channels, the sizes its nets need)."""
     from kgan import perceptual
-    from kgan.nets.plan import upsampling_plan
 
     family = cfg.model.name
     nets = RESTORATION_NETS[family]
@@ -231,11 +235,7 @@ def restoration_options(cfg) -> dict:
     if r % 2 ** nets["downsample"]:
         raise ConfigError(f"data.resolution: {family}'s generator halves the image {nets['downsample']} times; "
                           f"{r} is not divisible by {2 ** nets['downsample']}")
-    try:
-        upsampling_plan(r)
-    except ValueError:
-        raise ConfigError(f"data.resolution: {r} is not possible for {family}'s discriminator "
-                          "(28, 32, 64, 128, 256, ...)") from None
+    check_upsampling_resolution(cfg, f"{family}'s discriminator")
     return opts
 
 
@@ -294,13 +294,7 @@ def cyclegan_options(cfg) -> dict:
     if opts["generator"] == "resnet" and r % 4:
         raise ConfigError(f"data.resolution: the ResNet generator downsamples twice; {r} is not divisible by 4")
     if opts["generator"] == "unet":
-        from kgan.nets.plan import upsampling_plan
-
-        try:
-            upsampling_plan(r)
-        except ValueError:
-            raise ConfigError(f"data.resolution: {r} is not possible for the U-Net generator "
-                              "(28, 32, 64, 128, 256, ...)") from None
+        check_upsampling_resolution(cfg, "the U-Net generator")
     return opts
 
 
@@ -340,8 +334,6 @@ def describe_autoencoder_options() -> list[str]:
 
 def autoencoder_options(cfg) -> dict:
     """An autoencoder family's `model.options` with defaults, validated against the config's data and model."""
-    from kgan.nets.plan import upsampling_plan
-
     family = cfg.model.name
     opts = with_defaults(cfg, AUTOENCODER_OPTIONS[family], family)
     check_non_negative(opts, ("cost_scale", "kl_weight", "regularization"))
@@ -364,11 +356,7 @@ def autoencoder_options(cfg) -> dict:
         raise ConfigError(f"model.num_classes: {family} learns without labels; set it to 0 (or, for aae, "
                           "model.options.prior = 'mixture')")
     if opts["nets"] == "dcgan":
-        try:
-            upsampling_plan(cfg.data.resolution)
-        except ValueError:
-            raise ConfigError(f"data.resolution: {cfg.data.resolution} is not possible for the DCGAN encoder/"
-                              "decoder (28, 32, 64, 128, ...); use model.options.nets = 'mlp'") from None
+        check_upsampling_resolution(cfg, "the DCGAN encoder/decoder", "; use model.options.nets = 'mlp'")
     return opts
 
 

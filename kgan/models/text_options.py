@@ -45,7 +45,7 @@ DOCS = {
 
 def text_gan_options(cfg) -> dict:
     """text_gan's options with defaults, validated; the data must carry captions (`data.captions`)."""
-    from kgan.models.options import check_non_negative, with_defaults
+    from kgan.models.options import check_non_negative, check_upsampling_resolution, with_defaults
 
     if not cfg.data.captions:
         raise ConfigError("data.captions: text_gan learns from captions; set data.captions to 'file', 'file:PATH' "
@@ -68,13 +68,7 @@ def text_gan_options(cfg) -> dict:
     check_non_negative(opts, ("kl_weight", "mismatch_weight", "interpolation", "interpolation_beta", "match_weight"))
     if opts["interpolation_beta"] > 1:
         raise ConfigError(f"model.options.interpolation_beta: expected a number in [0, 1], got {opts['interpolation_beta']!r}")
-    from kgan.nets.plan import upsampling_plan
-
-    try:
-        upsampling_plan(cfg.data.resolution)
-    except ValueError:
-        raise ConfigError(f"data.resolution: {cfg.data.resolution} is not possible for text_gan's DCGAN nets "
-                          "(28, 32, 64, 128, 256, ...)") from None
+    check_upsampling_resolution(cfg, "text_gan's DCGAN nets")
     return opts
 
 

@@ -169,7 +169,7 @@ class _Rows:
 def from_gan(gan) -> Generator:
     """Wrap a model's declared surface (`inference_inputs`, `infer`, its served directions, an intermediate latent;
     DESIGN.md)."""
-    directions = {d.name: d for d in surface.directions(gan)}
+    directions = {d.name: d for d in surface.named_directions(gan)}
     codec = surface.codec([d.to_json() for d in directions.values()])
     encode, decode = ((lambda images, d=directions[pair["name"]]: np.asarray(
         surface.call_network(d.network, {d.inputs[0].name: np.asarray(images, np.float32)}), np.float32))

@@ -185,6 +185,13 @@ def directions(model) -> list[Direction]:
     return [Direction("", tuple(model.inference_inputs()), model.inference_network())]
 
 
+def named_directions(model) -> list[Direction]:
+    """The named directions `model` declares (`served_directions()`), [] for a model with one unnamed direction:
+    read without building the inference network (consumers that look for an encode/decode pair)."""
+    declared = getattr(model, "served_directions", None)
+    return [d for d in declared() if d.name] if declared is not None else []
+
+
 def default_signature(model) -> str:
     """What TF Serving's `serving_default` of `model`'s export is: "" (the first direction's inputs, the default)
     or "sample" (seed -> images, for a model best served from its prior: the autoencoders). Optional."""

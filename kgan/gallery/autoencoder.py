@@ -73,9 +73,7 @@ def _decode(src, pair, codes):
 
 def _section(id_, title, intro, src, loaded):
     sec = Section(id_, title, intro)
-    if not src.available:
-        sec.notes.append(f"Missing: no model ({src.unavailable}).")
-    elif loaded[2]:
+    if not sec.lacks_model(src) and loaded[2]:
         sec.notes.append(loaded[2])
     return sec
 

@@ -42,8 +42,7 @@ def captions_section(src, features: dict | None, writer, seed: int) -> Section:
                   f"Each row: one caption, {COLUMNS} samples; column j uses the same latent draw in every row, so a "
                   "column shows what the caption alone changes. Interpolation rows: the text embedding moves from "
                   "the first caption to the second (mix 0 to 1), one latent draw per row.")
-    if not src.available:
-        sec.notes.append(f"Missing: no model ({src.unavailable}).")
+    if sec.lacks_model(src):
         return sec
     text_specs = [s for s in src.specs if s.draw == "string"]
     every = _texts(features or {}, text_specs[0].feature)

@@ -61,8 +61,7 @@ def codes_section(src, writer, seed: int) -> Section:
     sec = Section("codes", "Latent-code traversals",
                   "Vary one input, keep the others fixed: rows = fixed draws of the other inputs, columns = the "
                   "varied input's values (categorical: 0 .. K-1; uniform U(a, b): mid - (b - a) .. mid + (b - a)).")
-    if not src.available:
-        sec.notes.append(f"Missing: no model ({src.unavailable}).")
+    if sec.lacks_model(src):
         return sec
     for key, (images, cols, caption) in traversal_grids(src.specs, src.generate, seed + 5).items():
         sec.items.append(writer.grid(f"traversal_{key}.png", images, cols, caption))

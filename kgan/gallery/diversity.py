@@ -49,8 +49,7 @@ def diversity_section(src, features: dict | None, writer, seed: int) -> Section:
                   f"One input, {DRAWS} outputs: the model draws noise ({noise_source(src)}), so the same input is "
                   "fed once per column, each with its own draw; the last image is the per-pixel standard deviation "
                   "across them (white = the largest).")
-    if not src.available:
-        sec.notes.append(f"Missing: no model ({src.unavailable}).")
+    if sec.lacks_model(src):
         return sec
     try:
         inputs = src.draw(1, seed + 6, data=features)

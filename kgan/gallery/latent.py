@@ -45,8 +45,7 @@ def latent_section(src, real, writer, seed: int, extractor) -> Section:
                   f"slerp between the first two projections. Steering: one sample per row moved along the "
                   f"classifier's gradient towards the row's class ({STEER_STEPS} steps of {STEER_STEP}, at most "
                   f"{STEER_BOUND} from the start).")
-    if not src.available:
-        sec.notes.append(f"Missing: no model ({src.unavailable}).")
+    if sec.lacks_model(src):
         return sec
     try:
         lm = latent_model(src)

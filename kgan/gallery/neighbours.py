@@ -56,8 +56,7 @@ def neighbours_section(src, real, writer, seed: int, classifier=None, classifier
                   "closer to a real image than real images are to each other suggests memorization.")
     if classifier_note:
         sec.notes.append(classifier_note)
-    if not src.available:
-        sec.notes.append(f"Missing: no model ({src.unavailable}).")
+    if sec.lacks_model(src):
         return sec
     if real is None:
         sec.notes.append("Missing: no real data to search (pass --data SOURCE).")

@@ -22,8 +22,7 @@ def paired_section(src, features: dict | None, writer, seed: int) -> Section:
     sec = Section("paired", "Input | output | target",
                   "Each row: the model's image inputs from the data, its output"
                   + (f", and the data's target `{target}`." if target else "."))
-    if not src.available:
-        sec.notes.append(f"Missing: no model ({src.unavailable}).")
+    if sec.lacks_model(src):
         return sec
     needed = surface.data_features(src.specs)
     if not features:

@@ -22,8 +22,7 @@ def predicted_section(src, writer, seed: int, classifier) -> Section:
                   f"predicts for them: one row per predicted class with its count, up to {PER_ROW} samples "
                   "each, most confident first. The classes are predicted, not chosen: the model is "
                   "unconditional.")
-    if not src.available:
-        sec.notes.append(f"Missing: no model ({src.unavailable}).")
+    if sec.lacks_model(src):
         return sec
     images = src.generate(src.draw(DRAWS, seed + 4))
     probs = classifier.probs(images)

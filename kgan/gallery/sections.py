@@ -75,6 +75,13 @@ class Section:
     items: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # what is missing / not applicable
 
+    def lacks_model(self, src) -> bool:
+        """Notes that no model could be loaded (`src.unavailable`); True then: the section shows nothing more."""
+        if src.available:
+            return False
+        self.notes.append(f"Missing: no model ({src.unavailable}).")
+        return True
+
 
 class Writer:
     """Writes PNG grids into the gallery directory and returns `Image`s with their real size."""
@@ -182,8 +189,7 @@ def walks_section(src, writer: Writer, seed: int) -> Section:
                   "z2 (right). Linear: (1-t) z1 + t z2. Spherical (slerp, the seeds' formula): "
                   "sin((1-t)a)/sin(a) z1 + sin(ta)/sin(a) z2 with cos(a) = z1.z2/(|z1||z2|); "
                   "smooth walks with no sudden jumps suggest a well-behaved latent space.")
-    if not src.available:
-        sec.notes.append(f"Missing: no model ({src.unavailable}).")
+    if sec.lacks_model(src):
         return sec
     latent = surface.latent_spec(src.specs)
     base = src.draw(2 * WALK_PAIRS, seed + 1)  # pair i: rows i and WALK_PAIRS + i; other inputs from row i
@@ -204,8 +210,7 @@ def truncation_section(src, writer: Writer, seed: int) -> Section:
                   f"Columns: psi = {', '.join(f'{p:g}' for p in TRUNCATION_PSI)} (left to right), "
                   f"one row per latent; psi = 0 is the mean latent, psi = 1 the untruncated "
                   f"sample. Made with {how}.")
-    if not src.available:
-        sec.notes.append(f"Missing: no model ({src.unavailable}).")
+    if sec.lacks_model(src):
         return sec
     cols = [src.truncated(TRUNCATION_ROWS, seed + 2, psi) for psi in TRUNCATION_PSI]
     grid = np.stack(cols, axis=1).reshape((-1,) + cols[0].shape[1:])  # row = latent, col = psi
@@ -217,8 +222,7 @@ def truncation_section(src, writer: Writer, seed: int) -> Section:
 def classes_section(src, writer: Writer, seed: int) -> Section:
     sec = Section("classes", "Per-class samples",
                   f"Conditional models: one row per class label, {PER_CLASS} samples each.")
-    if not src.available:
-        sec.notes.append(f"Missing: no model ({src.unavailable}).")
+    if sec.lacks_model(src):
         return sec
     k = surface.categorical_spec(src.specs, "label").classes
     inputs = src.draw(k * PER_CLASS, seed + 3)

@@ -49,8 +49,7 @@ def style_mixing_section(src, writer, seed: int) -> Section:
                   f"{SOURCES} sources A (left column) and {SOURCES} sources B (top row); each cell takes the coarse "
                   "styles (the layers up to the resolution named under the grid) from its row's A and the finer ones "
                   "from its column's B. Coarse styles carry pose and shape, fine ones stroke and texture.")
-    if not src.available:
-        sec.notes.append(f"Missing: no model ({src.unavailable}).")
+    if sec.lacks_model(src):
         return sec
     mixing = src.style_mixing
     specs, generate = src.direction(mixing.direction)

@@ -211,7 +211,7 @@ def test_an_export_serves_the_latent_tools_like_its_run(run, lm, tmp_path):
 
 
 class MappedToy:
-    """A model whose latent tools work in w = mapping(z), not in its inference input z (StyleGAN's shape)."""
+    """A model with an intermediate latent w = mapping(z) (StyleGAN's shape): the latent tools work in w."""
 
     target_feature = None
 
@@ -232,13 +232,13 @@ class MappedToy:
     def inference_network(self):
         return self.network
 
-    def latent_space(self):
-        from kgan.models.surface import InputSpec, LatentSpace
+    def intermediate_latent(self):
+        from kgan.models.surface import IntermediateLatent
 
-        return LatentSpace(InputSpec("w", "normal", (6,)), self.synthesis, self.mapping)
+        return IntermediateLatent("w", (6,), "z", (), self.mapping, self.synthesis)
 
 
-def test_a_declared_latent_space_is_projected_into_through_the_export(tmp_path):
+def test_an_intermediate_latent_is_projected_into_through_the_export(tmp_path):
     import keras
 
     from kgan.export import build_version, surface_metadata
@@ -248,7 +248,7 @@ def test_a_declared_latent_space_is_projected_into_through_the_export(tmp_path):
     toy = MappedToy()
     version = build_version(toy, {"name": "toy", **surface_metadata(toy)}, tmp_path / "1", 0)
     served = ServedModel(version)
-    assert {"latent_generate", "latent_map"} <= set(served.model.signatures)
+    assert {"mapping", "synthesis"} <= set(served.model.signatures)
     assert served.metadata["latent"] == {"input": {**served.metadata["latent"]["input"], "name": "w"},
                                          "mapped": True, "network_inputs": ["w"]}
     for space in (from_model(toy), from_served(served)):

@@ -284,6 +284,27 @@ def test_sample_truncation_gallery_sections_and_ppl_in_w_read_the_declarations(s
     assert spread[0.0] < 0.5 * spread[1.0]  # metrics score truncated samples through the model's own psi
 
 
+def test_latent_tools_project_a_stylegan_in_w_from_the_run_and_its_export(sg_loaded, sg_export):
+    from kgan.latent_tools.distance import make_distance
+    from kgan.latent_tools.project import project
+    from kgan.latent_tools.space import from_model, open_latent_model
+
+    gan, _ = sg_loaded
+    run, served = from_model(gan), open_latent_model(sg_export)
+    for space in (run, served):
+        assert (space.latent.name, [s.name for s in space.others]) == ("w", ["noise_seed"])
+    truth = run.draw(2, 5)  # z drawn from the seed and mapped to w
+    z = np.random.default_rng(5).standard_normal((2, 8)).astype("float32")
+    np.testing.assert_allclose(run.to_space({"z": z, "noise_seed": np.zeros(2, np.int32)})["w"],
+                               gan.part("mapping", gan.sampler)(z), atol=1e-5)
+    np.testing.assert_allclose(served.images(truth), run.images(truth), atol=1e-5)
+    targets = run.images(truth)
+    near = {**truth, "w": truth["w"] + 0.05 * np.random.default_rng(0).standard_normal(truth["w"].shape)}
+    result = project(run, targets, make_distance(run.image_shape), starts=1, steps=60, lr=0.02, initial=near["w"])
+    assert result.inputs["w"].shape == truth["w"].shape
+    assert result.pixel_mse.max() < 0.5 * np.mean((run.images(near) - targets) ** 2)
+
+
 def test_config_errors_name_the_field():
     from kgan.config import from_dict
     from kgan.errors import ConfigError

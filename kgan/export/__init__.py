@@ -55,8 +55,8 @@ def surface_metadata(model) -> dict:
     feature its output should match, what makes its inference draw noise ("" when deterministic), the named
     directions it serves (each with its inputs, inverse and output kind; empty for a model with one direction),
     what `serving_default` is (`default_signature`: "" for the first direction, "sample" for the seeded sampler),
-    its latent space (`surface.latent_space`: the input the latent tools move in, whether the export maps
-    inference inputs into it with `latent_map`, the inputs of `latent_generate`; None without a normal input), its
+    its latent space (`surface.latent_space`: the input the latent tools move in, whether it is an intermediate
+    latent the export maps z into with `mapping`, the inputs of the network that renders it; None without one), its
     style mixing and intermediate latent (None when it declares none) and its served constants (StyleGAN's w_avg).
     `latent_dim` and `num_classes` (0 when absent) stay for readers written before `inputs` existed."""
     from kgan.export.signatures import signature_names
@@ -74,7 +74,7 @@ def surface_metadata(model) -> dict:
         "inference_noise": surface.inference_noise(model),
         "identity_feature": surface.identity_feature(model),
         "input_label_feature": surface.input_label_feature(model),
-        "signatures": signature_names(specs, directions, default, latent, intermediate),
+        "signatures": signature_names(specs, directions, default, intermediate),
         "default_signature": default,
         "directions": [d.to_json() for d in directions if d.name],
         "latent": None if latent is None else {"input": latent.input.to_json(), "mapped": latent.mapping is not None,

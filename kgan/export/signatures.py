@@ -32,14 +32,11 @@ docs/serving.md):
   .Direction`; CycleGAN's `a_to_b` and `b_to_a`) has each named direction under its name, image inputs as uint8
   and as floats, checked in the graph like `serving_default`; the first direction is also `serving_default` /
   `serving_float` (and the only one with `sample`).
-- `latent_generate(<the latent>, <the other inputs its network takes>)` -> the same outputs, and
-  `latent_map(<inference inputs>)` -> `latent`: only for a model whose declared latent space is not one of its
-  inference inputs (`surface.LatentSpace.mapping`; StyleGAN's w). Otherwise the latent tools differentiate
-  through `serving_float` / `serving_default` themselves (float inputs; gradients flow through a loaded
-  signature).
 - `mapping(<source>)` -> `{<name>: float32 [None, ...]}` and `synthesis(<name>, ...)` -> the image outputs: a model
-  that declares an intermediate latent (`surface.IntermediateLatent`, StyleGAN's W) serves both halves, so PPL in W
-  and style edits work on the export alone.
+  that declares an intermediate latent (`surface.IntermediateLatent`, StyleGAN's W) serves both halves, so PPL in W,
+  style edits and the latent tools (which move in that latent) work on the export alone. The latent tools
+  differentiate through `synthesis`, or for any other model through `serving_float` / `serving_default` (float
+  inputs; gradients flow through a loaded signature).
 - `metadata()` -> string/int64 scalars describing the model (and the full JSON).
 """
 
@@ -54,19 +51,18 @@ from kgan.models import surface
 METADATA_ASSET = "kgan_metadata.json"
 
 
-def signature_names(specs, directions=(), default: str = "", latent=None, intermediate=None) -> list[str]:
+def signature_names(specs, directions=(), default: str = "", intermediate=None) -> list[str]:
     """The signatures an export of a model with these inputs (those of its first direction) has; `directions`:
-    every direction it serves, when it serves named ones; `default`: the model's `default_signature`; `latent`:
-    its `surface.LatentSpace`; `intermediate`: its intermediate latent, if it declares one."""
+    every direction it serves, when it serves named ones; `default`: the model's `default_signature`;
+    `intermediate`: its intermediate latent, if it declares one."""
     drawable = all(s.drawable or s.draw == "string" for s in specs)
     if default == "sample" and not (drawable and directions and directions[0].name):
         raise ValueError("default_signature 'sample' needs a first direction that is named and drawable from a seed")
     images = any(s.draw == "image" for s in specs)
     named = [name for d in directions if d.name for name in direction_signatures(d)]
-    mapped = ["latent_generate", "latent_map"] if latent is not None and latent.mapping is not None else []
     halves = ["mapping", "synthesis"] if intermediate is not None else []
     return ["serving_default", *(["serving_float"] if images else []), *(["sample"] if drawable else []), *named,
-            *mapped, *halves, "metadata"]
+            *halves, "metadata"]
 
 
 def direction_signatures(direction) -> list[str]:
@@ -217,10 +213,6 @@ class GeneratorModule(tf.Module):
             network = self.network if direction is directions[0] else direction.network
             for name in direction_signatures(direction):
                 fns[name] = serve(not name.endswith("_float"), d_specs, network, direction.output)
-        latent = surface.latent_space(model)
-        if "latent_map" in signature_names(specs, latent=latent):
-            self.latent_networks = [latent.network, latent.mapping]
-            fns.update(_latent_signatures(latent, specs))
         intermediate = surface.intermediate_latent(model)
         if intermediate is not None:
             fns.update(_latent_halves(intermediate))
@@ -231,24 +223,6 @@ class GeneratorModule(tf.Module):
 
     def signatures(self) -> dict:
         return {name: getattr(self, name) for name in self.signature_names}
-
-
-def _latent_signatures(latent, specs) -> dict:
-    """`latent_generate` (the latent and the other inputs its network takes -> images) and `latent_map` (inference
-    inputs -> the latent) of a mapped latent space."""
-    by_name = {s.name: s for s in [latent.input, *specs]}
-    generate_specs = [by_name[t.name] for t in latent.network.inputs]
-    map_specs = [by_name[t.name] for t in latent.mapping.inputs]
-
-    @tf.function(input_signature=[s.tensor_spec() for s in generate_specs])
-    def latent_generate(*args):
-        return _outputs(surface.call_network(latent.network, {s.name: a for s, a in zip(generate_specs, args)}))
-
-    @tf.function(input_signature=[s.tensor_spec() for s in map_specs])
-    def latent_map(*args):
-        return {"latent": surface.call_network(latent.mapping, {s.name: a for s, a in zip(map_specs, args)})}
-
-    return {"latent_generate": latent_generate, "latent_map": latent_map}
 
 
 def _latent_halves(latent) -> dict:

@@ -1,10 +1,10 @@
 """A model opened for the latent tools: its declared latent space, rendered differentiably, from a run or an export.
 
-The space is the model's declaration (`kgan.models.surface.latent_space`): by default its first `normal` input
-(a DCGAN's z); a model may declare another one (StyleGAN's w) with a network that renders it and a mapping that
-carries inference inputs into it. A run renders through that network; an export through its own signatures
-(`latent_generate` / `latent_map` for a mapped space, else `serving_float` / `serving_default`, whose float inputs
-gradients flow through), so a SavedModel alone is enough.
+The space is `kgan.models.surface.latent_space`: a model's intermediate latent when it declares one (StyleGAN's w,
+rendered by its synthesis network, reached from z by its mapping), else its first `normal` input (a DCGAN's z). A
+run renders through the model's networks; an export through its own signatures (`synthesis` / `mapping` for an
+intermediate latent, else `serving_float` / `serving_default`, whose float inputs gradients flow through), so a
+SavedModel alone is enough.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class LatentModel:
         if self.mapping is None:
             out[self.latent.name] = np.asarray(inputs[self.latent.name], np.float32)
         else:
-            out[self.latent.name] = np.asarray(self.mapping(inputs), np.float32)
+            out[self.latent.name] = np.array(self.mapping(inputs), np.float32)  # a writable copy of the tensor
         return out
 
     def draw(self, n: int, seed: int) -> dict:
@@ -89,8 +89,7 @@ def from_model(model, where="the model") -> LatentModel:
     others = [by_name[t.name] for t in space.network.inputs if t.name != space.input.name]
     mapping = None
     if space.mapping is not None:
-        mapping = lambda inputs: surface.call_network(space.mapping, {t.name: inputs[t.name]  # noqa: E731
-                                                                      for t in space.mapping.inputs})
+        mapping = lambda inputs: space.mapping(np.asarray(inputs[space.source], np.float32))  # noqa: E731
     return LatentModel(space.input, others, specs,
                        lambda inputs: surface.call_network(space.network, inputs, training=False), mapping)
 
@@ -109,20 +108,19 @@ def from_served(served, where=None) -> LatentModel:
         others = [s for s in specs if s.name != latent.name]
         return LatentModel(latent, others, specs, lambda inputs: served.serving(**inputs)["images_float"])
     signatures = served.model.signatures
-    missing = [name for name in ("latent_generate", "latent_map") if name not in signatures]
+    missing = [name for name in ("synthesis", "mapping") if name not in signatures]
     if missing:
-        raise DataError(f"{where}: declares a mapped latent space but has no {missing} signature")
+        raise DataError(f"{where}: declares an intermediate latent but has no {missing} signature")
     latent = surface.InputSpec.from_json(declared["input"])
     by_name = {s.name: s for s in specs}
     others = [by_name[name] for name in declared["network_inputs"] if name != latent.name]
-    map_inputs = signatures["latent_map"].structured_input_signature[1]
+    source = served.intermediate_latent.source
 
     def mapping(inputs):
-        values = {k: tf.constant(np.asarray(inputs[k]), map_inputs[k].dtype) for k in map_inputs}
-        return signatures["latent_map"](**values)["latent"]
+        return signatures["mapping"](**{source: tf.constant(np.asarray(inputs[source]), tf.float32)})[latent.name]
 
     return LatentModel(latent, others, specs,
-                       lambda inputs: signatures["latent_generate"](**inputs)["images_float"], mapping)
+                       lambda inputs: signatures["synthesis"](**inputs)["images_float"], mapping)
 
 
 def open_latent_model(source, version: int | None = None) -> LatentModel:

@@ -220,20 +220,23 @@ class LatentSpace:
 
     `input`: the vector they optimise and interpolate (a `normal` spec; StyleGAN's w, a DCGAN's z); `network`: a
     keras.Model whose inputs are `input` and some of the model's inference inputs, named like them, and whose
-    output is the images; `mapping`: a keras.Model from inference inputs (named like them) to `input` (StyleGAN's
+    output is the images; `mapping`: a keras.Model from the inference input `source` to `input` (StyleGAN's
     z -> w), None when `input` is itself an inference input (then `network` is the inference network)."""
 
     input: InputSpec
     network: object
     mapping: object = None
+    source: str = ""
 
 
 def latent_space(model) -> LatentSpace | None:
-    """The latent space `model` declares (`latent_space()`, optional); by default its first normal inference
-    input and its inference network; None when it has no normal input (nothing to project into)."""
-    declared = getattr(model, "latent_space", None)
-    if declared is not None:
-        return declared()
+    """The space the latent tools move in, derived from the model's declarations: its intermediate latent when it
+    declares one (`intermediate_latent()`: StyleGAN's w, rendered by the synthesis network), else its first normal
+    inference input and its inference network; None when it has neither (nothing to project into)."""
+    intermediate = intermediate_latent(model)
+    if intermediate is not None:
+        return LatentSpace(InputSpec(intermediate.name, "normal", intermediate.shape), intermediate.synthesis,
+                           intermediate.mapping, intermediate.source)
     spec = latent_spec(model.inference_inputs())
     return None if spec is None else LatentSpace(spec, model.inference_network())
 

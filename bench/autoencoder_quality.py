@@ -26,6 +26,7 @@ from pathlib import Path
 
 from budget import train_config
 from held_out import Table, evaluation_extractor, shipped_config
+from kgan.cpu import summary_line
 
 METRICS = "fid,prior_mmd,reconstruction_mse,reconstruction_accuracy,probe_accuracy"
 COLUMNS = [("fid", "value", "FID (prior samples)"), ("prior_mmd", "value", "MMD to prior"),
@@ -87,6 +88,7 @@ def strip(model, held, seed: int):
 
 def main():
     args = parse()
+    print(summary_line())  # speed and bf16 figures depend on the CPU's instruction sets
     import numpy as np
 
     from kgan.imageio import write_grid_png

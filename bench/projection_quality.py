@@ -27,6 +27,7 @@ from pathlib import Path
 
 from budget import train_config
 from held_out import shipped_config
+from kgan.cpu import summary_line
 
 
 def parse():
@@ -47,6 +48,7 @@ def parse():
 
 def main():
     args = parse()
+    print(summary_line())  # speed and bf16 figures depend on the CPU's instruction sets
     import numpy as np
     import tensorflow as tf
 

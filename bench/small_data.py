@@ -32,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from budget import compiled, train_steps  # noqa: E402
 from held_out import evaluation_extractor, shipped_config  # noqa: E402
+from kgan.cpu import summary_line  # noqa: E402
 
 AUGMENTS = {"none": "", "diffaugment": "diffaugment", "ada": "ada"}
 
@@ -64,6 +65,7 @@ def critic_gap(model, train_images, held_images):
 
 def main():
     args = parse()
+    print(summary_line())  # speed and bf16 figures depend on the CPU's instruction sets
     import numpy as np
 
     from kgan.data import load_arrays

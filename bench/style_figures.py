@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kgan.cpu import summary_line
+
 PSI = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
@@ -93,6 +95,7 @@ def parse():
 
 def main():
     args = parse()
+    print(summary_line())  # speed and bf16 figures depend on the CPU's instruction sets
     import tempfile
 
     from budget import train_config

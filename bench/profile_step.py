@@ -59,20 +59,20 @@ def _closed(entry) -> tuple[str, str, float]:
     return name.rsplit(":", 1)[0], op_type, self_ps * 1e-12
 
 
-def ranked(rows, key_index: int, steps: int, top: int) -> list[tuple[str, int, float]]:
+def ranked(rows, key_index: int, steps: int, top: int) -> list[tuple[str, float, float]]:
     """(key, calls per step, self ms per step), largest first."""
     total, calls = collections.defaultdict(float), collections.Counter()
     for row in rows:
         total[row[key_index]] += row[2]
         calls[row[key_index]] += 1
     order = sorted(total, key=total.get, reverse=True)[:top]
-    return [(k, round(calls[k] / steps), 1000 * total[k] / steps) for k in order]
+    return [(k, calls[k] / steps, 1000 * total[k] / steps) for k in order]
 
 
 def print_table(title: str, rows, all_ms: float) -> None:
     print(f"\n{title}\n| op | calls/step | self ms/step | share |\n|---|---|---|---|")
     for key, calls, ms in rows:
-        print(f"| {key} | {calls} | {ms:.1f} | {100 * ms / all_ms:.1f}% |")
+        print(f"| {key} | {calls:g} | {ms:.1f} | {100 * ms / all_ms:.1f}% |")
 
 
 def profile(config: str, steps: int, warmup: int, batch: int, logdir: Path) -> tuple[list, float]:

@@ -14,6 +14,9 @@ Configurations, measured in one process with trials alternating between them (so
   kgan_spe8     kgan with steps_per_execution=8
   tutorial_data the plain loop on the tutorial's own pipeline (from_tensor_slices(x).shuffle(60000).batch(256),
                 tf.data autotune on, a fresh iterator per epoch as in the tutorial's `for batch in dataset`)
+  *_bf16        the same config under Keras' `mixed_bfloat16` policy (bfloat16 compute, float32 weights; each
+                network's last layer float32, as Keras' mixed-precision guide and kgan's nets do): only worth it
+                on a CPU with native bfloat16 (AVX512_BF16 / AMX; the header's `bfloat16 native`)
 
 Usage:  python bench/train_throughput.py [--steps 64] [--trials 3] [--batch 256] [--configs kgan,plain,...]
 Step times come from a callback at each batch end (fit; divided by steps_per_execution) or perf_counter around
@@ -24,6 +27,7 @@ Peak RSS is the process high-water mark (ru_maxrss), cumulative over the configs
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import shlex
@@ -44,7 +48,9 @@ from kgan.data.features import feature_dataset  # noqa: E402
 from kgan.models import GAN  # noqa: E402
 
 NOISE_DIM = 100
-ALL_CONFIGS = ("kgan", "plain", "kgan_sim", "plain_alt", "kgan_jit", "kgan_spe8", "tutorial_data")
+BASE_CONFIGS = ("kgan", "plain", "kgan_sim", "plain_alt", "kgan_jit", "kgan_spe8", "tutorial_data")
+BF16 = "_bf16"
+ALL_CONFIGS = BASE_CONFIGS + ("kgan_bf16", "plain_bf16", "kgan_sim_bf16", "plain_alt_bf16")
 
 
 # ----- the tutorial's models ------------------------------------------------------------------------------------
@@ -58,7 +64,7 @@ def tutorial_generator() -> keras.Model:
         layers.BatchNormalization(), layers.LeakyReLU(),
         layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
         layers.BatchNormalization(), layers.LeakyReLU(),
-        layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh"),
+        layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh", dtype="float32"),
     ], name="generator")
 
 
@@ -67,7 +73,7 @@ def tutorial_discriminator() -> keras.Model:
         keras.Input((28, 28, 1)),
         layers.Conv2D(64, 5, strides=2, padding="same"), layers.LeakyReLU(), layers.Dropout(0.3),
         layers.Conv2D(128, 5, strides=2, padding="same"), layers.LeakyReLU(), layers.Dropout(0.3),
-        layers.Flatten(), layers.Dense(1),
+        layers.Flatten(), layers.Dense(1, dtype="float32"),
     ], name="discriminator")
 
 
@@ -209,7 +215,24 @@ class PlainRunner:
         return times, images
 
 
+@contextlib.contextmanager
+def precision(policy: str):
+    """Build under a Keras global dtype policy (layers keep the policy they were built with)."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
 def make_runner(name: str, batch: int):
+    base, bf16 = (name[:-len(BF16)], True) if name.endswith(BF16) else (name, False)
+    with precision("mixed_bfloat16" if bf16 else "float32"):
+        return _make_runner(base, batch)
+
+
+def _make_runner(name: str, batch: int):
     return {
         "kgan": lambda: KganRunner(batch),
         "kgan_jit": lambda: KganRunner(batch, jit=True),
@@ -289,6 +312,12 @@ def main(argv=None) -> int:
             if ours in rates and theirs in rates:
                 per_trial = [k / p for k, p in zip(rates[ours], rates[theirs])]
                 print(f"{ours}/{theirs} (same algorithm) per trial: {', '.join(f'{x:.2f}' for x in per_trial)}")
+    for name in names:  # bfloat16 against float32 of the same config
+        base = name[:-len(BF16)]
+        if name.endswith(BF16) and base in rates:
+            per_trial = [b / f for b, f in zip(rates[name], rates[base])]
+            print(f"{name}/{base} per trial: {', '.join(f'{x:.2f}' for x in per_trial)} "
+                  f"(median of trials {np.median(rates[name]) / np.median(rates[base]):.2f})")
     if "tutorial_data" in runners:
         es = np.array(runners["tutorial_data"].epoch_start_times) * 1000
         if len(es):

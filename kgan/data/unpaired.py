@@ -1,4 +1,4 @@
-"""`unpaired:SOURCE_A,SOURCE_B`: two image domains with no pairs between them (CycleGAN's data).
+r"""`unpaired:SOURCE_A,SOURCE_B`: two image domains with no pairs between them (CycleGAN's data).
 
 Each side is any kgan source (`mnist`, `folder:PATH`, `npz:PATH`, ...), optionally followed by `+DOMAIN`, a
 transform of that side's images that makes an unpaired task with a known ground truth out of labelled digits:

@@ -1,25 +1,87 @@
 """Training for a time budget, shared by the quality benchmarks: models compared "at equal minutes" are
-trained by the same loop, in `fit` chunks between clock checks."""
+trained by the same loop, in `fit` chunks between clock checks.
+
+The clock is read between chunks, so a chunk is sized to the time left at the last chunk's speed (at most `chunk`
+steps): a run stops within a few steps of its budget rather than a whole chunk past it. A growing model's phases
+share one budget by cumulative deadlines (phase i ends when its share of the steps so far has had its share of the
+minutes), so the time one phase overruns (its trace) is taken from the next ones, never added to the total."""
 
 from __future__ import annotations
 
 import time
 
 CLOCKS = {"process": time.process_time, "wall": time.perf_counter}
+#: a fade range so long that alpha stays ~0 through the first chunk of a fade (its speed is not known yet)
+UNPLANNED = 2**40
+
+
+def timed_fit(model, dataset, steps: int, now):
+    """Fit `steps` steps; (seconds per step on `now`, the chunk's last logs)."""
+    began = now()
+    history = model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+    return max(now() - began, 1e-9) / steps, {k: float(v[-1]) for k, v in history.history.items()}
+
+
+def steps_left(deadline: float, now, per_step: float) -> int:
+    """How many steps fit before `deadline` at `per_step` seconds each."""
+    return int(max(0.0, deadline - now()) / per_step)
+
+
+def train_until(model, dataset, deadline: float, chunk: int, now):
+    """Fit in chunks until `deadline` on `now`: at least one chunk of `chunk` steps (it may include the trace), then
+    chunks of at most `chunk`, each no longer than the time left allows at the last chunk's speed. (steps, logs)."""
+    done, size, logs = 0, chunk, {}
+    while size:
+        per_step, logs = timed_fit(model, dataset, size, now)
+        done += size
+        size = min(chunk, steps_left(deadline, now, per_step))
+    return done, logs
+
+
+def fade_range(step: float, alpha: float, steps: int) -> tuple[float, float]:
+    """The (start, end) of a fade range on which `kgan.models.growing.fade_alpha` is `alpha` after `step` steps and
+    reaches 1 after `steps` more: re-planning a fade keeps alpha continuous and rising."""
+    steps = max(1, steps)
+    span = steps / max(1.0 - alpha, 1e-9)
+    return step + steps - span, step + steps
+
+
+def alpha_at(step: float, fade: tuple[float, float]) -> float:
+    """`kgan.models.growing.fade_alpha` in Python: where a fade range puts alpha after `step` steps."""
+    return min(1.0, max(0.0, (step - fade[0]) / (fade[1] - fade[0])))
+
+
+def fade_until(model, dataset, deadline: float, chunk: int, resolution: int, now):
+    """A growing model's fade phase at `resolution` until `deadline` on `now`. alpha is a function of the step
+    (`kgan.models.growing`), so the phase's length in steps must be known ahead: the first chunk (its time includes
+    the trace) runs at alpha ~0; before every later chunk the fade range is planned again (`fade_range`) from the
+    current step and alpha to reach 1 after the steps the time left allows at the last chunk's speed. The range is a
+    variable the step reads, so re-planning does not trace again. At least one planned step: the phase always ends
+    with alpha at 1. (steps, logs)."""
+    start = int(model.steps_done.numpy())
+    model.set_resolution(resolution, fade=(start, start + UNPLANNED))
+    per_step, logs = timed_fit(model, dataset, chunk, now)
+    done = chunk
+    while True:
+        left = max(1, steps_left(deadline, now, per_step))
+        step = int(model.steps_done.numpy())
+        model.set_resolution(resolution, fade=fade_range(step, alpha_at(step, model.fade_range), left))
+        size = min(chunk, left)
+        per_step, logs = timed_fit(model, dataset, size, now)
+        done += size
+        if size == left:
+            return done, logs
 
 
 def train_for(model, dataset, minutes: float, chunk: int, clock: str = "process"):
-    """Fit `model` on `dataset` in chunks of `chunk` steps until `minutes` have passed on `clock`.
+    """Fit `model` on `dataset` in chunks of at most `chunk` steps until `minutes` have passed on `clock`.
 
     `process` counts the CPU time of every thread of this process: a busy machine stretches the run but does
     not change the budget; `wall` is elapsed time. Returns (steps, minutes used, the last chunk's logs).
     """
     now = CLOCKS[clock]
-    start, steps, logs = now(), 0, {}
-    while now() - start < minutes * 60:
-        history = model.fit(dataset, steps_per_epoch=chunk, epochs=1, verbose=0)
-        steps += chunk
-        logs = {k: float(v[-1]) for k, v in history.history.items()}
+    start = now()
+    steps, logs = train_until(model, dataset, start + minutes * 60, chunk, now)
     return steps, (now() - start) / 60, logs
 
 
@@ -33,25 +95,6 @@ def train_steps(model, dataset, steps: int, chunk: int, clock: str = "process"):
         done += min(chunk, steps - done)
         logs = {k: float(v[-1]) for k, v in history.history.items()}
     return done, (now() - start) / 60, logs
-
-
-def fade_for(model, dataset, minutes: float, chunk: int, resolution: int, clock: str = "process"):
-    """A growing model's fade phase for `minutes` on `clock`. Its alpha is a function of the step
-    (`kgan.models.growing`), so the phase's length in steps must be known when it starts: the first two chunks run
-    at alpha ~ 0 (a fade range too long to matter), the second one's time per step predicts how many steps the
-    budget allows, and the fade is set to span them (the range is a variable of the step: no new trace). Returns
-    (steps, minutes used)."""
-    now = CLOCKS[clock]
-    begin, start = now(), int(model.steps_done.numpy())
-    model.set_resolution(resolution, fade=(start, start + 2**40))
-    model.fit(dataset, steps_per_epoch=chunk, epochs=1, verbose=0)  # includes the trace
-    timed = now()
-    model.fit(dataset, steps_per_epoch=chunk, epochs=1, verbose=0)
-    per_step = max(now() - timed, 1e-6) / chunk
-    total = 2 * chunk + max(1, int((minutes * 60 - (now() - begin)) / per_step))
-    model.set_resolution(resolution, fade=(start, start + total))
-    model.fit(dataset, steps_per_epoch=total - 2 * chunk, epochs=1, verbose=0)
-    return total, (now() - begin) / 60
 
 
 def compiled(cfg):
@@ -68,30 +111,35 @@ def compiled(cfg):
     return model, feature_dataset(cfg.data, seed=cfg.seed, split="train")
 
 
-def train_config(cfg, minutes: float, chunk: int, after_phase=None):
-    """The model of experiment `cfg` trained for `minutes` of process CPU time, each of its phases
-    (`train.phases`) for its share of `train.steps`; (model, steps, CPU minutes). A phase with a resolution (a
-    growing model) trains at it on the data downscaled to it, a fade phase through `fade_for`.
-    `after_phase(model, phase)` runs at the end of every phase (outside the budget)."""
+def train_config(cfg, minutes: float, chunk: int, after_phase=None, clock: str = "process"):
+    """The model of experiment `cfg` trained for `minutes` on `clock` (process CPU time by default); (model, steps,
+    minutes used). Each phase (`train.phases`) ends at its cumulative deadline: when the steps up to its end would
+    have had their share of the minutes. A phase with a resolution (a growing model) trains at it on the data
+    downscaled to it, a fade phase through `fade_until`; every phase runs at least one chunk, so a growing model
+    always reaches its last resolution. `after_phase(model, phase)` runs at the end of every phase, off the clock."""
     from kgan import phases
     from kgan.data.features import feature_dataset
     from kgan.training import enter_phase, grow_to
 
+    now = CLOCKS[clock]
     model, full = compiled(cfg)
     datasets = {None: full, cfg.data.resolution: full}
-    steps, used = 0, 0.0
+    start, steps = now(), 0
     for phase in phases.plan(cfg):
+        deadline = start + minutes * 60 * phase.end / cfg.train.steps
         enter_phase(model, cfg, phase)
         if phase.resolution not in datasets:
             datasets[phase.resolution] = feature_dataset(cfg.data, seed=cfg.seed, split="train",
                                                          resolution=phase.resolution)
-        data, share = datasets[phase.resolution], minutes * (phase.end - phase.start) / cfg.train.steps
+        data = datasets[phase.resolution]
         if phase.fade:
-            done, spent = fade_for(model, data, share, chunk, phase.resolution)
+            done, _ = fade_until(model, data, deadline, chunk, phase.resolution, now)
         else:
             grow_to(model, phase)
-            done, spent, _ = train_for(model, data, share, chunk)
-        steps, used = steps + done, used + spent
+            done, _ = train_until(model, data, deadline, chunk, now)
+        steps += done
         if after_phase is not None:
+            paused = now()
             after_phase(model, phase)
-    return model, steps, used
+            start += now() - paused
+    return model, steps, (now() - start) / 60

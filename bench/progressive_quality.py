@@ -1,15 +1,18 @@
 """Progressive growing vs fixed resolution on MNIST 32x32 at equal CPU minutes: FID, IS, precision/recall.
 
-Each model is its shipped `pipelines/mnist_<model>.toml` (a model whose config is missing is skipped with a note),
-set to the vendored MNIST digits padded to 32x32, and trained for the same process CPU time (`budget.train_config`:
-each phase for its share of the steps; a growing model's phases at their resolutions, fade phases sized from their
+Each model is a shipped `pipelines/mnist_<name>.toml` (progan, stylegan at fixed resolution, stylegan_progressive:
+StyleGAN grown like ProGAN, dcgan; a name whose config is missing is skipped with a note), set to the vendored MNIST
+digits padded to 32x32, and trained for the same process CPU time (`budget.train_config`: every phase ends at its
+cumulative share of the budget, a growing model's phases at their resolutions, fade phases re-planned from their
 measured step time). Scored with `kgan.metrics.evaluate` on `--samples` samples of the (EMA) generator against the
 10,000 digits, in the features of a classifier trained on them (padded to 32x32): FID, IS, precision/recall, plus
-each model's extra metrics (`EXTRA_METRICS`: SWD and MS-SSIM for progan, PPL for stylegan). A model that grows also
+those of `EXTRA_METRICS` the config's `eval.metrics` lists (SWD and MS-SSIM for progan, PPL in Z and W for the
+stylegans). A model that grows also
 gets ProGAN's table 1 per resolution (`kgan.stages`: SWD per Laplacian-pyramid level and MS-SSIM among samples, at
-the end of each resolution) and a grid of the same z at every resolution. Prints markdown tables and the command.
+the end of each resolution) and a grid of the same z at every resolution; a model that declares style mixing its
+style-mixing grid and truncation sweep (`style_figures`). Prints markdown tables and the command.
 
-Usage:  python bench/progressive_quality.py [--models progan,stylegan,dcgan] [--minutes 3] [--samples 2000]
+Usage:  python bench/progressive_quality.py [--models progan,stylegan,stylegan_progressive,dcgan] [--minutes 3] [--samples 2000]
         [--classifier-epochs 3] [--chunk 25] [--seed 0] [--out /tmp/kgan-bench-progressive]
 """
 
@@ -26,10 +29,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from budget import train_config  # noqa: E402
 from held_out import shipped_config  # noqa: E402
+from style_figures import mixing_figure, truncation_figure  # noqa: E402
 
 RESOLUTION = 32
-#: metrics a model is scored with besides FID, IS and precision/recall
-EXTRA_METRICS = {"progan": ["swd", "ms_ssim"], "stylegan": ["ppl", "ppl_w"]}
+#: metrics a model is also scored with when its config's `eval.metrics` lists them (progan: SWD and MS-SSIM; the
+#: stylegans: PPL in Z and in W), besides FID, IS and precision/recall
+EXTRA_METRICS = ("swd", "ms_ssim", "ppl", "ppl_w")
 #: headline numbers of the table: (metric, result key, column title)
 COLUMNS = [("fid", "value", "FID"), ("is", "mean", "IS"), ("pr", "precision", "precision"),
            ("pr", "recall", "recall"), ("swd", "mean", "SWD x1e3"), ("ms_ssim", "mean", "MS-SSIM"),
@@ -38,7 +43,8 @@ COLUMNS = [("fid", "value", "FID"), ("is", "mean", "IS"), ("pr", "precision", "p
 
 def parse():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default="progan,stylegan,dcgan")
+    p.add_argument("--models", default="progan,stylegan,stylegan_progressive,dcgan",
+                   help="names NAME of pipelines/mnist_NAME.toml")
     p.add_argument("--minutes", type=float, default=3.0, help="process CPU minutes of training per model")
     p.add_argument("--samples", type=int, default=2000, help="samples per evaluation")
     p.add_argument("--stage-samples", type=int, default=1000, help="samples per resolution for the table-1 rows")
@@ -126,7 +132,7 @@ def main():
         print(f"{name}: training {args.minutes:g} CPU min ({len(cfg.train.phases) or 1} phase(s))", flush=True)
         after_phase, write_growth, table = growth_records(cfg, out, args.seed, args.stage_samples)
         model, steps, cpu = train_config(cfg, args.minutes, args.chunk, after_phase=after_phase)
-        metrics = ["fid", "is", "pr"] + EXTRA_METRICS.get(name, [])
+        metrics = ["fid", "is", "pr"] + [m for m in EXTRA_METRICS if m in cfg.eval.metrics]
         report = evaluate(model, images, extractor, metrics=metrics, n=args.samples, seed=args.seed, progress=False)
         report["resolutions"] = table
         (out / f"{name}_report.json").write_text(json.dumps(report, indent=2))
@@ -134,6 +140,9 @@ def main():
                                                                                      args.seed)))),
                               out / f"{name}_samples.png", cols=8, scale=2)
         print(f"  {steps} steps in {cpu:.2f} CPU min; samples {grid}; growth {write_growth(name)}", flush=True)
+        if surface.style_mixing(model) is not None:
+            print(f"  style mixing {mixing_figure(model, out / f'{name}_mixing.png', seed=args.seed)}; truncation "
+                  f"{truncation_figure(model, out / f'{name}_truncation.png', seed=args.seed)}", flush=True)
         results.append((name, steps, cpu, report))
 
     columns = [c for c in COLUMNS if any(c[0] in r[3]["metrics"] for r in results)]

@@ -37,6 +37,12 @@ def _tf_config_cluster() -> dict:
         raise ConfigError(f"TF_CONFIG: not valid JSON ({e})") from None
 
 
+def cluster_size() -> int:
+    """Workers (chief included) of the TF_CONFIG cluster; 1 without one."""
+    cluster = _tf_config_cluster()
+    return max(1, sum(len(cluster.get(kind, [])) for kind in ("chief", "worker")))
+
+
 CPU_DEVICES_ENV = "KGAN_CPU_DEVICES"
 
 

@@ -124,6 +124,9 @@ class TrainConfig:
     allow_emulated_bfloat16: bool = _opt(False, doc="run mixed_bfloat16 on a CPU without native bf16 kernels "
                                                     "(AVX512_BF16/AMX), where it is emulated and slow; refused otherwise")
     strategy: str = _opt("auto", choices=("auto", "default", "mirrored", "multi_worker"), doc="distribution; auto: from TF_CONFIG and the devices")
+    workers: int = _opt(2, min=1, max=1024, doc="multi_worker: worker processes the pipeline's TrainGAN launches")
+    launcher: str = _opt("", doc="multi_worker: shell command template per worker for a cluster's launcher "
+                                 "({command}, {index}, {workers}, {tf_config}); empty = local processes")
     phases: list = _list((), doc="[[train.phases]] tables run in order: name, steps, g_lr, d_lr, "
                                  "lr = {group = rate}, terms = {term = weight (0 = off)}, resolution, "
                                  "decay ('linear': rates fall to 0 at the phase's end), fade (growing models: "

@@ -38,6 +38,12 @@ SECTIONS = {
 }
 
 
+def stage_digest(cfg, stage: str) -> str:
+    """The digest of the sections a stage reads; how workers are started (`train.launcher`) is not among them, so
+    a job restarted through another launcher resumes the same run."""
+    return cfg.replace(**{"train.launcher": ""}).section_hash(*SECTIONS[stage])
+
+
 def _config(experiment: str):
     from kgan.config import from_dict
 
@@ -54,7 +60,7 @@ class Stage(luigi.Task):
     @classmethod
     def for_config(cls, cfg, root: str):
         experiment = json.dumps(cfg.to_dict(), sort_keys=True, separators=(",", ":"))
-        return cls(experiment=experiment, root=root, digest=cfg.section_hash(*SECTIONS[cls.__name__]))
+        return cls(experiment=experiment, root=root, digest=stage_digest(cfg, cls.__name__))
 
     @property
     def cfg(self):
@@ -72,6 +78,7 @@ class Stage(luigi.Task):
         self.set_status_message(message)
 
 
+WORKERS_CONFIG = "workers.toml"  # beside a multi-worker run: the config (with the prepared data) its workers train
 REFERENCE_IMAGES = 10_000  # at least this many prepared images (or eval.num_samples) are evaluation's reference
 
 
@@ -163,11 +170,32 @@ class TrainGAN(Stage):
         cfg, reqs = self.cfg, self.requires()
         cfg = dataclasses.replace(cfg, data=reqs["data"].data_config)
         check_labels_fit(cfg)  # before any step: a conditional model on labels that do not fit
+        if cfg.train.strategy == "multi_worker":
+            self.launch_workers(cfg)
+            io.write_json(self.output().path, read_run_info(self.run_dir))
+            return
         callbacks = [LuigiProgress(self, cfg.train.steps)]
         if cfg.eval.history_every:
             callbacks.append(self.metric_history(cfg, reqs))
         train(cfg, self.run_dir, resume=True, callbacks=callbacks)
         io.write_json(self.output().path, read_run_info(self.run_dir))
+
+    def launch_workers(self, cfg):
+        """`train.workers` processes (`kgan.workers`: local, or through `train.launcher`) train the run; done when
+        every worker is, the chief's run complete. A failed worker fails the stage; a rerun resumes the run."""
+        from kgan import io, workers
+        from kgan.config import dump_toml
+        from kgan.errors import WorkerError
+
+        config = self.run_dir / WORKERS_CONFIG
+        io.write_text(config, dump_toml(cfg))
+        self.progress(0, f"training with {cfg.train.workers} workers")
+        codes = workers.run_workers(workers.train_command(str(config), str(self.run_dir)), cfg.train.workers,
+                                    template=cfg.train.launcher)
+        if workers.failed(codes):
+            raise WorkerError(f"{self.run_dir}: multi-worker training failed ({workers.failed(codes)}); rerun the "
+                              f"pipeline to resume from the last checkpoint")
+        self.progress(100, "trained")
 
     def metric_history(self, cfg, reqs):
         """FID/IS every `eval.history_every` steps on a few samples: the gallery's metric-history plot."""
@@ -315,7 +343,7 @@ class Pipeline(luigi.Task):
 
     def output(self):
         cfg = self.cfg
-        digest = cfg.section_hash(*SECTIONS["RenderGallery"])
+        digest = stage_digest(cfg, "RenderGallery")
         return luigi.LocalTarget(str(Path(self.root) / cfg.name / f"pipeline-{digest}.json"))
 
     def run(self):

@@ -173,17 +173,20 @@ def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True, split
         raise DataError(f"{src.name}: data.holdout = {data_cfg.holdout} keeps {held} examples, fewer than one "
                         f"batch of {data_cfg.batch_size}")
     start, stop = (count - held, count) if split == "holdout" else (0, count - held)
+    cache = memory_cache(data_cfg, stop - start, 1 + (src.source_images is not None or src.domain_a is not None))[0]
     if src.records is not None:  # by the stored index: right on any subset of the files
         ds = src.records.filter(lambda r: (r["index"] >= start) & (r["index"] < stop))
-        preprocess = _record_elements(data_cfg, named)
+        record_preprocess = _record_elements(data_cfg, named)
+        preprocess = lambda record: record_preprocess(src.decode(record))  # noqa: E731
+        if data_cfg.shuffle_buffer and not cache:  # the buffer holds encoded records: its memory is the stored bytes
+            ds = ds.shuffle(data_cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     else:
         examples, preprocess = _elements(src, data_cfg, named)
         ds = examples.skip(start).take(stop - start)
     ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
-    features = 1 + (src.source_images is not None or src.domain_a is not None)
-    if memory_cache(data_cfg, stop - start, features)[0]:
+    if cache:
         ds = ds.cache()
-    if data_cfg.shuffle_buffer:
+    if data_cfg.shuffle_buffer and (cache or src.records is None):
         ds = ds.shuffle(data_cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()

@@ -80,20 +80,17 @@ def worker_files(files: list, num_workers: int, index: int) -> list:
     return list(files[index::num_workers])
 
 
-def records(root: Path, card: dict | None = None, files: list[str] | None = None) -> tf.data.Dataset:
-    """Every record of the shards (or of `files`) as a dict of decoded features, in a fixed order."""
+def encoded_records(root: Path, card: dict | None = None, files: list[str] | None = None) -> tf.data.Dataset:
+    """Every record of the shards (or of `files`) as a dict of its `index`, `label` and images still encoded (what a
+    shuffle buffer holds: the stored bytes, not decoded floats), in a fixed order."""
     card = card or read_card(root)
     files = shard_files(root, card) if files is None else files
-    shapes = {name: tuple(shape) for name, shape in card["features"].items()}
     spec = {"index": tf.io.FixedLenFeature([], tf.int64), "label": tf.io.FixedLenFeature([], tf.int64)}
-    spec.update({name: tf.io.FixedLenFeature([], tf.string) for name in shapes})
+    spec.update({name: tf.io.FixedLenFeature([], tf.string) for name in card["features"]})
     skipped = tf.constant(np.asarray(card.get("skipped", []), np.int64))
-    encoding = card["encoding"]
 
     def parse(serialized):
         example = tf.io.parse_single_example(serialized, spec)
-        for name, shape in shapes.items():
-            example[name] = decode_image(example[name], encoding, shape)
         if card.get("skipped"):  # source positions -> positions in the prepared set
             example["index"] -= tf.searchsorted(skipped, example["index"][None], out_type=tf.int64)[0]
         return example
@@ -105,6 +102,22 @@ def records(root: Path, card: dict | None = None, files: list[str] | None = None
     return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
+def decoder(card: dict):
+    """The map from an encoded record to one with its uint8 images (the card's shapes)."""
+    shapes = {name: tuple(shape) for name, shape in card["features"].items()}
+
+    def decode(record):
+        return {**record, **{name: decode_image(record[name], card["encoding"], shape) for name, shape in shapes.items()}}
+
+    return decode
+
+
+def records(root: Path, card: dict | None = None, files: list[str] | None = None) -> tf.data.Dataset:
+    """Every record of the shards (or of `files`) decoded, in a fixed order."""
+    card = card or read_card(root)
+    return encoded_records(root, card, files).map(decoder(card), num_parallel_calls=tf.data.AUTOTUNE)
+
+
 def shards_labels(root: Path) -> np.ndarray:
     read_card(root)
     return np.load(root / LABELS)
@@ -112,7 +125,7 @@ def shards_labels(root: Path) -> np.ndarray:
 
 def open_shards(name: str, root: Path) -> Source:
     card = read_card(root)
-    examples = records(root, card)
     shape = tuple(card["features"]["image"])
-    return Source(name, examples.map(lambda r: (r["image"], r["label"])), int(card["count"]), {shape: str(root)},
-                  shards_labels(root), records=examples, files=tuple(shard_files(root, card)))
+    return Source(name, records(root, card).map(lambda r: (r["image"], r["label"])), int(card["count"]),
+                  {shape: str(root)}, shards_labels(root), records=encoded_records(root, card),
+                  decode=decoder(card), files=tuple(shard_files(root, card)))

@@ -76,13 +76,6 @@ def shard_is_done(out_dir: Path, entry: dict) -> bool:
     return recorded.get("sha256") == _file_sha256(out_dir / entry["file"])
 
 
-def _sums(images: np.ndarray, hist: dict[int, int], labels: np.ndarray) -> tuple[float, float]:
-    for label in labels[labels >= 0]:
-        hist[int(label)] = hist.get(int(label), 0) + 1
-    x = images.astype(np.float64) / 255.0
-    return float(x.sum()), float((x * x).sum())
-
-
 def _write_shard(data_cfg: DataConfig, out_dir: Path, entry: dict, examples) -> dict:
     """Write one shard from its examples (dicts of uint8 images and labels) to a temporary name, rename it, then
     its manifest: count, checksum, label histogram, pixel sums, labels in order, skipped source positions."""
@@ -101,14 +94,16 @@ def _write_shard(data_cfg: DataConfig, out_dir: Path, entry: dict, examples) -> 
             for name, image in images.items():
                 shapes.setdefault(name, image.shape)
             writer.write(shards.serialize(index, label, {k: bytes(v) for k, v in example["encoded"].items()}))
-            s, q = _sums(images["image"], hist, np.asarray([label]))
-            total, squares, pixels = total + s, squares + q, pixels + images["image"].size
+            if label >= 0:
+                hist[label] = hist.get(label, 0) + 1
+            total, squares = total + example["sums"][0], squares + example["sums"][1]
+            pixels += images["image"].size
             labels.append(label)
     os.replace(tmp, target)
     manifest = {"file": entry["file"], "start": entry["start"], "stop": entry["stop"], "count": len(labels),
                 "sha256": _file_sha256(target), "bytes": target.stat().st_size,
-                "label_histogram": {str(k): v for k, v in sorted(hist.items())}, "pixel_sum": total,
-                "pixel_square_sum": squares, "pixels": pixels, "labels": labels,
+                "label_histogram": {str(k): v for k, v in sorted(hist.items())}, "pixel_sum": float(total),
+                "pixel_square_sum": float(squares), "pixels": pixels, "labels": labels,
                 "skipped": examples.skipped, "shapes": {k: [int(d) for d in v] for k, v in shapes.items()},
                 "source_sha256": examples.source_digest()}
     io.write_json(out_dir / (entry["file"] + ".json"), manifest)

@@ -25,6 +25,7 @@ from kgan.data.preprocess import _preprocess, _random_crops, make_dataset
 from kgan.data.sources import open_source, parse_source
 from kgan.errors import DataError
 
+BATCH = 256  # examples per read from the preparation's pipeline
 SEED = 0  # `data.resize = "crop"` cuts each example once at preparation, from (SEED, its position)
 
 
@@ -90,15 +91,23 @@ class ShardExamples:
         yield from self._encoded(ds.map(lambda i, ex: (i, _uint8(ex[0]), ex[1]), num_parallel_calls=tf.data.AUTOTUNE))
 
     def _encoded(self, ds, contents=False):
+        """Encoded in parallel, with each image's pixel sums (on the [0, 1] scale) computed in the graph; read in
+        batches, since a Python step per example would be the preparation's bottleneck."""
         encoding = self.encoding
-        ds = ds.map(lambda i, image, label, *rest: (i, image, label, shards.encode_image(image, encoding), *rest),
-                    num_parallel_calls=tf.data.AUTOTUNE)
-        for position, image, label, data, *rest in ds.as_numpy_iterator():
-            if contents:
-                self._digest.update(rest[0])
-                self._digest.update(rest[1])
-            yield {"position": int(position), "label": int(label), "images": {"image": image},
-                   "encoded": {"image": data}}
+
+        def encode(i, image, label, *rest):
+            pixels = tf.cast(image, tf.float64) / 255.0
+            sums = tf.stack([tf.reduce_sum(pixels), tf.reduce_sum(pixels * pixels)])
+            return (i, image, label, shards.encode_image(image, encoding), sums, *rest)
+
+        ds = ds.map(encode, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH)
+        for batch in ds.as_numpy_iterator():
+            for position, image, label, data, sums, *rest in zip(*batch):
+                if contents:
+                    self._digest.update(rest[0])
+                    self._digest.update(rest[1])
+                yield {"position": int(position), "label": int(label), "images": {"image": image},
+                       "encoded": {"image": data}, "sums": sums}
 
     def _folder_items(self):
         cfg = self.cfg

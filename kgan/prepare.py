@@ -84,7 +84,7 @@ def _write_shard(data_cfg: DataConfig, out_dir: Path, entry: dict, examples) -> 
     from kgan.data import shards
 
     target = out_dir / entry["file"]
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid():08d}")  # what io.clean_stale_temporaries removes
     hist, total, squares, pixels, labels = {}, 0.0, 0.0, 0, []
     shapes = {}
     with tf.io.TFRecordWriter(str(tmp)) as writer:
@@ -123,6 +123,8 @@ def prepare_dataset(data_cfg: DataConfig, out_dir: str | Path, *, workers: int |
         card = source_examples.streamed_card(data_cfg)
         card["memory_cache"] = _cache_line(data_cfg, card["count"])
         return _finish(data_cfg, out_dir, card)
+    for stale in io.clean_stale_temporaries(out_dir):  # what a killed attempt was writing
+        log(f"removed {stale.name}, left by an interrupted preparation")
     plan = _plan(data_cfg, out_dir)
     todo = [entry for entry in plan["shards"] if not shard_is_done(out_dir, entry)]
     if len(todo) < len(plan["shards"]):
@@ -138,8 +140,8 @@ def prepare_dataset(data_cfg: DataConfig, out_dir: str | Path, *, workers: int |
             log(f"skipped {skip['file']}: {skip['reason']}")
     card = shards_card(data_cfg, plan, manifests)
     labels = np.asarray([label for m in manifests for label in m["labels"]], np.int64)
-    np.save(out_dir / f".{LABELS}.tmp.npy", labels)
-    os.replace(out_dir / f".{LABELS}.tmp.npy", out_dir / LABELS)
+    with io.atomic_path(out_dir / LABELS) as tmp:
+        np.save(tmp, labels)
     return _finish(data_cfg, out_dir, card)
 
 

@@ -2,7 +2,6 @@
 file split, corrupt files in a folder, the automatic in-memory cache."""
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -96,13 +95,14 @@ def test_a_killed_preparation_redoes_only_unfinished_shards_and_ends_identical(p
     files = [s["file"] for s in card["shards"]]
     (tmp_path / "card.json").unlink()  # killed before the card: the set is not complete
     (tmp_path / files[1]).unlink()  # killed while writing shard 1
-    (tmp_path / files[1]).with_name(f".{files[1]}.tmp-1").write_bytes(b"partial")
+    partial = (tmp_path / files[1]).with_name(f".{files[1]}.tmp-00000001")
+    partial.write_bytes(b"partial")
     (tmp_path / files[2]).write_bytes((tmp_path / files[2]).read_bytes()[:-10])  # a torn shard
     before = {f: (tmp_path / f).stat().st_mtime_ns for f in (files[0], files[3])}
     resumed = prepare.prepare_dataset(data, tmp_path)
     assert {f: (tmp_path / f).stat().st_mtime_ns for f in (files[0], files[3])} == before  # not redone
     assert resumed["shards"] == card["shards"] and resumed["sha256"] == card["sha256"]
-    assert resumed["source_sha256"] == card["source_sha256"]
+    assert resumed["source_sha256"] == card["source_sha256"] and not partial.exists()
 
 
 def test_each_worker_reads_its_own_files_disjoint_and_covering(prepared):

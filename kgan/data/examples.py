@@ -172,7 +172,9 @@ def source_files_digest(data_cfg: DataConfig) -> str:
         for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
             if path.is_file():
                 digest.update(path.name.encode())
-                digest.update(path.read_bytes())
+                with open(path, "rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        digest.update(block)
     return digest.hexdigest()
 
 

@@ -11,6 +11,7 @@ automatic-cache line is printed too. The claim checked: peak RSS < --rss-bound G
 than the 10k run's by more than 10%.
 
 Usage: python bench/data_scale.py [--sizes 10000,100000] [--steps 30] [--input-batches 200] [--rss-bound 2.5]
+                                  [--width W] [--batch B] [--shard-mb MB]
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def child_prepare(folder: Path, prepared: Path) -> dict:
     from kgan.config import load_config
     from kgan.prepare import prepare_dataset
 
-    data = load_config(CONFIG).replace(**{"data.source": f"folder:{folder}", "data.cache": False}).data
+    shard_mb = json.loads(os.environ.get("KGAN_BENCH_SHRINK", "{}")).get("data.shard_mb", 128)
+    data = load_config(CONFIG).replace(**{"data.source": f"folder:{folder}", "data.cache": False,
+                                          "data.shard_mb": shard_mb}).data
     started = time.perf_counter()
     card = prepare_dataset(data, prepared)
     seconds = time.perf_counter() - started
@@ -125,6 +128,7 @@ def main() -> None:
     parser.add_argument("--rss-bound", type=float, default=2.5, help="GB")
     parser.add_argument("--width", type=int, help="model.width (gpu_dcgan64: 64)")
     parser.add_argument("--batch", type=int, help="data.batch_size (gpu_dcgan64: 128)")
+    parser.add_argument("--shard-mb", type=int, help="data.shard_mb (default 128)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -134,7 +138,8 @@ def main() -> None:
         return
     from kgan.cpu import summary_line
 
-    shrink = {k: v for k, v in (("model.width", args.width), ("data.batch_size", args.batch)) if v}
+    shrink = {k: v for k, v in (("model.width", args.width), ("data.batch_size", args.batch),
+                                ("data.shard_mb", args.shard_mb)) if v}
     os.environ["KGAN_BENCH_SHRINK"] = json.dumps(shrink)  # read by the child processes
 
     print(f"# {' '.join(shlex.quote(a) for a in ['python', 'bench/data_scale.py', *sys.argv[1:]])}")

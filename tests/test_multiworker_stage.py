@@ -1,6 +1,7 @@
 """The pipeline's TrainGAN stage runs a multi-worker config: it launches the workers (here through a
 `train.launcher` template that kills worker 1 after the first checkpoint), fails when one dies, and a rerun
-resumes the run from its last checkpoint and completes with the chief's run."""
+resumes the run from its last checkpoint and completes with the chief's run; the two workers read one shard file
+each."""
 
 import json
 
@@ -18,8 +19,8 @@ def test_a_killed_worker_fails_the_stage_and_a_rerun_resumes(tmp_path):
     from kgan import tasks
 
     cfg = from_dict({"name": "mw", "seed": 0,
-                     "data": {"source": "mnist", "limit": 256, "batch_size": 32, "shuffle_buffer": 256,
-                              "shard_mb": 1},
+                     "data": {"source": "mnist", "limit": 2000, "batch_size": 32, "shuffle_buffer": 256,
+                              "shard_mb": 1, "encoding": "raw"},  # 1.5 MB: two shards, one per worker
                      "model": {"name": "dcgan", "width": 8, "latent_dim": 8},
                      "train": {"steps": STEPS, "ema": 0.0, "checkpoint_every": 10, "snapshot_every": 100,
                                "log_every": 10, "strategy": "multi_worker", "workers": 2},
@@ -41,3 +42,5 @@ def test_a_killed_worker_fails_the_stage_and_a_rerun_resumes(tmp_path):
     resumed = [line for line in (run_dir / "logs" / "events.log").read_text().splitlines() if "resumed from" in line]
     assert resumed, "the rerun did not resume from the checkpoint"
     assert 'source = "shards:' in (run_dir / tasks.WORKERS_CONFIG).read_text()  # the workers read the shards
+    card = json.loads(open(tasks.PrepareDataset.for_config(cfg, str(root)).output().path).read())
+    assert len(card["shards"]) == 2  # so each worker read its own file (FILE auto-sharding)

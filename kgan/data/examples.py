@@ -55,15 +55,17 @@ def example_count(data_cfg: DataConfig) -> int:
     return min(count, data_cfg.limit) if data_cfg.limit else count
 
 
-def _reason(path: str, data_cfg: DataConfig) -> str:
-    """Why one file was refused, found by decoding it alone."""
+def _problem(path: str, data_cfg: DataConfig) -> str:
+    """Why a file is refused, found by decoding it alone ('' when it is fine)."""
     try:
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
     except tf.errors.OpError as e:
         return "cannot decode image (" + re.sub(r"\{\{.*?\}\}|\[Op:.*", "", e.message).strip() + ")"
     h, w = image.shape[:2]
-    return (f"image is {h}x{w} but data.resolution = {data_cfg.resolution} and data.resize = 'none'; use 'pad' "
-            f"or 'resize'")
+    if data_cfg.resize == "none" and (h, w) != (data_cfg.resolution, data_cfg.resolution):
+        return (f"image is {h}x{w} but data.resolution = {data_cfg.resolution} and data.resize = 'none'; use "
+                f"'pad' or 'resize'")
+    return ""
 
 
 class ShardExamples:
@@ -136,13 +138,15 @@ class ShardExamples:
             for item in self._encoded(ds, contents=True):
                 done.add(item["position"])
                 yield item
-        except tf.errors.OpError:  # in order: the file after the last one written
-            path = paths[len(done)]
-            raise DataError(f"{path}: {_reason(path, cfg)} (data.on_error = 'skip' leaves such files out)") from None
+        except tf.errors.OpError as e:  # in the batch after the last one written
+            for path in paths[len(done):]:
+                if problem := _problem(path, cfg):
+                    raise DataError(f"{path}: {problem} (data.on_error = 'skip' leaves such files out)") from None
+            raise DataError(f"{self.root}: {e.message.splitlines()[0]}") from None
         for position in range(self.start, self.stop):
             if position not in done:
                 path = paths[position - self.start]
-                self.skipped.append({"position": position, "file": path, "reason": _reason(path, cfg)})
+                self.skipped.append({"position": position, "file": path, "reason": _problem(path, cfg)})
 
 
 def shard_examples(data_cfg: DataConfig, start: int, stop: int, encoding: str) -> ShardExamples:

@@ -26,7 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from kgan.cpu import summary_line  # noqa: E402
-from kgan.commands.launch import tf_configs  # noqa: E402
+from kgan.workers import tf_configs  # noqa: E402
 
 WORKER = REPO / "tests" / "dist_worker.py"
 

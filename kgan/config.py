@@ -47,7 +47,19 @@ class DataConfig:
     limit: int = _opt(0, min=0, doc="use only the first N examples (0 = all)")
     batch_size: int = _opt(64, min=1, max=65536, doc="global batch size")
     shuffle_buffer: int = _opt(10000, min=0, doc="0 disables shuffling")
-    cache: bool = _opt(True, doc="cache decoded examples in memory")
+    cache: bool = _opt(True, doc="cache decoded examples in memory when they fit in data.cache_mb (false = never)")
+    cache_mb: int = _opt(1024, min=0, doc="the in-memory cache's limit: a data set whose decoded float32 examples "
+                                          "take more streams from its shards every epoch")
+    format: str = _opt("shards", choices=("shards", "source"),
+                       doc="what PrepareDataset makes: shards (TFRecord shards of the model-ready examples) or "
+                           "source (only the card; training reads the source in its own format, e.g. a tfds: "
+                           "data set's own files)")
+    shard_mb: int = _opt(128, min=1, max=65536, doc="target size of one prepared TFRecord shard in MB")
+    encoding: str = _opt("png", choices=("png", "jpeg", "raw"),
+                         doc="how prepared shards store images: png (lossless), jpeg (quality 95, lossy), raw uint8")
+    on_error: str = _opt("fail", choices=("fail", "skip"),
+                         doc="a folder: file that cannot be decoded (or has the wrong size with resize = 'none') "
+                             "fails the preparation naming it, or is skipped (named in the log, counted in the card)")
     transform: str = _opt("", doc="paired source/target features made from the images: mask[:box|half], "
                                   "downsample:K[:area|bicubic|gaussian], edges, blur:S, blur:gaussian:S, "
                                   "blur:motion[:L], blur:trajectory[:L], colorize, label_map:K (empty = none); "
@@ -112,6 +124,9 @@ class TrainConfig:
     allow_emulated_bfloat16: bool = _opt(False, doc="run mixed_bfloat16 on a CPU without native bf16 kernels "
                                                     "(AVX512_BF16/AMX), where it is emulated and slow; refused otherwise")
     strategy: str = _opt("auto", choices=("auto", "default", "mirrored", "multi_worker"), doc="distribution; auto: from TF_CONFIG and the devices")
+    workers: int = _opt(2, min=1, max=1024, doc="multi_worker: worker processes the pipeline's TrainGAN launches")
+    launcher: str = _opt("", doc="multi_worker: shell command template per worker for a cluster's launcher "
+                                 "({command}, {index}, {workers}, {tf_config}); empty = local processes")
     phases: list = _list((), doc="[[train.phases]] tables run in order: name, steps, g_lr, d_lr, "
                                  "lr = {group = rate}, terms = {term = weight (0 = off)}, resolution, "
                                  "decay ('linear': rates fall to 0 at the phase's end), fade (growing models: "

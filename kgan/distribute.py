@@ -9,8 +9,9 @@ Contracts the engine and `kgan.training` rely on:
 - models, optimizers and metrics are created under `strategy.scope()`;
 - `data.batch_size` is the GLOBAL batch: Keras' `fit` distributes the `tf.data` dataset itself
   (`experimental_distribute_dataset`), splitting each global batch into per-replica batches, and
-  under MWMS shards it across workers by element (`AutoShardPolicy.DATA`, set in `make_dataset`,
-  which works for single-file sources; every worker builds the same shuffled stream from the same seed);
+  under MWMS shards it across workers: by file on prepared shards (`AutoShardPolicy.FILE`, set in
+  `make_dataset` when there are enough files: each worker reads its own), else by element (`DATA`: every
+  worker builds the same shuffled stream from the same seed);
 - per-replica losses are local means divided by `num_replicas_in_sync` (the gradients are summed);
 - only the chief writes to the real output paths (`is_chief`, `worker_dir`).
 """
@@ -35,6 +36,12 @@ def _tf_config_cluster() -> dict:
         return json.loads(raw).get("cluster", {})
     except json.JSONDecodeError as e:
         raise ConfigError(f"TF_CONFIG: not valid JSON ({e})") from None
+
+
+def cluster_size() -> int:
+    """Workers (chief included) of the TF_CONFIG cluster; 1 without one."""
+    cluster = _tf_config_cluster()
+    return max(1, sum(len(cluster.get(kind, [])) for kind in ("chief", "worker")))
 
 
 CPU_DEVICES_ENV = "KGAN_CPU_DEVICES"

@@ -36,3 +36,7 @@ class ExportError(KganError):
 
 class TrainingDivergedError(KganError):
     """Training kept producing non-finite losses after the configured number of restores."""
+
+
+class WorkerError(KganError):
+    """A worker of a multi-worker job failed (the job stops; rerunning it resumes from the last checkpoint)."""

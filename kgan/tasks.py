@@ -38,6 +38,12 @@ SECTIONS = {
 }
 
 
+def stage_digest(cfg, stage: str) -> str:
+    """The digest of the sections a stage reads; how workers are started (`train.launcher`) is not among them, so
+    a job restarted through another launcher resumes the same run."""
+    return cfg.replace(**{"train.launcher": ""}).section_hash(*SECTIONS[stage])
+
+
 def _config(experiment: str):
     from kgan.config import from_dict
 
@@ -54,7 +60,7 @@ class Stage(luigi.Task):
     @classmethod
     def for_config(cls, cfg, root: str):
         experiment = json.dumps(cfg.to_dict(), sort_keys=True, separators=(",", ":"))
-        return cls(experiment=experiment, root=root, digest=cfg.section_hash(*SECTIONS[cls.__name__]))
+        return cls(experiment=experiment, root=root, digest=stage_digest(cfg, cls.__name__))
 
     @property
     def cfg(self):
@@ -72,8 +78,13 @@ class Stage(luigi.Task):
         self.set_status_message(message)
 
 
+WORKERS_CONFIG = "workers.toml"  # beside a multi-worker run: the config (with the prepared data) its workers train
+REFERENCE_IMAGES = 10_000  # at least this many prepared images (or eval.num_samples) are evaluation's reference
+
+
 class PrepareDataset(Stage):
-    """Source -> model-ready uint8 shard + dataset card (counts, shape, histogram, checksum)."""
+    """Source -> model-ready TFRecord shards + dataset card (count, shapes, histogram, per-shard checksums, the
+    source's digest); a rerun after a kill redoes only the unfinished shards."""
 
     def output(self):
         return luigi.LocalTarget(str(Path(self.root) / "datasets" / self.digest / "card.json"))
@@ -89,6 +100,24 @@ class PrepareDataset(Stage):
     def data_dir(self) -> Path:
         return Path(self.output().path).parent
 
+    @property
+    def data_config(self):
+        """The data section that reads the prepared data (`kgan.prepare.prepared_data_config`)."""
+        from kgan.prepare import prepared_data_config
+
+        return prepared_data_config(self.cfg.data, self.data_dir)
+
+    def arrays(self, limit: int = 0):
+        """The first `limit` (0: all) prepared examples as numpy `(uint8 NHWC, int64 N)`, read from the shards."""
+        from kgan.data import load_arrays
+
+        data = self.data_config
+        return load_arrays(data.source, data.data_dir or None, limit)
+
+    def reference(self, cfg):
+        """Evaluation's real images: the first max(eval.num_samples, REFERENCE_IMAGES), however large the set."""
+        return self.arrays(max(cfg.eval.num_samples, REFERENCE_IMAGES))[0]
+
 
 class TrainClassifier(Stage):
     """The evaluation feature extractor for data sets where Inception does not fit (MNIST-sized); also run
@@ -103,13 +132,11 @@ class TrainClassifier(Stage):
         return luigi.LocalTarget(str(classifiers.classifier_path(self.root, self.digest)))
 
     def run(self):
-        import numpy as np
-
         from kgan.metrics import train_classifier
 
-        shard = np.load(self.requires().data_dir / "data.npz")
-        self.progress(0, f"training the evaluation classifier on {len(shard['x'])} images")
-        train_classifier(shard["x"], shard["y"], epochs=self.cfg.eval.classifier_epochs,
+        images, labels = self.requires().arrays()
+        self.progress(0, f"training the evaluation classifier on {len(images)} images")
+        train_classifier(images, labels, epochs=self.cfg.eval.classifier_epochs,
                          out_path=self.output().path, seed=self.cfg.eval.classifier_seed)
         self.progress(100, "classifier trained")
 
@@ -137,28 +164,46 @@ class TrainGAN(Stage):
 
         from kgan import io
         from kgan.data import check_labels_fit
-        from kgan.prepare import prepared_data_config
         from kgan.runs import read_run_info
         from kgan.training import LuigiProgress, train
 
         cfg, reqs = self.cfg, self.requires()
-        cfg = dataclasses.replace(cfg, data=prepared_data_config(cfg.data, reqs["data"].data_dir))
+        cfg = dataclasses.replace(cfg, data=reqs["data"].data_config)
         check_labels_fit(cfg)  # before any step: a conditional model on labels that do not fit
+        if cfg.train.strategy == "multi_worker":
+            self.launch_workers(cfg)
+            io.write_json(self.output().path, read_run_info(self.run_dir))
+            return
         callbacks = [LuigiProgress(self, cfg.train.steps)]
         if cfg.eval.history_every:
             callbacks.append(self.metric_history(cfg, reqs))
         train(cfg, self.run_dir, resume=True, callbacks=callbacks)
         io.write_json(self.output().path, read_run_info(self.run_dir))
 
+    def launch_workers(self, cfg):
+        """`train.workers` processes (`kgan.workers`: local, or through `train.launcher`) train the run; done when
+        every worker is, the chief's run complete. A failed worker fails the stage; a rerun resumes the run."""
+        from kgan import io, workers
+        from kgan.config import dump_toml
+        from kgan.errors import WorkerError
+
+        config = self.run_dir / WORKERS_CONFIG
+        io.write_text(config, dump_toml(cfg))
+        self.progress(0, f"training with {cfg.train.workers} workers")
+        codes = workers.run_workers(workers.train_command(str(config), str(self.run_dir)), cfg.train.workers,
+                                    template=cfg.train.launcher)
+        if workers.failed(codes):
+            raise WorkerError(f"{self.run_dir}: multi-worker training failed ({workers.failed(codes)}); rerun the "
+                              f"pipeline to resume from the last checkpoint")
+        self.progress(100, "trained")
+
     def metric_history(self, cfg, reqs):
         """FID/IS every `eval.history_every` steps on a few samples: the gallery's metric-history plot."""
-        import numpy as np
-
         from kgan.metrics.history import MetricHistory
 
         extractor = (f"classifier:{reqs['classifier'].output().path}" if "classifier" in reqs
                      else f"inception:{cfg.eval.inception_handle}")
-        reference = np.load(reqs["data"].data_dir / "data.npz")["x"]
+        reference = reqs["data"].reference(self.cfg)
         return MetricHistory(self.run_dir, extractor, reference, every=cfg.eval.history_every,
                              n=min(cfg.eval.history_samples, len(reference)), seed=cfg.seed,
                              cache_dir=Path(self.root) / "feature_cache", reference_name=reqs["data"].digest,
@@ -213,14 +258,11 @@ class Evaluate(Stage):
         return luigi.LocalTarget(str(self.experiment_dir / f"eval-{self.digest}" / "report.json"))
 
     def run(self):
-        import numpy as np
-
         from kgan import io
         from kgan.gallery import perception_distortion
         from kgan.metrics import evaluate, generator_from_path
         from kgan.metrics.report import add_reference_point
         from kgan.models.registry import baseline_config, check_evaluation_network
-        from kgan.prepare import prepared_data_config
 
         cfg, reqs = self.cfg, self.requires()
         if cfg.eval.features == "classifier":
@@ -228,10 +270,10 @@ class Evaluate(Stage):
             check_evaluation_network(cfg, reqs["classifier"].output().path)
         else:
             extractor = f"inception:{cfg.eval.inception_handle}"
-        reference = np.load(reqs["data"].data_dir / "data.npz")["x"]
+        reference = reqs["data"].reference(cfg)
         generator = generator_from_path(reqs["export"].saved_model)
         self.progress(0, f"scoring {cfg.eval.num_samples} samples with {extractor}")
-        data_cfg = prepared_data_config(cfg.data, reqs["data"].data_dir)
+        data_cfg = reqs["data"].data_config
         report = evaluate(generator, reference, extractor, metrics=cfg.eval.metrics, n=cfg.eval.num_samples,
                           seed=cfg.seed, cache_dir=Path(self.root) / "feature_cache",
                           reference_name=reqs["data"].digest, data=model_data(generator, cfg, data_cfg),
@@ -268,8 +310,9 @@ class RenderGallery(Stage):
 
         reqs = self.requires()
         classifier = reqs["eval"].requires().get("classifier")
-        render_gallery(reqs["train"].run_dir, Path(self.output().path).parent,
-                       data=f"npz:{reqs['data'].data_dir / 'data.npz'}", report=reqs["eval"].output().path,
+        data = reqs["data"].data_config
+        render_gallery(reqs["train"].run_dir, Path(self.output().path).parent, data=data.source,
+                       data_dir=data.data_dir or None, report=reqs["eval"].output().path,
                        classifier=classifier.output().path if classifier else None)
 
 
@@ -300,7 +343,7 @@ class Pipeline(luigi.Task):
 
     def output(self):
         cfg = self.cfg
-        digest = cfg.section_hash(*SECTIONS["RenderGallery"])
+        digest = stage_digest(cfg, "RenderGallery")
         return luigi.LocalTarget(str(Path(self.root) / cfg.name / f"pipeline-{digest}.json"))
 
     def run(self):

@@ -147,6 +147,20 @@ def test_tfds_source_loads_a_prepared_dataset(tfds_dir, tiny_digits):
     assert summary == (True, labels.min(), labels.max())
 
 
+def test_a_tfds_set_can_be_read_in_its_own_format_without_shards(tfds_dir, tiny_digits, tmp_path):
+    """data.format = "source": preparation writes only the card (one streamed pass) and training reads TFDS."""
+    from kgan.prepare import prepare_dataset, prepared_data_config
+
+    data = cfg("tfds:kgan_tiny_digits:train", data_dir=tfds_dir, format="source")
+    card = prepare_dataset(data, tmp_path / "prepared")
+    assert sorted(p.name for p in (tmp_path / "prepared").iterdir()) == ["card.json"]
+    labels = tiny_digits["labels"][:40]
+    assert card["count"] == 40 and card["shape"] == [28, 28, 1] and card["format"] == "source"
+    assert card["label_histogram"] == {str(k): int(n) for k, n in zip(*np.unique(labels, return_counts=True))}
+    assert abs(card["pixel_mean"] - tiny_digits["images"][:40].mean() / 255) < 1e-6
+    assert prepared_data_config(data, tmp_path / "prepared") == data
+
+
 class KganFloatLabels(KganTinyDigits):
     """Like kgan_tiny_digits but with float labels, which a cast would truncate."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kgan.commands.launch import tf_configs
+from kgan.workers import tf_configs
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

@@ -174,9 +174,11 @@ def finished(tmp_path_factory):
 # ----------------------------------------------------------------------------------------------- 1, 2: full runs
 
 def test_kgan_pipeline_runs_every_stage_and_prints_where_outputs_are(finished):
+    import hashlib
+
     import numpy as np
 
-    from kgan.prepare import checksum
+    from kgan.data import load_arrays
 
     proc = finished.proc
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
@@ -193,9 +195,12 @@ def test_kgan_pipeline_runs_every_stage_and_prints_where_outputs_are(finished):
     card = json.loads(paths["dataset_card"].read_text())
     assert card["count"] == 256 and card["shape"] == [28, 28, 1]
     assert sum(card["label_histogram"].values()) == 256 and len(card["label_histogram"]) == 10
-    shard = np.load(paths["dataset_card"].parent / "data.npz")
-    assert shard["x"].shape == (256, 28, 28, 1) and shard["x"].dtype == np.uint8
-    assert card["sha256"] == checksum(shard["x"], shard["y"])
+    prepared = paths["dataset_card"].parent
+    images, labels = load_arrays(f"shards:{prepared}")
+    assert images.shape == (256, 28, 28, 1) and images.dtype == np.uint8
+    assert sorted(np.bincount(labels).tolist()) == sorted(card["label_histogram"].values())
+    for shard in card["shards"]:
+        assert hashlib.sha256((prepared / shard["file"]).read_bytes()).hexdigest() == shard["sha256"]
 
     # training run: checkpoints up to the last step, completion marker
     run_dir = paths["run_dir"]

@@ -6,14 +6,10 @@ For trying multi-worker training (MultiWorkerMirroredStrategy) on one machine; o
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
 import sys
-import time
 
 from kgan.argtypes import non_negative_float, positive_int
+from kgan.workers import failed, run_workers, train_command
 
 
 def register(subparsers) -> None:
@@ -34,66 +30,11 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def free_ports(n: int) -> list[int]:
-    """n distinct free TCP ports on localhost (bound to port 0, then released)."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("localhost", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def tf_configs(n: int, ports: list[int] | None = None) -> list[str]:
-    """One TF_CONFIG JSON per worker for an n-worker cluster on localhost."""
-    ports = ports or free_ports(n)
-    cluster = {"worker": [f"localhost:{p}" for p in ports]}
-    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}) for i in range(n)]
-
-
-def worker_command(args) -> list[str]:
-    cmd = [sys.executable, "-m", "kgan", "train", args.config, "--out", args.out, "--set", "train.strategy=multi_worker"]
-    if args.steps is not None:
-        cmd += ["--steps", str(args.steps)]
-    for pair in args.set:
-        cmd += ["--set", pair]
-    if not args.resume:
-        cmd.append("--no-resume")
-    return cmd
-
-
 def run(args) -> int:
-    cmd = worker_command(args)
-    procs = []
-    for i, tf_config in enumerate(tf_configs(args.workers)):
-        env = {**os.environ, "TF_CONFIG": tf_config}
-        print(f"[launch] worker {i}: TF_CONFIG='{tf_config}' {' '.join(cmd)}", file=sys.stderr, flush=True)
-        procs.append(subprocess.Popen(cmd, env=env))
-    deadline = time.time() + args.timeout if args.timeout else None
-    failed = False
-    try:
-        while any(p.poll() is None for p in procs):
-            if any(p.returncode not in (None, 0) for p in procs):
-                failed = True  # one worker died: the others would block in a collective; stop the job
-                break
-            if deadline and time.time() > deadline:
-                failed = True
-                break
-            time.sleep(0.5)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    codes = [p.returncode for p in procs]
-    print(f"[launch] exit codes: {codes}", file=sys.stderr)
-    if failed or any(codes):
+    extra = (["--steps", str(args.steps)] if args.steps is not None else []) + [
+        x for pair in args.set for x in ("--set", pair)] + ([] if args.resume else ["--no-resume"])
+    codes = run_workers(train_command(args.config, args.out, extra), args.workers, timeout=args.timeout)
+    if failed(codes):
         print("[launch] the job failed; rerun the same command to resume from the last checkpoint", file=sys.stderr)
         return 1
     return 0

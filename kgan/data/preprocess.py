@@ -71,13 +71,53 @@ def _random_crops(cfg: DataConfig, seed: int):
     return crop
 
 
-def _options() -> tf.data.Options:
+def _options(src: Source) -> tf.data.Options:
     options = tf.data.Options()
     options.autotune.enabled = False  # see PREFETCH
-    # Every worker of a multi-worker strategy opens the same source files (often a single IDX or
-    # npz file, which FILE sharding cannot split), so shard by element instead.
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    # Under a multi-worker strategy each worker reads its own shard files of a prepared source (FILE: worker i the
+    # files `shards.worker_files` gives it) when there are enough of them; other sources are single files (IDX,
+    # npz) or folders that FILE sharding cannot split, so every worker reads them and keeps its share of elements.
+    policy = tf.data.experimental.AutoShardPolicy
+    options.experimental_distribute.auto_shard_policy = (
+        policy.FILE if src.records is not None and len(src.files) >= distribute_workers() else policy.DATA)
     return options
+
+
+def distribute_workers() -> int:
+    """Workers of the TF_CONFIG cluster (1 without one)."""
+    from kgan.distribute import cluster_size
+
+    return cluster_size()
+
+
+def memory_cache(cfg: DataConfig, count: int, features: int = 1) -> tuple[bool, str]:
+    """Whether the decoded float32 examples of a split are cached in memory (`data.cache` and they fit in
+    `data.cache_mb`), and a line that says so."""
+    mb = count * features * cfg.resolution ** 2 * cfg.channels * 4 / 2**20
+    if not cfg.cache:
+        return False, "in-memory cache off (data.cache = false): streaming every epoch"
+    if mb <= cfg.cache_mb:
+        return True, f"in-memory cache: {mb:.0f} MB of decoded examples <= data.cache_mb = {cfg.cache_mb}"
+    return False, f"no in-memory cache: {mb:.0f} MB of decoded examples > data.cache_mb = {cfg.cache_mb}; streaming"
+
+
+def _record_elements(cfg: DataConfig, named: bool):
+    """The map that makes a prepared source's records model-ready: what `_elements` makes of other sources (the
+    text feature's position is the stored index)."""
+    preprocess = _preprocess(cfg)
+
+    def fn(record):
+        image, label = preprocess(record["image"], record["label"])
+        if not named:
+            return image, label
+        features = {"image": image, "label": label}
+        if cfg.captions:
+            from kgan.data.text import TEXT_INDEX
+
+            features[TEXT_INDEX] = record["index"]
+        return features
+
+    return fn
 
 
 def _elements(src: Source, cfg: DataConfig, named: bool):
@@ -127,21 +167,26 @@ def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True, split
         raise DataError(f"{src.name}: only {count} examples, fewer than one batch of "
                         f"data.batch_size = {data_cfg.batch_size}")
     held = int(count * data_cfg.holdout)
-    examples, preprocess = _elements(src, data_cfg, named)
-    if split == "holdout":
-        if held < data_cfg.batch_size:
-            raise DataError(f"{src.name}: data.holdout = {data_cfg.holdout} keeps {held} examples, fewer than one "
-                            f"batch of {data_cfg.batch_size}")
-        ds = examples.skip(count - held).take(held)
-    elif split == "train":
-        count -= held
-        ds = examples.take(count)
-    else:
+    if split not in ("train", "holdout"):
         raise ValueError(f"split must be 'train' or 'holdout', got {split!r}")
+    if split == "holdout" and held < data_cfg.batch_size:
+        raise DataError(f"{src.name}: data.holdout = {data_cfg.holdout} keeps {held} examples, fewer than one "
+                        f"batch of {data_cfg.batch_size}")
+    start, stop = (count - held, count) if split == "holdout" else (0, count - held)
+    cache = memory_cache(data_cfg, stop - start, 1 + (src.source_images is not None or src.domain_a is not None))[0]
+    if src.records is not None:  # by the stored index: right on any subset of the files
+        ds = src.records.filter(lambda r: (r["index"] >= start) & (r["index"] < stop))
+        record_preprocess = _record_elements(data_cfg, named)
+        preprocess = lambda record: record_preprocess(src.decode(record))  # noqa: E731
+        if data_cfg.shuffle_buffer and not cache:  # the buffer holds encoded records: its memory is the stored bytes
+            ds = ds.shuffle(data_cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    else:
+        examples, preprocess = _elements(src, data_cfg, named)
+        ds = examples.skip(start).take(stop - start)
     ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
-    if data_cfg.cache:
+    if cache:
         ds = ds.cache()
-    if data_cfg.shuffle_buffer:
+    if data_cfg.shuffle_buffer and (cache or src.records is None):
         ds = ds.shuffle(data_cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
@@ -152,4 +197,4 @@ def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True, split
 
         ds = ds.enumerate().map(draw_captions(data_cfg, seed), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(data_cfg.batch_size, drop_remainder=True).prefetch(PREFETCH)
-    return ds.with_options(_options())
+    return ds.with_options(_options(src))

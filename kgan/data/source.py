@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -26,6 +27,9 @@ class Source:
     ones, example i paired with example i, so both stay in one order through splits and shuffles.
     `domain_a` is set by an unpaired source (`unpaired:SOURCE_A,SOURCE_B`, `kgan.data.unpaired`): the other
     domain's examples, as many as these, with no relation between example i of each.
+    `records` is set by a prepared source (`shards:DIR`, `kgan.data.shards`): its examples as dicts of every
+    stored feature, images still encoded, with their `index`, which `make_dataset` splits by (right on any subset of
+    the files); `decode` maps such a record to its uint8 images, `files` are its shard files.
     """
 
     name: str
@@ -35,6 +39,9 @@ class Source:
     labels: np.ndarray | None = None
     source_images: "Source | None" = None
     domain_a: "Source | None" = None
+    records: tf.data.Dataset | None = None
+    decode: Callable[[dict], dict] | None = None
+    files: tuple[str, ...] = ()
 
     def single_shape(self) -> Shape | None:
         """The one image shape (None if unknown until read); DataError naming two files if mixed."""

@@ -1,5 +1,5 @@
 """Source strings (`mnist`, `idx:PATH`, `folder:PATH`, `tfds:NAME[:SPLIT]`, `npz:PATH`,
-`paired:DIR_A,DIR_B`, `unpaired:SOURCE_A,SOURCE_B`) -> data."""
+`paired:DIR_A,DIR_B`, `unpaired:SOURCE_A,SOURCE_B`, `shards:DIR`: a prepared data set) -> data."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ from kgan.data.folder import folder_labels, open_folder
 from kgan.data.idx import idx_labels, open_idx
 from kgan.data.npz import npz_labels, open_npz
 from kgan.data.paired_folders import open_paired, paired_labels
+from kgan.data.shards import open_shards, shards_labels
 from kgan.data import unpaired
 from kgan.data.source import Source
 from kgan.errors import DataError
 
 SCHEMES = ("mnist", "idx:PATH", "folder:PATH", "tfds:NAME[:SPLIT]", "npz:PATH", "paired:DIR_A,DIR_B",
-           "unpaired:SOURCE_A,SOURCE_B")
-PATH_OPENERS = {"idx": open_idx, "folder": open_folder, "npz": open_npz, "paired": open_paired}
-LABEL_READERS = {"idx": idx_labels, "folder": folder_labels, "npz": npz_labels, "paired": paired_labels}
+           "unpaired:SOURCE_A,SOURCE_B", "shards:DIR")
+PATH_OPENERS = {"idx": open_idx, "folder": open_folder, "npz": open_npz, "paired": open_paired, "shards": open_shards}
+LABEL_READERS = {"idx": idx_labels, "folder": folder_labels, "npz": npz_labels, "paired": paired_labels,
+                 "shards": shards_labels}
 
 
 def data_root() -> Path:

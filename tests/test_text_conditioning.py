@@ -85,3 +85,11 @@ def test_encoder_updates_is_checked():
         _config(encoder_updates="discriminator")
     with pytest.raises(ConfigError, match="encoder_updates: 'match' .* needs match_weight > 0"):
         _config(encoder_updates="match", match_weight=0.0)
+
+
+def test_class_conditional_baseline_runs_without_the_encoder_phases():
+    from kgan.models.registry import baseline_config
+
+    _, baseline = baseline_config(_config(encoder_updates="match"), "cgan")
+    assert not baseline.train.phases and baseline.train.steps == 4  # its terms have no `match` to switch off
+    assert baseline.model.options["encoder"] == "digit"

@@ -202,7 +202,7 @@ _SPECS = {s.name: s for s in [
                   "names only (no text model, a plain conditional discriminator), so it cannot follow attributes",
                   {"model.options.encoder": "digit", "model.options.mismatch_weight": 0,
                    "model.options.interpolation": 0, "model.options.augmentation": False,
-                   "model.options.match_weight": 0})}),
+                   "model.options.match_weight": 0, "train.phases": []})}),
     ModelSpec("stylegan", "Karras et al. 2019 (+ StyleGAN2's modulated convolutions: model.options.styles): mapping "
               "network z -> w, constant 4x4 input, per-layer noise and styles, style mixing, w_avg truncation in W, "
               "non-saturating loss with lazy R1; served with psi, a noise seed and a `mix` signature",

@@ -3,7 +3,10 @@
 Networks (`kgan.nets.text`): `text_encoder` (strings -> embedding: a char-CNN-GRU behind
 `keras.layers.TextVectorization`, the digit-name reader of the class-conditional baseline, or a frozen local
 TF-Hub module), `generator` (z, embedding), `discriminator` (image, embedding), and, with the matching objective,
-`image_encoder`. Groups: `discriminator` (discriminator, text encoder, image encoder), then `generator`.
+`image_encoder`. Groups: `discriminator` (discriminator, text encoder, image encoder), then `generator`; with
+`encoder_updates = "match"` the encoders have their own first group, `text_encoder` (text and image encoder),
+trained by `match` alone: D's loss does not reach the text encoder, and a phase that switches `match` off leaves
+it fixed (the paper's char-CNN-RNN is pretrained with the joint embedding, then kept fixed).
 
 Terms:
 - `d_cls` (GAN-CLS, the paper's Algorithm 1): s_r = D(x, h), s_w = D(x, h^), s_f = D(G(z, h), h) with h^ the
@@ -18,7 +21,7 @@ Terms:
   `kl_weight`, 1).
 - `match` (weight `match_weight`; a trainable text encoder only): the joint embedding of images and captions,
   a symmetric softmax cross-entropy between the batch's image and text embeddings (the matching objective;
-  a `[[train.phases]]` entry with only this term pretrains the encoder).
+  a `[[train.phases]]` entry with only this term pretrains the encoder). It uses no label: row i matches row i.
 
 Served: `text` (a batch of strings, the data feature `text`) and `z`; a second direction `interpolate` takes
 `text`, `text_to`, `mix` in [0, 1] and `z`: the image of the embedding (1 - mix) e(text) + mix e(text_to), the
@@ -35,6 +38,7 @@ from keras import ops
 from kgan import losses
 from kgan.models import surface
 from kgan.models.engine import Engine
+from kgan.models.text_options import ENCODER_UPDATES
 from kgan.models.terms import Term
 
 _COMPOSED = weakref.WeakKeyDictionary()  # model -> its served networks (built once, kept out of Keras tracking)
@@ -57,11 +61,11 @@ def mismatched(values, shift):
 @keras.saving.register_keras_serializable(package="kgan")
 class TextGAN(Engine):
     HPARAMS = Engine.HPARAMS + ("latent_dim", "mismatch_weight", "interpolation", "interpolation_beta",
-                                "kl_weight", "match_weight")
+                                "kl_weight", "match_weight", "encoder_updates")
 
     def __init__(self, generator, discriminator, text_encoder, image_encoder=None, *, latent_dim: int,
                  mismatch_weight: float = 1.0, interpolation: float = 0.0, interpolation_beta: float = 0.5,
-                 kl_weight: float = 1.0, match_weight: float = 0.0, **kwargs):
+                 kl_weight: float = 1.0, match_weight: float = 0.0, encoder_updates: str = "gan", **kwargs):
         super().__init__(ema_networks=("generator",), **kwargs)
         self.latent_dim = int(latent_dim)
         self.mismatch_weight = float(mismatch_weight)
@@ -69,14 +73,24 @@ class TextGAN(Engine):
         self.interpolation_beta = float(interpolation_beta)
         self.kl_weight = float(kl_weight)
         self.match_weight = float(match_weight) if image_encoder is not None else 0.0
+        if encoder_updates not in ENCODER_UPDATES:
+            raise ValueError(f"encoder_updates: expected one of {ENCODER_UPDATES}, got {encoder_updates!r}")
+        self.encoder_updates = encoder_updates
         others = {"image_encoder": image_encoder} if image_encoder is not None else {}
         self._init_networks({"generator": generator, "discriminator": discriminator, "text_encoder": text_encoder,
                              **others})
 
     @property
+    def match_only(self) -> bool:
+        """Whether the encoders are their own group, trained by the matching objective alone."""
+        return bool(self.match_weight) and self.encoder_updates == "match"
+
+    @property
     def GROUPS(self) -> dict:  # noqa: N802 (per instance: the image encoder only with the matching objective)
-        critics = ("discriminator", "text_encoder") + (("image_encoder",) if self.match_weight else ())
-        return {"discriminator": critics, "generator": ("generator",)}
+        encoders = ("text_encoder",) + (("image_encoder",) if self.match_weight else ())
+        if self.match_only:
+            return {"text_encoder": encoders, "discriminator": ("discriminator",), "generator": ("generator",)}
+        return {"discriminator": ("discriminator", *encoders), "generator": ("generator",)}
 
     @classmethod
     def from_experiment(cls, cfg):
@@ -85,7 +99,8 @@ class TextGAN(Engine):
         networks, opts = build_networks(cfg)
         return cls(**networks, latent_dim=cfg.model.latent_dim, mismatch_weight=opts["mismatch_weight"],
                    interpolation=opts["interpolation"], interpolation_beta=opts["interpolation_beta"],
-                   kl_weight=opts["kl_weight"], match_weight=opts["match_weight"], name="text_gan",
+                   kl_weight=opts["kl_weight"], match_weight=opts["match_weight"],
+                   encoder_updates=opts["encoder_updates"], name="text_gan",
                    **_engine_options(cfg))
 
     # ----- surface
@@ -137,6 +152,12 @@ class TextGAN(Engine):
         """The batch's text embeddings through the (trainable) encoder, once per update."""
         return ctx.memo("embedding", lambda: self.text_encoder(ctx.batch["text"], training=True))
 
+    def _critic_embedding(self, ctx):
+        """The embedding D sees: the encoder's, through which D's loss trains it unless the matching objective
+        alone does."""
+        embedding = self._embedding(ctx)
+        return ops.stop_gradient(embedding) if self.encoder_updates == "match" else embedding
+
     def _shift(self, ctx):
         """A random shift in [1, B - 1]: the row whose caption is the mismatched one (another image's)."""
         def draw():
@@ -147,7 +168,7 @@ class TextGAN(Engine):
 
     def loss_terms(self) -> list[Term]:
         def d_cls(ctx):
-            embedding = self._embedding(ctx)
+            embedding = self._critic_embedding(ctx)
             real = self.critic(ctx.batch["image"], embedding)
             fake = self.critic(ops.stop_gradient(ctx.out["image"]), embedding)
             wrong = self.critic(ctx.batch["image"], mismatched(embedding, self._shift(ctx))) \
@@ -177,7 +198,8 @@ class TextGAN(Engine):
                               lambda ctx: augmentation.kl(ops.stop_gradient(ctx.out["embedding"])),
                               weight=self.kl_weight))
         if self.match_weight:
-            terms.append(Term("match", "discriminator", self._match, weight=self.match_weight))
+            terms.append(Term("match", "text_encoder" if self.match_only else "discriminator", self._match,
+                              weight=self.match_weight))
         return terms
 
     def _match(self, ctx):
@@ -191,7 +213,7 @@ class TextGAN(Engine):
                       + ops.mean(ce(rows, ops.transpose(logits), from_logits=True)))
 
     def loss_log(self, group: str) -> str:
-        return {"discriminator": "d_loss", "generator": "g_loss"}[group]
+        return {"text_encoder": "encoder_loss", "discriminator": "d_loss", "generator": "g_loss"}[group]
 
 
 def _augmentation(generator):

@@ -13,6 +13,7 @@
 | `interpolation` | 0.0 | GAN-INT: weight of G's term on interpolated embeddings (the paper: 1); 0 = off |
 | `interpolation_beta` | 0.5 | beta of h = beta h1 + (1 - beta) h2 |
 | `match_weight` | 1.0 | the matching objective (joint image/text embedding) training the char encoder with D |
+| `encoder_updates` | `gan` | what trains the char encoder: `gan` (D's loss and the matching objective) or `match` (the matching objective alone, its own optimizer group `text_encoder`; a phase with `match = 0` keeps it fixed) |
 | `projection` | false | D also scores <phi(x), W c> (projection discriminator) beside the replicated text |
 """
 
@@ -24,8 +25,9 @@ from kgan.errors import ConfigError
 
 TEXT_GAN_OPTIONS = {"encoder": "char", "embed_dim": 128, "text_dim": 128, "encoder_width": 64, "max_length": 64,
                     "augmentation": False, "kl_weight": 1.0, "mismatch_weight": 1.0, "interpolation": 0.0,
-                    "interpolation_beta": 0.5, "match_weight": 1.0, "projection": False}
+                    "interpolation_beta": 0.5, "match_weight": 1.0, "encoder_updates": "gan", "projection": False}
 ENCODERS = ("char", "digit", "hub:PATH")
+ENCODER_UPDATES = ("gan", "match")
 
 DOCS = {
     "encoder": "text encoder: char (TextVectorization + char-CNN-GRU) | digit (one-hot of the digit named: the "
@@ -39,6 +41,8 @@ DOCS = {
     "interpolation": "GAN-INT: weight of G's term on interpolated caption embeddings (the paper: 1; 0 = off)",
     "interpolation_beta": "GAN-INT: beta of beta h1 + (1 - beta) h2",
     "match_weight": "matching objective (joint image/text embedding) that trains the char encoder with D",
+    "encoder_updates": "what trains the char encoder: gan (D's loss and the matching objective) | match (the matching "
+                       "objective alone, optimizer group text_encoder; a phase with match = 0 keeps it fixed)",
     "projection": "D also scores <phi(x), W c> (projection discriminator, Miyato & Koyama) beside the replicated text",
 }
 
@@ -65,9 +69,15 @@ def text_gan_options(cfg) -> dict:
     for key in ("augmentation", "projection"):
         if not isinstance(opts[key], bool):
             raise ConfigError(f"model.options.{key}: expected true or false, got {opts[key]!r}")
+    if opts["encoder_updates"] not in ENCODER_UPDATES:
+        raise ConfigError(f"model.options.encoder_updates: {opts['encoder_updates']!r} is not allowed; choose from "
+                          f"{list(ENCODER_UPDATES)}")
     check_non_negative(opts, ("kl_weight", "mismatch_weight", "interpolation", "interpolation_beta", "match_weight"))
     if opts["interpolation_beta"] > 1:
         raise ConfigError(f"model.options.interpolation_beta: expected a number in [0, 1], got {opts['interpolation_beta']!r}")
+    if opts["encoder_updates"] == "match" and encoder == "char" and not opts["match_weight"]:
+        raise ConfigError("model.options.encoder_updates: 'match' trains the char encoder by the matching objective "
+                          "alone; it needs match_weight > 0")
     check_upsampling_resolution(cfg, "text_gan's DCGAN nets")
     return opts
 

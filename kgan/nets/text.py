@@ -3,7 +3,9 @@
 - `char_encoder`: strings -> `keras.layers.TextVectorization` (characters; the vocabulary adapted to the data's
   captions is part of the layer, so it travels with the checkpointed model, `model.keras` and the export) ->
   embedding -> a small char-CNN (two convolutions, a pooling) -> GRU -> the text embedding (the paper's
-  char-CNN-RNN, small).
+  char-CNN-RNN, small), L2-normalized and scaled to norm sqrt(embed_dim): components of about unit size, where a
+  fresh GRU's state is ~1e-3 and the generator's and discriminator's conditioning read it as no text at all (the
+  matching objective compares directions, so it never grew); interpolations mix these normalized embeddings.
 - `digit_encoder`: strings -> one-hot of the digit the text names (its name or numeral): no learned text
   model, so a generator conditioned on it is a class-conditional GAN that reads its class from the caption.
 - `hub_encoder`: a pretrained text embedding from a local TF-Hub / SavedModel directory (never downloaded),
@@ -110,6 +112,8 @@ def char_encoder(vocabulary, embed_dim: int = 128, width: int = 64, max_length: 
     x = layers.MaxPooling1D(2, name="pool")(x)
     x = layers.Conv1D(width, 3, padding="same", activation="relu", name="conv_1")(x)
     x = layers.GRU(embed_dim, go_backwards=True, name="gru")(x)  # backwards: the padding first, the state ends on text
+    x = layers.UnitNormalization(name="unit_norm")(x)
+    x = layers.Rescaling(float(embed_dim) ** 0.5, name="unit_variance")(x)  # components of about unit size
     return keras.Model(text, x, name="text_encoder")
 
 

@@ -14,13 +14,25 @@ def train_for(model, dataset, minutes: float, chunk: int, clock: str = "process"
     `process` counts the CPU time of every thread of this process: a busy machine stretches the run but does
     not change the budget; `wall` is elapsed time. Returns (steps, minutes used, the last chunk's logs).
     """
-    now = CLOCKS[clock]
-    start, steps, logs = now(), 0, {}
-    while now() - start < minutes * 60:
+    last = {}
+
+    def fit_chunk():
         history = model.fit(dataset, steps_per_epoch=chunk, epochs=1, verbose=0)
-        steps += chunk
-        logs = {k: float(v[-1]) for k, v in history.history.items()}
-    return steps, (now() - start) / 60, logs
+        last.update({k: float(v[-1]) for k, v in history.history.items()})
+        return chunk
+
+    steps, used = run_for(fit_chunk, minutes, clock)
+    return steps, used, last
+
+
+def run_for(step_chunk, minutes: float, clock: str = "process"):
+    """Call `step_chunk()` (a training loop's chunk of steps; returns how many it ran) until `minutes` have passed
+    on `clock`: the budget of a loop that is not a Keras `fit` (a hand-written step). Returns (steps, minutes used)."""
+    now = CLOCKS[clock]
+    start, steps = now(), 0
+    while now() - start < minutes * 60:
+        steps += step_chunk()
+    return steps, (now() - start) / 60
 
 
 def train_steps(model, dataset, steps: int, chunk: int, clock: str = "process"):

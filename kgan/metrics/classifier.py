@@ -43,9 +43,32 @@ def build_classifier(image_shape, num_classes: int):
     return keras.Model(inputs, outputs, name="feature_classifier")
 
 
+def build_independent_classifier(image_shape, num_classes: int):
+    """A second evaluator, unlike `build_classifier` in every layer (3x3 pairs with batch norm, global average
+    pooling, 64-d features): a model tuned while watching scores in one classifier's feature space is judged in
+    another's too, so it cannot have fitted the quirks of one."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=tuple(image_shape), name="image")
+    x = layers.Rescaling(1.0 / 127.5, offset=-1.0)(inputs)
+    for filters in (24, 48, 96):
+        for _ in range(2):
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("elu")(x)
+        x = layers.MaxPooling2D(padding="same")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(64, activation="tanh", name=FEATURES_LAYER)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name="independent_classifier")
+
+
 def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int, out_path: str | Path,
-                     seed: int = 0, holdout: float = 0.1, batch_size: int = 128) -> Path:
-    """Train on a random (1 - holdout) split, save `.keras` atomically, report holdout accuracy.
+                     seed: int = 0, holdout: float = 0.1, batch_size: int = 128,
+                     build=build_classifier) -> Path:
+    """Train `build(image_shape, num_classes)` on a random (1 - holdout) split, save `.keras` atomically,
+    report holdout accuracy.
 
     Returns `out_path`; the sidecar JSON (`sidecar_path`) records accuracy and settings.
     """
@@ -62,7 +85,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int, out_pa
     order = np.random.default_rng(seed).permutation(len(images))
     n_hold = max(1, int(round(holdout * len(images))))
     hold, train = order[:n_hold], order[n_hold:]
-    model = build_classifier(images.shape[1:], num_classes)
+    model = build(images.shape[1:], num_classes)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(images[train].astype(np.float32), labels[train], epochs=epochs,
@@ -77,7 +100,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int, out_pa
     write_json(sidecar_path(out_path), {
         "holdout_accuracy": accuracy, "holdout_size": int(n_hold), "train_size": int(len(train)),
         "epochs": epochs, "seed": seed, "image_shape": list(images.shape[1:]),
-        "num_classes": num_classes})
+        "num_classes": num_classes, "architecture": model.name})
     return out_path
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from kgan.errors import DataError
 from kgan.io import atomic_path, write_json
+from kgan.metrics import stats
 from kgan.metrics.features import FeatureExtractor
 
 FEATURES_LAYER = "features"
@@ -133,6 +134,7 @@ class ClassifierExtractor(FeatureExtractor):
                                input_signature=[tf.TensorSpec([None, *self.image_shape], tf.float32)])
         side = sidecar_path(self.path)
         self.info = json.loads(side.read_text()) if side.exists() else {}
+        self._identity = None
 
     @property
     def details(self) -> dict:
@@ -154,8 +156,12 @@ class ClassifierExtractor(FeatureExtractor):
         return []
 
     @property
-    def cache_key(self) -> str:
-        return f"classifier:{self.path.resolve()}:{self.path.stat().st_mtime_ns}"
+    def identity(self) -> str:
+        """A digest of the architecture and the weights as loaded: the same network anywhere, whatever its path
+        or file time; another one (retrained, replaced in place) never matches."""
+        if self._identity is None:
+            self._identity = stats.cache_key(self.model.to_json(), *self.model.get_weights())
+        return self._identity
 
     def _forward(self, images):
         if tuple(images.shape[1:]) != self.image_shape:

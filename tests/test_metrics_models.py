@@ -44,6 +44,25 @@ def test_classifier_sidecar_and_mode_dropping(mnist, classifier):
     assert bad["is"]["mean"] < good["is"]["mean"]
 
 
+def test_classifier_identity_is_its_weights(classifier, tmp_path):
+    """The feature cache's key names the network, not the file: a copy elsewhere (new path, new file time) is the
+    same extractor; the same file with one weight changed (retrained in place) is another."""
+    import shutil
+
+    import keras
+
+    from kgan.metrics.classifier import ClassifierExtractor
+
+    original = ClassifierExtractor(classifier)
+    copy = ClassifierExtractor(shutil.copy(classifier, tmp_path / "copy.keras"))
+    assert copy.identity == original.identity
+    model = keras.models.load_model(classifier)
+    kernel = model.get_layer("features").kernel
+    kernel.assign(kernel.numpy() * 1.001)
+    model.save(tmp_path / "copy.keras")
+    assert ClassifierExtractor(tmp_path / "copy.keras").identity != original.identity
+
+
 def test_poor_classifier_warns_in_report_and_table(mnist, classifier, tmp_path):
     x, y = mnist
     poor = train_classifier(x[:100], y[:100], epochs=1, out_path=tmp_path / "poor.keras")

@@ -2,10 +2,10 @@
 
 A near-copy of one training image is memorization only if it is closer than real images are to each
 other, so the section puts the generated-to-real distances next to a reference: for a random sample
-of real images, the distance to their nearest *other* real image. The search embeds the real set one
-batch at a time (the classifier's features of it come from the shared feature cache) and keeps a running
-top-k, so memory stays bounded and a copy of any training image is
-found, not only of the first few thousand.
+of real images, the distance to their nearest *other* real image. The search goes over the real set one
+batch at a time and keeps a running top-k, so memory stays bounded and a copy of any training image is
+found, not only of the first few thousand; the classifier's features of the real set come from the shared
+feature cache (`kgan.metrics.feature_cache`), computed once with the evaluation's.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def _valid(found: dict | None, digest: str, n: int) -> bool:
 
 def features_of(extractor, images: np.ndarray, *, variant: str = "real",
                 batches: Callable[[], Iterable[np.ndarray]] | None = None, cache_dir: str | Path | None = None,
-                batch_size: int = 250, progress: bool = True) -> dict:
+                batch_size: int = 250, progress: bool = True, label: str = "reference features") -> dict:
     """{"features" [N,D] float32, "probs" [N,K] or None} of `images` (or of `batches()`, N images derived from
     them and named by `variant`), from memory, else from `cache_dir`, else computed (and stored in both)."""
     n = len(images)
@@ -53,7 +53,7 @@ def features_of(extractor, images: np.ndarray, *, variant: str = "real",
     found = stats.load_cached(path) if path else None
     if not _valid(found, digest, n):
         made = stats.extract(extractor, batches() if batches else stats.array_batches(images, batch_size), n,
-                             label=f"{variant} features", progress=progress)
+                             label=label, progress=progress)
         found = {"key": np.array(digest), "features": made["features"], "probs": made["probs"]}
         if path:
             stats.save_cached(path, found)

@@ -96,7 +96,8 @@ def reference_features(extractor, reference: np.ndarray, *, seed: int = 0,
     real = feature_cache.features_of(extractor, reference, **kw)
     gauss = feature_cache.features_of(
         extractor, reference, variant=f"pixel-gaussian seed {seed} batch {batch_size}",
-        batches=lambda: baselines.pixel_gaussian(reference, len(reference), seed, batch_size), **kw)
+        batches=lambda: baselines.pixel_gaussian(reference, len(reference), seed, batch_size),
+        label="pixel-gaussian features", **kw)
     return {"features": real["features"], "probs": real["probs"],
             "gauss_features": gauss["features"], "gauss_probs": gauss["probs"]}
 

@@ -175,6 +175,27 @@ def test_feature_cache_recomputes_for_new_data_or_extractor(tmp_path):
         assert str(z["key"]) == digest  # replaced
 
 
+def test_per_class_fid_takes_real_features_from_the_cache():
+    from kgan.metrics.conditional import per_class_fid
+
+    feature_cache.forget()
+    rng = np.random.default_rng(14)
+    ref, labels = _blobs(240, rng), rng.integers(0, 3, 240)
+    calls = []
+    ext = PixelExtractor(calls=calls)
+    fake = {y: ext.features(_blobs(40, rng)) for y in range(3)}
+    calls.clear()
+    first = per_class_fid(fake, ext, ref, labels)
+    assert sum(calls) == 240  # the reference once, not once per class
+    for y in range(3):
+        real, gen = RunningStats(), RunningStats()
+        real.update(ext.features(ref[labels == y]))
+        gen.update(fake[y])
+        assert first[y] == pytest.approx(frechet_distance(gen.mean, gen.cov, real.mean, real.cov), rel=1e-6)
+    calls.clear()
+    assert per_class_fid(fake, ext, ref, labels) == first and sum(calls) == 0
+
+
 def test_precision_recall_identical_and_dropped_modes():
     rng = np.random.default_rng(5)
     centers = np.eye(8)[:4] * 20

@@ -57,7 +57,7 @@ def build_independent_classifier(image_shape, num_classes: int):
     for filters in (24, 48, 96):
         for _ in range(2):
             x = layers.Conv2D(filters, 3, padding="same", activation="elu")(x)
-        x = layers.AveragePooling2D(padding="same")(x)
+        x = layers.AveragePooling2D(2, padding="same")(x)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dense(64, activation="tanh", name=FEATURES_LAYER)(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)

@@ -63,6 +63,21 @@ def test_classifier_identity_is_its_weights(classifier, tmp_path):
     assert ClassifierExtractor(tmp_path / "copy.keras").identity != original.identity
 
 
+def test_independent_classifier_is_another_feature_space(mnist, classifier, tmp_path):
+    """The second evaluator (the benchmarks judge in two feature spaces) trains through the same function and
+    loads as an extractor with its own 64-d features; its sidecar names the architecture."""
+    from kgan.metrics.classifier import ClassifierExtractor, build_independent_classifier
+
+    x, y = mnist
+    path = train_classifier(x[:300], y[:300], 1, tmp_path / "independent.keras", seed=1,
+                            build=build_independent_classifier)
+    assert json.loads(path.with_suffix(".json").read_text())["architecture"] == "independent_classifier"
+    extractor = ClassifierExtractor(path)
+    features, probs = extractor.run(x[:5])
+    assert features.shape == (5, 64) and probs.shape == (5, 10)
+    assert extractor.identity != ClassifierExtractor(classifier).identity
+
+
 def test_poor_classifier_warns_in_report_and_table(mnist, classifier, tmp_path):
     x, y = mnist
     poor = train_classifier(x[:100], y[:100], epochs=1, out_path=tmp_path / "poor.keras")

@@ -156,7 +156,7 @@ def test_cli_evaluate_samples_writes_report(mnist, classifier, tmp_path):
         report["metrics"]["fid"]["value"]
     assert report["resize"].startswith("none")
     assert "FID" in proc.stdout
-    assert list((out.parent / ".metrics-cache").glob("ref-classifier-600-*.npz"))
+    assert list((out.parent / ".metrics-cache").glob("features-classifier-real-600-*.npz"))
 
 
 def test_cli_user_errors_exit_2(tmp_path, classifier, capsys):

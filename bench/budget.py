@@ -85,6 +85,16 @@ def train_for(model, dataset, minutes: float, chunk: int, clock: str = "process"
     return steps, (now() - start) / 60, logs
 
 
+def run_for(step_chunk, minutes: float, clock: str = "process"):
+    """Call `step_chunk()` (a training loop's chunk of steps; returns how many it ran) until `minutes` have passed
+    on `clock`: the budget of a loop that is not a Keras `fit` (a hand-written step). Returns (steps, minutes used)."""
+    now = CLOCKS[clock]
+    start, steps = now(), 0
+    while now() - start < minutes * 60:
+        steps += step_chunk()
+    return steps, (now() - start) / 60
+
+
 def train_steps(model, dataset, steps: int, chunk: int, clock: str = "process"):
     """Fit `model` on `dataset` for `steps` steps, in chunks of `chunk`: models compared "at equal steps".
     Returns (steps, minutes used on `clock`, the last chunk's logs)."""

@@ -11,7 +11,10 @@ from kgan.metrics import (FeatureExtractor, Generator, RunningStats, class_cover
                           format_table, frechet_distance, inception_score,
                           kernel_inception_distance, ms_ssim, perceptual_path_length,
                           precision_recall, swd)
+from kgan.metrics import feature_cache
 from kgan.metrics.baselines import pixel_gaussian
+from kgan.metrics.kid import subset_indices, subset_mmd2
+from kgan.metrics.stats import cache_key
 
 
 def _fit(x):
@@ -97,12 +100,100 @@ def test_kid_unbiased_and_detects_shift():
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal((30, 5)), rng.standard_normal((30, 5)) + 0.2
     assert kernel_inception_distance(x, y, num_subsets=1, subset_size=30)["mean"] == \
-        pytest.approx(_brute_mmd2(x, y), rel=1e-9)
+        pytest.approx(_brute_mmd2(x, y), rel=1e-5)  # float32 kernel products
     a, b = rng.standard_normal((2000, 16)), rng.standard_normal((2000, 16))
     same = kernel_inception_distance(a, b, num_subsets=50, subset_size=200)
     shifted = kernel_inception_distance(a, b + 0.5, num_subsets=50, subset_size=200)
     assert abs(same["mean"]) < 3 * same["std"] / np.sqrt(50) + 1e-3
     assert shifted["mean"] > 20 * abs(same["mean"]) and shifted["mean"] > 5 * shifted["std"] / 7
+
+
+def _loop_mmd2(x, y, ix, iy):
+    """KID's subsets one at a time in float64: what the batched float32 computation replaced."""
+    def kernel(a, b):
+        return (a @ b.T / a.shape[1] + 1) ** 3
+
+    m, values = ix.shape[1], []
+    for a, b in zip(x[ix].astype(np.float64), y[iy].astype(np.float64)):
+        kxx, kyy = kernel(a, a), kernel(b, b)
+        same = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+        values.append(same - 2 * kernel(a, b).sum() / (m * m))
+    return np.array(values)
+
+
+def test_kid_batched_subsets_match_float64_loop():
+    """ReLU-like features (non-negative, large kernel sums that cancel), 11 subsets: not a multiple of the batch."""
+    rng = np.random.default_rng(12)
+    w = rng.standard_normal((16, 48))
+    x = np.maximum(rng.standard_normal((1500, 16)) @ w, 0).astype(np.float32)
+    for y in (np.maximum(rng.standard_normal((1200, 16)) @ w, 0).astype(np.float32), x[:1200] * 1.02):
+        ix, iy = subset_indices(len(x), len(y), 300, 11, seed=3)
+        assert ix.shape == iy.shape == (11, 300) and all(len(set(row)) == 300 for row in ix)
+        exact = _loop_mmd2(x, y, ix, iy)
+        batched = subset_mmd2(x, y, ix, iy)
+        scale = np.abs(exact).max()
+        np.testing.assert_allclose(batched, exact, rtol=0, atol=1e-5 * scale)
+        kid = kernel_inception_distance(x, y, num_subsets=11, subset_size=300, seed=3)
+        assert kid["mean"] == pytest.approx(exact.mean(), rel=0, abs=1e-5 * scale)
+        assert kid["std"] == pytest.approx(exact.std(), rel=1e-4)
+
+
+def test_feature_cache_recomputes_for_new_data_or_extractor(tmp_path):
+    """Real features are computed once per (data digest, extractor identity, resize, variant), in memory and on
+    disk; changing any of them, or a file that does not match its key, recomputes."""
+    feature_cache.forget()
+    images = _blobs(120, np.random.default_rng(13))
+    calls = []
+    ext = PixelExtractor(calls=calls)
+    first = feature_cache.features_of(ext, images, cache_dir=tmp_path, progress=False)
+    assert sum(calls) == 120 and first["features"].shape == (120, 32) and first["probs"].shape == (120, 4)
+    (path,) = tmp_path.glob("features-pixels-real-120-*.npz")
+    assert not [p for p in tmp_path.iterdir() if p != path]  # written to a temporary name, then renamed
+    feature_cache.features_of(ext, images, cache_dir=tmp_path, progress=False)
+    feature_cache.forget()  # a new process: from disk
+    again = feature_cache.features_of(PixelExtractor(calls=calls), images.copy(), cache_dir=tmp_path,
+                                      progress=False)
+    assert sum(calls) == 120
+    np.testing.assert_array_equal(again["features"], first["features"])
+
+    changed = images.copy()
+    changed[5, 10, 10, 0] ^= 1  # one pixel of the data
+    feature_cache.features_of(ext, changed, cache_dir=tmp_path, progress=False)
+    assert sum(calls) == 240
+    retrained = PixelExtractor(calls=calls)
+    retrained.proj = retrained.proj * 1.01  # same name, details and resize; other weights
+    other = feature_cache.features_of(retrained, images, cache_dir=tmp_path, progress=False)
+    assert sum(calls) == 360 and not np.allclose(other["features"], first["features"])
+
+    feature_cache.forget()
+    digest = feature_cache.key(ext, images)
+    np.savez(path, key=np.array("another key"), features=first["features"] + 1)  # stale or foreign content
+    fresh = feature_cache.features_of(ext, images, cache_dir=tmp_path, progress=False)
+    assert sum(calls) == 480
+    np.testing.assert_array_equal(fresh["features"], first["features"])
+    with np.load(path) as z:
+        assert str(z["key"]) == digest  # replaced
+
+
+def test_per_class_fid_takes_real_features_from_the_cache():
+    from kgan.metrics.conditional import per_class_fid
+
+    feature_cache.forget()
+    rng = np.random.default_rng(14)
+    ref, labels = _blobs(240, rng), rng.integers(0, 3, 240)
+    calls = []
+    ext = PixelExtractor(calls=calls)
+    fake = {y: ext.features(_blobs(40, rng)) for y in range(3)}
+    calls.clear()
+    first = per_class_fid(fake, ext, ref, labels)
+    assert sum(calls) == 240  # the reference once, not once per class
+    for y in range(3):
+        real, gen = RunningStats(), RunningStats()
+        real.update(ext.features(ref[labels == y]))
+        gen.update(fake[y])
+        assert first[y] == pytest.approx(frechet_distance(gen.mean, gen.cov, real.mean, real.cov), rel=1e-6)
+    calls.clear()
+    assert per_class_fid(fake, ext, ref, labels) == first and sum(calls) == 0
 
 
 def test_precision_recall_identical_and_dropped_modes():
@@ -170,6 +261,10 @@ class PixelExtractor(FeatureExtractor):
     def details(self):
         return {"name": self.name, "resize": "none", "dim": self.proj.shape[1]}
 
+    @property
+    def identity(self):
+        return cache_key(self.proj)
+
     def _forward(self, images):
         self.calls.append(len(images))
         x = np.asarray(images, np.float64).reshape(len(images), -1) / 255
@@ -206,6 +301,7 @@ def test_pixel_gaussian_matches_per_pixel_moments():
 
 
 def test_evaluate_report_reference_points_and_cache(tmp_path):
+    feature_cache.forget()
     rng = np.random.default_rng(10)
     ref = _blobs(400, rng)
     calls = []
@@ -222,7 +318,7 @@ def test_evaluate_report_reference_points_and_cache(tmp_path):
     assert gauss["fid"]["value"] > report["metrics"]["fid"]["value"]
     assert gauss["swd"]["mean"] > rvr["metrics"]["swd"]["mean"]
     assert "FID" in format_table(report) and "pixel gaussian" in format_table(report)
-    assert len(list(tmp_path.glob("ref-pixels-400-*.npz"))) == 1
+    assert len(list(tmp_path.glob("features-pixels-*-400-*.npz"))) == 2  # the reference and its Gaussian baseline
     first = sum(calls)
     assert first == 300 + 2 * 400  # samples + reference + Gaussian baseline
     calls.clear()

@@ -44,6 +44,40 @@ def test_classifier_sidecar_and_mode_dropping(mnist, classifier):
     assert bad["is"]["mean"] < good["is"]["mean"]
 
 
+def test_classifier_identity_is_its_weights(classifier, tmp_path):
+    """The feature cache's key names the network, not the file: a copy elsewhere (new path, new file time) is the
+    same extractor; the same file with one weight changed (retrained in place) is another."""
+    import shutil
+
+    import keras
+
+    from kgan.metrics.classifier import ClassifierExtractor
+
+    original = ClassifierExtractor(classifier)
+    copy = ClassifierExtractor(shutil.copy(classifier, tmp_path / "copy.keras"))
+    assert copy.identity == original.identity
+    model = keras.models.load_model(classifier)
+    kernel = model.get_layer("features").kernel
+    kernel.assign(kernel.numpy() * 1.001)
+    model.save(tmp_path / "copy.keras")
+    assert ClassifierExtractor(tmp_path / "copy.keras").identity != original.identity
+
+
+def test_independent_classifier_is_another_feature_space(mnist, classifier, tmp_path):
+    """The second evaluator (the benchmarks judge in two feature spaces) trains through the same function and
+    loads as an extractor with its own 64-d features; its sidecar names the architecture."""
+    from kgan.metrics.classifier import ClassifierExtractor, build_independent_classifier
+
+    x, y = mnist
+    path = train_classifier(x[:300], y[:300], 1, tmp_path / "independent.keras", seed=1,
+                            build=build_independent_classifier)
+    assert json.loads(path.with_suffix(".json").read_text())["architecture"] == "independent_classifier"
+    extractor = ClassifierExtractor(path)
+    features, probs = extractor.run(x[:5])
+    assert features.shape == (5, 64) and probs.shape == (5, 10)
+    assert extractor.identity != ClassifierExtractor(classifier).identity
+
+
 def test_poor_classifier_warns_in_report_and_table(mnist, classifier, tmp_path):
     x, y = mnist
     poor = train_classifier(x[:100], y[:100], epochs=1, out_path=tmp_path / "poor.keras")
@@ -122,7 +156,7 @@ def test_cli_evaluate_samples_writes_report(mnist, classifier, tmp_path):
         report["metrics"]["fid"]["value"]
     assert report["resize"].startswith("none")
     assert "FID" in proc.stdout
-    assert list((out.parent / ".metrics-cache").glob("ref-classifier-600-*.npz"))
+    assert list((out.parent / ".metrics-cache").glob("features-classifier-real-600-*.npz"))
 
 
 def test_cli_user_errors_exit_2(tmp_path, classifier, capsys):

@@ -2,15 +2,17 @@
 
 A near-copy of one training image is memorization only if it is closer than real images are to each
 other, so the section puts the generated-to-real distances next to a reference: for a random sample
-of real images, the distance to their nearest *other* real image. The search embeds the real set one
+of real images, the distance to their nearest *other* real image. The search goes over the real set one
 batch at a time and keeps a running top-k, so memory stays bounded and a copy of any training image is
-found, not only of the first few thousand.
+found, not only of the first few thousand; the classifier's features of the real set come from the shared
+feature cache (`kgan.metrics.feature_cache`), computed once with the evaluation's.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from kgan.metrics.feature_cache import features_of
 from kgan.gallery.sections import SAMPLES, Section, Table
 
 QUERIES = 8  # generated samples shown with their neighbours
@@ -35,8 +37,7 @@ def nearest(queries: np.ndarray, real: np.ndarray, k: int, classifier=None, excl
     q2 = np.sum(queries ** 2, axis=1)[:, None]
     best_d = np.full((len(queries), 0), np.inf)
     best_i = np.zeros((len(queries), 0), dtype=np.int64)
-    for start in range(0, len(real), batch):
-        feats = embed(real[start:start + batch], classifier)
+    for start, feats in _real_batches(real, classifier, batch):
         d2 = q2 - 2 * queries @ feats.T + np.sum(feats ** 2, axis=1)[None, :]
         idx = np.arange(start, start + len(feats))
         d2[exclude[:, None] == idx[None, :]] = np.inf
@@ -45,6 +46,16 @@ def nearest(queries: np.ndarray, real: np.ndarray, k: int, classifier=None, excl
         keep = np.argsort(d, axis=1, kind="stable")[:, :k]
         best_d, best_i = np.take_along_axis(d, keep, 1), np.take_along_axis(i, keep, 1)
     return best_i, best_d
+
+
+def _real_batches(real: np.ndarray, classifier, batch: int):
+    """(start, float64 features) of the real set batch by batch: the classifier's features of the whole set come
+    from `kgan.metrics.feature_cache` (computed once per data and classifier, shared with the evaluation), pixels
+    are taken one batch at a time (a whole set in float64 pixels would not fit)."""
+    whole = None if classifier is None else features_of(classifier, real, progress=False)["features"]
+    for start in range(0, len(real), batch):
+        part = slice(start, start + batch)
+        yield start, embed(real[part]) if whole is None else whole[part].astype(np.float64)
 
 
 def neighbours_section(src, real, writer, seed: int, classifier=None, classifier_note: str = "") -> Section:

@@ -14,6 +14,7 @@ import numpy as np
 
 from kgan.errors import DataError
 from kgan.io import atomic_path, write_json
+from kgan.metrics import stats
 from kgan.metrics.features import FeatureExtractor
 
 FEATURES_LAYER = "features"
@@ -43,9 +44,31 @@ def build_classifier(image_shape, num_classes: int):
     return keras.Model(inputs, outputs, name="feature_classifier")
 
 
+def build_independent_classifier(image_shape, num_classes: int):
+    """A second evaluator, unlike `build_classifier` in every layer (three stages of 3x3 pairs with ELU and
+    average pooling, global average pooling, 64-d tanh features; no batch norm, whose moving statistics lag after a
+    few epochs): a model tuned while watching scores in one classifier's feature space is judged in another's too,
+    so it cannot have fitted the quirks of one."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=tuple(image_shape), name="image")
+    x = layers.Rescaling(1.0 / 127.5, offset=-1.0)(inputs)
+    for filters in (24, 48, 96):
+        for _ in range(2):
+            x = layers.Conv2D(filters, 3, padding="same", activation="elu")(x)
+        x = layers.AveragePooling2D(2, padding="same")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(64, activation="tanh", name=FEATURES_LAYER)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name="independent_classifier")
+
+
 def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int, out_path: str | Path,
-                     seed: int = 0, holdout: float = 0.1, batch_size: int = 128) -> Path:
-    """Train on a random (1 - holdout) split, save `.keras` atomically, report holdout accuracy.
+                     seed: int = 0, holdout: float = 0.1, batch_size: int = 128,
+                     build=build_classifier) -> Path:
+    """Train `build(image_shape, num_classes)` on a random (1 - holdout) split, save `.keras` atomically,
+    report holdout accuracy.
 
     Returns `out_path`; the sidecar JSON (`sidecar_path`) records accuracy and settings.
     """
@@ -62,7 +85,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int, out_pa
     order = np.random.default_rng(seed).permutation(len(images))
     n_hold = max(1, int(round(holdout * len(images))))
     hold, train = order[:n_hold], order[n_hold:]
-    model = build_classifier(images.shape[1:], num_classes)
+    model = build(images.shape[1:], num_classes)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(images[train].astype(np.float32), labels[train], epochs=epochs,
@@ -77,7 +100,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int, out_pa
     write_json(sidecar_path(out_path), {
         "holdout_accuracy": accuracy, "holdout_size": int(n_hold), "train_size": int(len(train)),
         "epochs": epochs, "seed": seed, "image_shape": list(images.shape[1:]),
-        "num_classes": num_classes})
+        "num_classes": num_classes, "architecture": model.name})
     return out_path
 
 
@@ -110,6 +133,7 @@ class ClassifierExtractor(FeatureExtractor):
                                input_signature=[tf.TensorSpec([None, *self.image_shape], tf.float32)])
         side = sidecar_path(self.path)
         self.info = json.loads(side.read_text()) if side.exists() else {}
+        self._identity = None
 
     @property
     def details(self) -> dict:
@@ -131,8 +155,12 @@ class ClassifierExtractor(FeatureExtractor):
         return []
 
     @property
-    def cache_key(self) -> str:
-        return f"classifier:{self.path.resolve()}:{self.path.stat().st_mtime_ns}"
+    def identity(self) -> str:
+        """A digest of the architecture and the weights as loaded: the same network anywhere, whatever its path
+        or file time; another one (retrained, replaced in place) never matches."""
+        if self._identity is None:
+            self._identity = stats.cache_key(self.model.to_json(), *self.model.get_weights())
+        return self._identity
 
     def _forward(self, images):
         if tuple(images.shape[1:]) != self.image_shape:

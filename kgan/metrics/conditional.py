@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from kgan.errors import ConfigError
+from kgan.metrics.feature_cache import features_of
 from kgan.metrics.frechet import fid
 from kgan.imageio import to_uint8
 from kgan.metrics.sources import as_generator
@@ -61,12 +62,13 @@ def conditional_accuracy(samples_by_class, extractor, num_classes: int) -> dict:
 def per_class_fid(features: dict, extractor, reference_images, reference_labels) -> dict:
     out = {}
     reference_labels = np.asarray(reference_labels)
+    real_features = features_of(extractor, reference_images, progress=False)["features"]
     for y, f in features.items():
-        real = reference_images[reference_labels == y]
+        real = real_features[reference_labels == y]
         if len(real) < 2 or len(f) < 2:
             continue
         rs, fs = RunningStats(), RunningStats()
-        rs.update(extractor.features(real))
+        rs.update(real)
         fs.update(f)
         out[int(y)] = fid(fs, rs)["value"]
     return out

@@ -32,7 +32,8 @@ class FeatureExtractor(abc.ABC):
         """JSON-serializable description: name, source, input handling (incl. `resize`)."""
 
     @property
-    def cache_key(self) -> str:
+    def identity(self) -> str:
+        """What its features depend on (`kgan.metrics.feature_cache`'s key): subclasses digest their weights."""
         return repr(sorted(self.details.items()))
 
     @property

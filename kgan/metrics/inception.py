@@ -10,7 +10,10 @@ its outputs are found by inspecting its signatures, falling back to calling the 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -84,6 +87,18 @@ class InceptionExtractor(FeatureExtractor):
         return {"name": self.name, "handle": self.handle, "resize": RESIZE,
                 "input_range": "[-1, 1]", "grayscale": "tiled to RGB",
                 "feature_dim": self.feature_dim, "num_classes": self.num_classes}
+
+    @functools.cached_property
+    def identity(self) -> str:
+        """A local SavedModel by the digest of its files (graph and weights), a hub URL by its handle (a published
+        handle's weights do not change)."""
+        if _is_url(self.handle):
+            return f"inception:{self.handle}"
+        digest = hashlib.sha1()
+        for path in sorted(p for p in Path(self.handle).rglob("*") if p.is_file()):
+            digest.update(path.relative_to(self.handle).as_posix().encode())
+            digest.update(path.read_bytes())
+        return f"inception:{digest.hexdigest()}"
 
     def _forward(self, images):
         f, p = self._fn(np.asarray(images, np.float32))

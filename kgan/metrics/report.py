@@ -2,7 +2,8 @@
 
 Every report names the extractor (and its `resize`), the sample counts, each metric, and the
 same metrics for two reference points (real-vs-real halves and the per-pixel Gaussian), because a
-bare FID on a custom extractor means nothing. Reference-set features are cached on disk.
+bare FID on a custom extractor means nothing. Reference-set features are computed once
+(`kgan.metrics.feature_cache`: in memory and on disk, per data digest and extractor identity).
 Which metrics exist, what they need and how they are shown comes from `kgan.metrics.registry`.
 
 Paired metrics (model outputs against their targets) use the same two reference points, built
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from kgan.errors import ConfigError, DataError
-from kgan.metrics import baselines, registry, restoration, stats
+from kgan.metrics import baselines, feature_cache, registry, restoration, stats
 from kgan.metrics.features import get_extractor
 from kgan.metrics.registry import Inputs
 from kgan.imageio import to_uint8
@@ -86,25 +87,19 @@ def _subset(data: dict, idx: np.ndarray, images: np.ndarray) -> dict:
             "probs": None if probs is None else probs[idx], "images": images}
 
 
-def reference_features(extractor, reference: np.ndarray, *, name: str = "", seed: int = 0,
+def reference_features(extractor, reference: np.ndarray, *, seed: int = 0,
                        cache_dir: str | Path | None = None, batch_size: int = 250,
                        progress: bool = True) -> dict:
-    """Features/probs of the reference set and of its per-pixel Gaussian baseline, cached as npz
-    keyed by extractor + source name + count + content hash + seed."""
-    key = stats.cache_key(extractor.cache_key, name, len(reference), seed, reference)
-    path = Path(cache_dir) / f"ref-{extractor.name}-{len(reference)}-{key}.npz" if cache_dir else None
-    cached = stats.load_cached(path) if path else None
-    if cached is None:
-        real = stats.extract(extractor, stats.array_batches(reference, batch_size),
-                             len(reference), label="reference features", progress=progress)
-        gauss = stats.extract(extractor, baselines.pixel_gaussian(reference, len(reference), seed,
-                                                                  batch_size),
-                              len(reference), label="pixel-gaussian features", progress=progress)
-        cached = {"features": real["features"], "probs": real["probs"],
-                  "gauss_features": gauss["features"], "gauss_probs": gauss["probs"]}
-        if path:
-            stats.save_cached(path, cached)
-    return {k: cached.get(k) for k in ("features", "probs", "gauss_features", "gauss_probs")}
+    """Features/probs of the reference set and of its per-pixel Gaussian baseline (`feature_cache`: computed once
+    per data digest, extractor identity and resize; on disk under `cache_dir`)."""
+    kw = dict(cache_dir=cache_dir, batch_size=batch_size, progress=progress)
+    real = feature_cache.features_of(extractor, reference, **kw)
+    gauss = feature_cache.features_of(
+        extractor, reference, variant=f"pixel-gaussian seed {seed} batch {batch_size}",
+        batches=lambda: baselines.pixel_gaussian(reference, len(reference), seed, batch_size),
+        label="pixel-gaussian features", **kw)
+    return {"features": real["features"], "probs": real["probs"],
+            "gauss_features": gauss["features"], "gauss_probs": gauss["probs"]}
 
 
 def _score(names, inputs: Inputs, options: dict) -> dict:
@@ -164,15 +159,15 @@ def _load_reference(reference_images, reference_name: str, data_dir):
 
 
 def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch_size,
-                    num_images, cache_dir, reference_name, data_dir, options, progress,
+                    num_images, cache_dir, data_dir, options, progress,
                     as_outputs=None, input_labels=None, texts=None) -> dict:
     """The sample-side report: metrics of the samples and of the reference points (`as_outputs`:
     {point: uint8 NHWC images made from the model's inputs}: its identity, the data's classical inverses;
     `input_labels`: the classes of those inputs, an unpaired translator's)."""
     needs = set().union(*(registry.get(m).needs for m in names))
     keep = num_images if "images" in needs else 0
-    refd = reference_features(extractor, ref, name=reference_name, seed=seed, cache_dir=cache_dir,
-                              batch_size=batch_size, progress=progress)
+    refd = reference_features(extractor, ref, seed=seed, cache_dir=cache_dir, batch_size=batch_size,
+                              progress=progress)
     full = {"features": refd["features"], "probs": refd["probs"]}
     gauss = {"features": refd["gauss_features"], "probs": refd["gauss_probs"]}
     batches = _checked(as_batches(samples, n, batch_size, seed, data_dir),
@@ -311,7 +306,7 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
         ref, reference_name = _load_reference(reference_images, reference_name, data_dir)
         section = _sample_section(unpaired, samples, generator, ref, extractor, n=n, seed=seed,
                                   batch_size=batch_size, num_images=num_images,
-                                  cache_dir=cache_dir, reference_name=reference_name,
+                                  cache_dir=cache_dir,
                                   data_dir=data_dir, options=options, progress=progress,
                                   as_outputs=as_outputs, input_labels=input_labels, texts=texts)
         report.update(resize=extractor.details["resize"], reference=reference_name or "array",

@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from budget import compiled, timed_fit  # noqa: E402
 from held_out import shipped_config  # noqa: E402
+from kgan.cpu import summary_line  # noqa: E402
 
 
 def parse():
@@ -54,6 +55,7 @@ def phase_speeds(cfg, chunk: int):
 
 def main():
     args = parse()
+    print(summary_line())  # speed and bf16 figures depend on the CPU's instruction sets
     print("| config | phase | steps | CPU s/step | trace CPU s | phase CPU min (estimate) |")
     print("|---|---|---:|---:|---:|---:|")
     totals = []

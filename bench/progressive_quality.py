@@ -30,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from budget import train_config  # noqa: E402
 from held_out import shipped_config  # noqa: E402
 from style_figures import mixing_figure, truncation_figure  # noqa: E402
+from kgan.cpu import summary_line  # noqa: E402
 
 RESOLUTION = 32
 #: metrics a model is also scored with when its config's `eval.metrics` lists them (progan: SWD and MS-SSIM; the
@@ -107,6 +108,7 @@ def growth_records(cfg, out: Path, seed: int, stage_samples: int):
 
 def main():
     args = parse()
+    print(summary_line())  # speed and bf16 figures depend on the CPU's instruction sets
     import numpy as np
 
     from kgan import stages

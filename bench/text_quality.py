@@ -26,6 +26,7 @@ from pathlib import Path
 
 from budget import train_config
 from held_out import Table, evaluation_extractor, shipped_config
+from kgan.cpu import summary_line
 
 METRICS = "fid,caption_consistency,held_out_captions"
 COLUMNS = [("caption_consistency", "digit_accuracy", "digit acc."),
@@ -89,6 +90,7 @@ def score(model, cfg, extractor, n: int, walks: int, seed: int):
 
 def main():
     args = parse()
+    print(summary_line())  # speed and bf16 figures depend on the CPU's instruction sets
     from kgan.imageio import write_grid_png
     from kgan.io import write_json
     from kgan.models.registry import baseline_config

@@ -70,6 +70,11 @@ class DataConfig:
                                  "file:PATH | attributes (generated for digits from measured thickness, slant, "
                                  "size) | empty = none")
 
+    def one_pass(self, **changes) -> "DataConfig":
+        """This section read once, every example in the source's order (batch 1, no shuffle, cache or holdout):
+        how preparation and the per-source caption measurement read it."""
+        return dataclasses.replace(self, batch_size=1, shuffle_buffer=0, cache=False, holdout=0.0, **changes)
+
 
 @dataclass(frozen=True)
 class ModelConfig:

@@ -62,6 +62,14 @@ def _umask_permissions(path: Path, directory: bool) -> None:
     path.chmod((0o777 if directory else 0o666) & ~umask)
 
 
+def hash_file(digest, path: str | Path):
+    """Feed a file's bytes to a hashlib `digest` in 1 MiB blocks (files of any size, bounded memory); returns it."""
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest
+
+
 def write_text(target: str | Path, text: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(text)

@@ -37,18 +37,14 @@ LABELS = "labels.npy"  # kgan.data.shards.LABELS
 SAMPLE = 64  # examples encoded to estimate the bytes per example
 
 
-def one_pass(data_cfg: DataConfig) -> DataConfig:
-    """Every example once, in the source's order (holdout = 0: training and evaluation split the prepared set)."""
-    return dataclasses.replace(data_cfg, batch_size=1, shuffle_buffer=0, cache=False, holdout=0.0)
-
-
 def preprocess_to_uint8(data_cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     """All examples of the source, resized/padded to the configured resolution and channels, uint8 (in memory:
     what small consumers such as generated captions measure)."""
     from kgan.data import make_dataset
     from kgan.imageio import to_uint8
 
-    ds = make_dataset(one_pass(data_cfg), repeat=False).unbatch().batch(1024)
+    # holdout = 0: the shards hold every example; training and evaluation split them (kgan.data.make_dataset)
+    ds = make_dataset(data_cfg.one_pass(), repeat=False).unbatch().batch(1024)
     images, labels = [], []
     for x, y in ds.as_numpy_iterator():
         images.append(to_uint8(x))
@@ -57,11 +53,7 @@ def preprocess_to_uint8(data_cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return io.hash_file(hashlib.sha256(), path).hexdigest()
 
 
 def shard_is_done(out_dir: Path, entry: dict) -> bool:

@@ -9,7 +9,6 @@ skip to a range cheaply; a `tfds:` data set is better read in its own format, `d
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import re
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from kgan import io
 from kgan.config import DataConfig
 from kgan.data import shards
 from kgan.data.folder import checked_files
@@ -87,8 +87,7 @@ class ShardExamples:
         return self._folder_items() if self.root is not None else self._generic_items()
 
     def _generic_items(self):
-        ds = make_dataset(dataclasses.replace(self.cfg, batch_size=1, shuffle_buffer=0, cache=False, holdout=0.0),
-                          repeat=False).unbatch()
+        ds = make_dataset(self.cfg.one_pass(), repeat=False).unbatch()
         ds = ds.skip(self.start).take(self.stop - self.start).enumerate(self.start)
         yield from self._encoded(ds.map(lambda i, ex: (i, _uint8(ex[0]), ex[1]), num_parallel_calls=tf.data.AUTOTUNE))
 
@@ -176,16 +175,13 @@ def source_files_digest(data_cfg: DataConfig) -> str:
         for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
             if path.is_file():
                 digest.update(path.name.encode())
-                with open(path, "rb") as f:
-                    for block in iter(lambda: f.read(1 << 20), b""):
-                        digest.update(block)
+                io.hash_file(digest, path)
     return digest.hexdigest()
 
 
 def streamed_card(data_cfg: DataConfig) -> dict:
     """The card of a source read in its own format (`data.format = "source"`): one batched pass, nothing kept."""
-    ds = make_dataset(dataclasses.replace(data_cfg, batch_size=1, shuffle_buffer=0, cache=False, holdout=0.0),
-                      repeat=False).unbatch().batch(256)
+    ds = make_dataset(data_cfg.one_pass(), repeat=False).unbatch().batch(256)
     count, hist, total, squares, unlabelled, shape = 0, {}, 0.0, 0.0, 0, None
     for x, y in ds.map(lambda x, y: (_uint8(x), y)).as_numpy_iterator():
         count, shape = count + len(x), list(x.shape[1:])

@@ -127,5 +127,5 @@ def open_shards(name: str, root: Path) -> Source:
     card = read_card(root)
     shape = tuple(card["features"]["image"])
     return Source(name, records(root, card).map(lambda r: (r["image"], r["label"])), int(card["count"]),
-                  {shape: str(root)}, shards_labels(root), records=encoded_records(root, card),
+                  {shape: str(root)}, np.load(root / LABELS), records=encoded_records(root, card),
                   decode=decoder(card), files=tuple(shard_files(root, card)))

@@ -9,7 +9,6 @@ shuffling; after repeating, `draw_captions` replaces it with one of that example
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from pathlib import Path
 
@@ -28,8 +27,7 @@ def caption_lists(data_cfg) -> list[list[str]] | None:
     if not data_cfg.captions:
         return None
     # computed once per source, whatever the batching, shuffling, split or transform
-    return _caption_lists(dataclasses.replace(data_cfg, batch_size=1, shuffle_buffer=0, cache=False, holdout=0.0,
-                                              transform=""))
+    return _caption_lists(data_cfg.one_pass(transform=""))
 
 
 @functools.lru_cache(maxsize=8)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from kgan.errors import DataError
+from kgan.io import hash_file
 from kgan.metrics.features import FeatureExtractor
 
 TFGAN_INCEPTION = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
@@ -97,7 +98,7 @@ class InceptionExtractor(FeatureExtractor):
         digest = hashlib.sha1()
         for path in sorted(p for p in Path(self.handle).rglob("*") if p.is_file()):
             digest.update(path.relative_to(self.handle).as_posix().encode())
-            digest.update(path.read_bytes())
+            hash_file(digest, path)
         return f"inception:{digest.hexdigest()}"
 
     def _forward(self, images):

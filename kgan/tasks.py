@@ -79,7 +79,7 @@ class Stage(luigi.Task):
 
 
 WORKERS_CONFIG = "workers.toml"  # beside a multi-worker run: the config (with the prepared data) its workers train
-REFERENCE_IMAGES = 10_000  # at least this many prepared images (or eval.num_samples) are evaluation's reference
+REFERENCE_IMAGES = 10_000  # evaluation's reference: a sample of this many prepared images (or eval.num_samples)
 
 
 class PrepareDataset(Stage):
@@ -107,16 +107,16 @@ class PrepareDataset(Stage):
 
         return prepared_data_config(self.cfg.data, self.data_dir)
 
-    def arrays(self, limit: int = 0):
-        """The first `limit` (0: all) prepared examples as numpy `(uint8 NHWC, int64 N)`, read from the shards."""
-        from kgan.data import load_arrays
-
-        data = self.data_config
-        return load_arrays(data.source, data.data_dir or None, limit)
-
     def reference(self, cfg):
-        """Evaluation's real images: the first max(eval.num_samples, REFERENCE_IMAGES), however large the set."""
-        return self.arrays(max(cfg.eval.num_samples, REFERENCE_IMAGES))[0]
+        """Evaluation's real images (`kgan.metrics.reference`), streamed: a seeded uniform sample of
+        max(eval.num_samples, REFERENCE_IMAGES) prepared images (all of them in a smaller set), named by the card's
+        checksum; its memory is their features, whatever the set's size."""
+        from kgan.metrics.reference import from_source
+
+        card = json.loads(Path(self.output().path).read_text())
+        data = self.data_config
+        return from_source(data.source, data.data_dir or None, n=max(cfg.eval.num_samples, REFERENCE_IMAGES),
+                           seed=cfg.seed, digest=card.get("sha256") or card["source_sha256"])
 
 
 class TrainClassifier(Stage):
@@ -132,12 +132,17 @@ class TrainClassifier(Stage):
         return luigi.LocalTarget(str(classifiers.classifier_path(self.root, self.digest)))
 
     def run(self):
-        from kgan.metrics import train_classifier
+        from kgan.data.sources import open_source, read_labels
+        from kgan.metrics.classifier import train_on_records
+        from kgan.metrics.reference import indexed_records
 
-        images, labels = self.requires().arrays()
-        self.progress(0, f"training the evaluation classifier on {len(images)} images")
-        train_classifier(images, labels, epochs=self.cfg.eval.classifier_epochs,
-                         out_path=self.output().path, seed=self.cfg.eval.classifier_seed)
+        cfg, data = self.cfg, self.requires().data_config
+        src = open_source(data.source, data.data_dir or None)
+        records, decode = indexed_records(src)
+        labels = src.labels if src.labels is not None else read_labels(data.source, data.data_dir or None)
+        self.progress(0, f"training the evaluation classifier on {src.count} images (streamed)")
+        train_on_records(records, labels, src.single_shape(), cfg.eval.classifier_epochs, self.output().path,
+                         seed=cfg.eval.classifier_seed, shuffle_buffer=cfg.data.shuffle_buffer, decode=decode)
         self.progress(100, "classifier trained")
 
 
@@ -205,7 +210,7 @@ class TrainGAN(Stage):
                      else f"inception:{cfg.eval.inception_handle}")
         reference = reqs["data"].reference(self.cfg)
         return MetricHistory(self.run_dir, extractor, reference, every=cfg.eval.history_every,
-                             n=min(cfg.eval.history_samples, len(reference)), seed=cfg.seed,
+                             n=min(cfg.eval.history_samples, reference.count), seed=cfg.seed,
                              cache_dir=Path(self.root) / "feature_cache", reference_name=reqs["data"].digest,
                              data_cfg=cfg.data, batch_size=cfg.data.batch_size)
 

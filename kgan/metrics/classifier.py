@@ -67,39 +67,72 @@ def build_independent_classifier(image_shape, num_classes: int):
 def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int, out_path: str | Path,
                      seed: int = 0, holdout: float = 0.1, batch_size: int = 128,
                      build=build_classifier) -> Path:
-    """Train `build(image_shape, num_classes)` on a random (1 - holdout) split, save `.keras` atomically,
-    report holdout accuracy.
-
-    Returns `out_path`; the sidecar JSON (`sidecar_path`) records accuracy and settings.
-    """
-    import keras
+    """Train on in-memory images (`train_on_records` with the whole set as its shuffle buffer: every epoch a full
+    shuffle)."""
+    import tensorflow as tf
 
     images, labels = np.asarray(images), np.asarray(labels).astype(np.int64)
     if images.ndim != 4 or images.dtype != np.uint8 or len(images) != len(labels):
         raise DataError(f"classifier training needs uint8 NHWC images with one label each, got "
                         f"{images.dtype} {images.shape} and {len(labels)} labels")
+    records = tf.data.Dataset.from_tensor_slices({"image": images, "label": labels,
+                                                  "index": np.arange(len(images), dtype=np.int64)})
+    return train_on_records(records, labels, images.shape[1:], epochs, out_path, seed=seed, holdout=holdout,
+                            batch_size=batch_size, shuffle_buffer=len(images), build=build)
+
+
+def train_on_records(records, labels: np.ndarray, image_shape, epochs: int, out_path: str | Path, *, seed: int = 0,
+                     holdout: float = 0.1, batch_size: int = 128, shuffle_buffer: int = 10_000,
+                     decode=None, build=build_classifier) -> Path:
+    """Train `build(image_shape, num_classes)` on a stream, save `.keras` atomically, report holdout accuracy.
+
+    `records`: a `tf.data.Dataset` of dicts with `image` (uint8, or still encoded: `decode` maps a record to its
+    uint8 image), `label` and `index` (the example's position; `labels[index]` is its label). The holdout is a seeded
+    random `holdout` fraction of the indices, the rest trains, shuffled in a buffer of `shuffle_buffer` records
+    (before decoding: its memory is what the records hold), so nothing holds the whole set.
+    Returns `out_path`; the sidecar JSON (`sidecar_path`) records accuracy and settings.
+    """
+    import keras
+    import tensorflow as tf
+
+    labels = np.asarray(labels).astype(np.int64)
+    if len(labels) < 2:
+        raise DataError(f"classifier training needs at least 2 labelled images, got {len(labels)}")
     if labels.min() < 0:
         raise DataError("classifier training needs labelled images (found label -1)")
-    num_classes = int(labels.max()) + 1
-    keras.utils.set_random_seed(seed)
-    order = np.random.default_rng(seed).permutation(len(images))
-    n_hold = max(1, int(round(holdout * len(images))))
-    hold, train = order[:n_hold], order[n_hold:]
-    model = build(images.shape[1:], num_classes)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(images[train].astype(np.float32), labels[train], epochs=epochs,
-              batch_size=batch_size, verbose=0, shuffle=True)
-    pred = model.predict(images[hold].astype(np.float32), batch_size=500, verbose=0)
-    accuracy = float(np.mean(pred.argmax(axis=1) == labels[hold]))
     out_path = Path(out_path)
     if out_path.suffix != ".keras":
         raise DataError(f"classifier path {out_path} must end in .keras")
+    num_classes = int(labels.max()) + 1
+    keras.utils.set_random_seed(seed)
+    n_hold = max(1, int(round(holdout * len(labels))))
+    held = np.zeros(len(labels), bool)
+    held[np.random.default_rng(seed).permutation(len(labels))[:n_hold]] = True
+    held = tf.constant(held)
+    decode = decode or (lambda record: record)
+
+    def split(in_holdout: bool):
+        return records.filter(lambda r: tf.equal(tf.gather(held, r["index"]), in_holdout))
+
+    def pairs(record):
+        record = decode(record)
+        return tf.cast(record["image"], tf.float32), record["label"]
+
+    train = (split(False).shuffle(max(1, shuffle_buffer), seed=seed, reshuffle_each_iteration=True)
+             .map(pairs, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(1))
+    model = build(tuple(image_shape), num_classes)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(train, epochs=epochs, verbose=0)
+    hits = seen = 0
+    for x, y in split(True).map(pairs, num_parallel_calls=tf.data.AUTOTUNE).batch(500).as_numpy_iterator():
+        hits += int(np.sum(np.asarray(model(x, training=False)).argmax(axis=1) == y))
+        seen += len(y)
     with atomic_path(out_path) as tmp:
         model.save(tmp)
     write_json(sidecar_path(out_path), {
-        "holdout_accuracy": accuracy, "holdout_size": int(n_hold), "train_size": int(len(train)),
-        "epochs": epochs, "seed": seed, "image_shape": list(images.shape[1:]),
+        "holdout_accuracy": hits / max(seen, 1), "holdout_size": int(seen), "train_size": int(len(labels) - seen),
+        "epochs": epochs, "seed": seed, "image_shape": list(image_shape), "shuffle_buffer": int(shuffle_buffer),
         "num_classes": num_classes, "architecture": model.name})
     return out_path
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from kgan.errors import ConfigError
 from kgan.metrics.feature_cache import features_of
+from kgan.metrics.reference import from_array
 from kgan.metrics.frechet import fid
 from kgan.imageio import to_uint8
 from kgan.metrics.sources import as_generator
@@ -59,10 +60,14 @@ def conditional_accuracy(samples_by_class, extractor, num_classes: int) -> dict:
             "confusion": confusion.tolist(), "num_samples": int(totals.sum())}, features
 
 
-def per_class_fid(features: dict, extractor, reference_images, reference_labels) -> dict:
+def per_class_fid(features: dict, extractor, reference_images, reference_labels=None) -> dict:
+    """{class: FID of `features[class]` against the real images of that class}: `reference_images` a streamed
+    `kgan.metrics.reference.Reference` (the labels come from its one pass) or an array with `reference_labels`."""
     out = {}
-    reference_labels = np.asarray(reference_labels)
-    real_features = features_of(extractor, reference_images, progress=False)["features"]
+    if reference_labels is not None:
+        reference_images = from_array(np.asarray(reference_images), reference_labels)
+    real = features_of(extractor, reference_images, progress=False)
+    real_features, reference_labels = real["features"], real["labels"]
     for y, f in features.items():
         real = real_features[reference_labels == y]
         if len(real) < 2 or len(f) < 2:
@@ -85,9 +90,8 @@ def conditional_report(samples, extractor, *, num_classes: int | None = None, n_
     acc, features = conditional_accuracy(_class_samples(generator, k, n_per_class, seed, batch_size),
                                          extractor, k)
     report = {"num_classes": k, "n_per_class": n_per_class, **acc}
-    if reference_images is not None and reference_labels is not None:
-        report["per_class_fid"] = per_class_fid(features, extractor, np.asarray(reference_images),
-                                                reference_labels)
+    if reference_images is not None:
+        report["per_class_fid"] = per_class_fid(features, extractor, reference_images, reference_labels)
     return report
 
 

@@ -26,7 +26,7 @@ from kgan.training import crossed_multiple, current_step
 
 
 class MetricHistory(keras.callbacks.Callback):
-    def __init__(self, run_dir: str | Path, extractor: str, reference_images: np.ndarray, *, every: int,
+    def __init__(self, run_dir: str | Path, extractor: str, reference_images, *, every: int,
                  n: int = 2000, metrics=("fid", "is"), seed: int = 0, cache_dir: str | Path | None = None,
                  reference_name: str = "", data_cfg=None, batch_size: int = 64):
         super().__init__()

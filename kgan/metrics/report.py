@@ -27,6 +27,7 @@ import numpy as np
 from kgan.errors import ConfigError, DataError
 from kgan.metrics import baselines, feature_cache, registry, restoration, stats
 from kgan.metrics.features import get_extractor
+from kgan.metrics.reference import as_reference
 from kgan.metrics.registry import Inputs
 from kgan.imageio import to_uint8
 from kgan.metrics.sources import as_batches, as_generator
@@ -87,18 +88,20 @@ def _subset(data: dict, idx: np.ndarray, images: np.ndarray) -> dict:
             "probs": None if probs is None else probs[idx], "images": images}
 
 
-def reference_features(extractor, reference: np.ndarray, *, seed: int = 0,
-                       cache_dir: str | Path | None = None, batch_size: int = 250,
-                       progress: bool = True) -> dict:
-    """Features/probs of the reference set and of its per-pixel Gaussian baseline (`feature_cache`: computed once
-    per data digest, extractor identity and resize; on disk under `cache_dir`)."""
+def reference_features(extractor, reference, *, seed: int = 0, cache_dir: str | Path | None = None,
+                       batch_size: int = 250, progress: bool = True) -> dict:
+    """Features/probs of the reference set (a `Reference` or an array, streamed) and of its per-pixel Gaussian
+    baseline (`feature_cache`: computed once per data, extractor identity and resize; on disk under `cache_dir`),
+    with the reference's per-pixel moments."""
+    reference = as_reference(reference)
     kw = dict(cache_dir=cache_dir, batch_size=batch_size, progress=progress)
     real = feature_cache.features_of(extractor, reference, **kw)
+    moments = (real["pixel_mean"], real["pixel_std"])
     gauss = feature_cache.features_of(
         extractor, reference, variant=f"pixel-gaussian seed {seed} batch {batch_size}",
-        batches=lambda: baselines.pixel_gaussian(reference, len(reference), seed, batch_size),
+        batches=lambda: baselines.gaussian_draws(*moments, reference.count, seed, batch_size),
         label="pixel-gaussian features", **kw)
-    return {"features": real["features"], "probs": real["probs"],
+    return {"features": real["features"], "probs": real["probs"], "index": real["index"], "moments": moments,
             "gauss_features": gauss["features"], "gauss_probs": gauss["probs"]}
 
 
@@ -145,19 +148,6 @@ def _paired_section(names, pairs, seed: int, options: dict, progress: bool, *, e
                for point, (images, point_labels, side) in points.items()}}
 
 
-def _load_reference(reference_images, reference_name: str, data_dir):
-    if isinstance(reference_images, str):
-        from kgan.data import load_arrays
-
-        reference_name = reference_name or reference_images
-        reference_images = load_arrays(reference_images, data_dir)[0]
-    ref = np.asarray(reference_images)
-    if ref.ndim != 4 or ref.dtype != np.uint8 or len(ref) < 4:
-        raise DataError(f"reference images must be uint8 NHWC (at least 4), got {ref.dtype} "
-                        f"{ref.shape}")
-    return ref, reference_name
-
-
 def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch_size,
                     num_images, cache_dir, data_dir, options, progress,
                     as_outputs=None, input_labels=None, texts=None) -> dict:
@@ -170,15 +160,18 @@ def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch
                               progress=progress)
     full = {"features": refd["features"], "probs": refd["probs"]}
     gauss = {"features": refd["gauss_features"], "probs": refd["gauss_probs"]}
-    batches = _checked(as_batches(samples, n, batch_size, seed, data_dir),
-                       tuple(ref.shape[1:]))
+    batches = _checked(as_batches(samples, n, batch_size, seed, data_dir), ref.shape)
     sample = stats.extract(extractor, batches, n, keep_features="features" in needs,
                            keep_images=keep, label="sample features", progress=progress)
 
-    everything = np.arange(len(ref))
-    a, b = baselines.real_halves(len(ref), seed)
-    real = _subset(full, everything, ref[np.concatenate([a, b])[:keep]])
-    gauss_images = (np.concatenate(list(baselines.pixel_gaussian(ref, keep, seed)))
+    everything = np.arange(ref.count)
+    a, b = baselines.real_halves(ref.count, seed)
+    # pixel-space metrics look at `keep` real images per side: only those are read (by the index their rows carry)
+    shown = np.unique(np.concatenate([a[:keep], b[:keep]]))
+    pixels = dict(zip(shown.tolist(), ref.images_at(refd["index"][shown]))) if keep else {}
+    at = lambda rows: np.stack([pixels[i] for i in rows.tolist()]) if keep else None  # noqa: E731
+    real = _subset(full, everything, at(np.concatenate([a, b])[:keep]))
+    gauss_images = (np.concatenate(list(baselines.gaussian_draws(*refd["moments"], keep, seed)))
                     if keep else None)
     ref_names = [m for m in names if "generator" not in registry.get(m).needs]
     ctx = dict(seed=seed, extractor=extractor, progress=progress)
@@ -198,11 +191,11 @@ def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch
                 "description": "two disjoint halves of the reference set",
                 "num_samples": int(len(a)),
                 "metrics": _score(ref_names, Inputs(
-                    _subset(full, a, ref[a[:keep]]), _subset(full, b, ref[b[:keep]]),
+                    _subset(full, a, at(a[:keep])), _subset(full, b, at(b[:keep])),
                     side="real vs real", **ctx), options)},
             "pixel_gaussian": {
                 "description": "each pixel drawn from its own mean/std over the reference set",
-                "num_samples": int(len(ref)),
+                "num_samples": int(ref.count),
                 "metrics": _score(ref_names, Inputs(
                     _subset(gauss, everything, gauss_images), real, side="pixel gaussian",
                     **ctx), options)},
@@ -303,14 +296,18 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     if unpaired:
         if extractor is None:
             raise ConfigError("scoring samples needs a feature extractor")
-        ref, reference_name = _load_reference(reference_images, reference_name, data_dir)
+        if reference_images is None:
+            raise ConfigError("scoring samples needs reference images")
+        ref = as_reference(reference_images, data_dir)
+        reference_name = reference_name or (reference_images if isinstance(reference_images, str) else "")
         section = _sample_section(unpaired, samples, generator, ref, extractor, n=n, seed=seed,
                                   batch_size=batch_size, num_images=num_images,
                                   cache_dir=cache_dir,
                                   data_dir=data_dir, options=options, progress=progress,
                                   as_outputs=as_outputs, input_labels=input_labels, texts=texts)
         report.update(resize=extractor.details["resize"], reference=reference_name or "array",
-                      num_samples=section["num_samples"], num_reference=int(len(ref)),
+                      num_samples=section["num_samples"], num_reference=int(ref.count),
+                      reference_selection=ref.selection,
                       metrics=section["metrics"], reference_points=section["reference_points"])
         if generator is not None and generator.num_classes and extractor.num_classes:
             from kgan.metrics.conditional import conditional_report

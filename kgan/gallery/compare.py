@@ -20,7 +20,6 @@ from kgan.gallery.source import data_source, open_source, real_images
 from kgan.io import atomic_path
 from kgan.metrics.history import read_history
 
-REAL_LIMIT = 1000  # real images loaded for the real grid (the page compares models, it searches nothing)
 
 
 def _one_data_set(srcs, paths, data: str | None) -> str | None:
@@ -74,8 +73,9 @@ def _samples_section(srcs, labels, real, writer, seed: int) -> sections.Section:
             grids.append(writer.grid(f"samples_{i}.png", src.generate(src.draw(sections.SAMPLES, seed)),
                                      sections.SAMPLE_COLS, label))
     if real is not None:
-        pick = np.random.default_rng(seed).permutation(len(real))[:sections.SAMPLES]
-        grids.append(writer.grid("real.png", real[np.sort(pick)], sections.SAMPLE_COLS, "real data"))
+        pick = np.random.default_rng(seed).permutation(real.count)[:sections.SAMPLES]
+        grids.append(writer.grid("real.png", real.images_at(real.index_at(np.sort(pick))), sections.SAMPLE_COLS,
+                                 "real data"))
     if grids:
         sec.items.append(sections.Group(grids, columns=min(len(grids), 3)))
     return sec
@@ -116,7 +116,7 @@ def render_compare(sources: list[str | Path], out_dir: str | Path, *, data: str 
         check_out(out_dir, p)
     data = _one_data_set(srcs, paths, data)
     labels = [f"{i + 1}. {s.name or p.name}" for i, (s, p) in enumerate(zip(srcs, paths))]
-    real, real_note = real_images(srcs[0], data, data_dir, REAL_LIMIT)
+    real, real_note = real_images(srcs[0], data, data_dir)
     scale = sections.auto_scale(srcs[0].image_shape or (28, 28, 1))
     with atomic_path(out_dir, directory=True) as tmp:
         writer = sections.Writer(tmp, scale)

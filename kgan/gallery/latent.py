@@ -56,8 +56,8 @@ def latent_section(src, real, writer, seed: int, extractor) -> Section:
     if real is None:
         sec.notes.append("Missing: no real images to project (see Random samples).")
     else:
-        pick = np.sort(np.random.default_rng(seed + 5).permutation(len(real))[:PROJECTED])
-        targets = real[pick].astype(np.float32) / 127.5 - 1.0
+        pick = np.sort(np.random.default_rng(seed + 5).permutation(real.count)[:PROJECTED])
+        targets = real.images_at(real.index_at(pick)).astype(np.float32) / 127.5 - 1.0
         result = project(lm, targets, make_distance(lm.image_shape, features), starts=STARTS, steps=STEPS, seed=seed)
         items.append(writer.grid("latent_projection.png", to_uint8(np.concatenate([targets, result.images])),
                                  len(targets), f"pixel MSE {result.pixel_mse.mean():.4f} (mean, images in [-1, 1])",

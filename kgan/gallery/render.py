@@ -123,7 +123,8 @@ def render_gallery(run_or_saved_model: str | Path, out_dir: str | Path, *, data:
 
     Rendered into a temporary sibling and renamed onto `out_dir` at the end, so a reader never
     sees a half-written gallery (an earlier gallery there is replaced). Returns index.html's path.
-    `real_limit`: real images loaded for the real grid and the neighbour search (0: all of them).
+    `real_limit`: a seeded sample of that many real images for the real grid and the neighbour search (0: all of
+    them); either way they are streamed, each section reading only what it shows.
     `features`: data features ({name: array}) for models whose inputs come from data (image or text
     inputs, and the target their output should match). Sections that do not apply to the model's
     declared inputs are left out and named, with the reason, at the top of the page.

@@ -124,8 +124,8 @@ def samples_section(src, real, real_note: str, writer: Writer, seed: int) -> Sec
         sec.items.append(Group([writer.grid("samples.png", fake, SAMPLE_COLS,
                                             f"generated (seed {seed})")], columns=2))
     if real is not None:
-        pick = np.random.default_rng(seed).permutation(len(real))[:SAMPLES]
-        img = writer.grid("real.png", real[np.sort(pick)], SAMPLE_COLS, "real data")
+        pick = np.random.default_rng(seed).permutation(real.count)[:SAMPLES]
+        img = writer.grid("real.png", real.images_at(real.index_at(np.sort(pick))), SAMPLE_COLS, "real data")
         if sec.items:
             sec.items[0].items.append(img)
         else:

@@ -240,10 +240,11 @@ def data_source(src) -> tuple[str, str, str | None] | None:
 
 
 def real_images(src, data: str | None, data_dir: str | None, limit: int = 0):
-    """(uint8 real images in the model's shape, or None; a note when None): `data` when given, else the
-    model's own data set; `limit` 0 loads every image."""
-    from kgan.data import load_arrays
+    """(the real images in the model's shape as a streamed `kgan.metrics.reference.Reference`, or None; a note when
+    None): `data` when given, else the model's own data set; `limit` > 0 keeps a seeded sample of that many. Nothing
+    is read here: each section reads only the images it shows, the neighbour search streams them."""
     from kgan.imageio import match_shape
+    from kgan.metrics.reference import from_source
 
     named = data_source(src)
     if data:
@@ -255,7 +256,10 @@ def real_images(src, data: str | None, data_dir: str | None, limit: int = 0):
         return None, ("Missing: no real data (the export does not name its data and its run "
                       "directory is gone; pass --data SOURCE).")
     try:
-        images, _ = load_arrays(source, data_dir or None, limit)
+        real = from_source(source, data_dir or None, n=limit, digest=source)
     except DataError as e:
         return None, f"Missing: real data {source!r} from {where} could not be loaded ({e})."
-    return (match_shape(images, src.image_shape) if src.image_shape else images), ""
+    if not src.image_shape or tuple(real.shape) == tuple(src.image_shape):
+        return real, ""
+    return real.map_images(lambda images: match_shape(images, src.image_shape), src.image_shape,
+                           f"as {src.image_shape}"), ""

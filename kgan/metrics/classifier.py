@@ -112,7 +112,9 @@ def train_on_records(records, labels: np.ndarray, image_shape, epochs: int, out_
     decode = decode or (lambda record: record)
 
     def split(in_holdout: bool):
-        return records.filter(lambda r: tf.equal(tf.gather(held, r["index"]), in_holdout))
+        size = n_hold if in_holdout else len(labels) - n_hold  # a known epoch length; another count is an error
+        return records.filter(lambda r: tf.equal(tf.gather(held, r["index"]), in_holdout)).apply(
+            tf.data.experimental.assert_cardinality(size))
 
     def pairs(record):
         record = decode(record)

@@ -11,7 +11,7 @@ only the images they look at (`images_at`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 import numpy as np
@@ -25,7 +25,8 @@ class Reference:
     """`count` real images of one `shape`, chosen by `selection` (JSON for the report) and named by `key`.
 
     `read(batch_size, indices)` yields {"image": uint8 NHWC, "label": int64, "index": int64} batches of the chosen
-    images (`indices` None), or of those whose `index` is in `indices`; every call is a new pass.
+    images (`indices` None), or of those whose `index` is in `indices`; every call is a new pass. `chosen`: the
+    sorted indices of the chosen images (None: 0..count-1).
     """
 
     count: int
@@ -33,6 +34,20 @@ class Reference:
     key: str
     selection: dict
     read: Callable[[int, np.ndarray | None], Iterator[dict]]
+    chosen: np.ndarray | None = None
+
+    def index_at(self, positions) -> np.ndarray:
+        """The `index` of the chosen images at `positions` (0..count-1, in index order)."""
+        positions = np.asarray(positions, np.int64)
+        return positions if self.chosen is None else self.chosen[positions]
+
+    def map_images(self, fn: Callable[[np.ndarray], np.ndarray], shape: tuple, name: str) -> "Reference":
+        """The same images through `fn` (a uint8 batch -> uint8 batch of `shape`), named `name` besides."""
+        def read(batch_size, indices):
+            for batch in self.read(batch_size, indices):
+                yield {**batch, "image": fn(batch["image"])}
+
+        return replace(self, shape=tuple(shape), key=stats.cache_key(self.key, name), read=read)
 
     def batches(self, batch_size: int) -> Iterator[dict]:
         return self.read(batch_size, None)
@@ -106,7 +121,8 @@ def from_source(source: str, data_dir: str | None = None, *, n: int = 0, seed: i
                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         yield from ds.batch(batch_size).prefetch(1).as_numpy_iterator()
 
-    return Reference(int(count), shape or (), stats.cache_key("source", digest, src.count, n, seed), selection, read)
+    return Reference(int(count), shape or (), stats.cache_key("source", digest, src.count, n, seed), selection, read,
+                     picks)
 
 
 def indexed_records(src):

@@ -125,7 +125,7 @@ def train_on_records(records, labels: np.ndarray, image_shape, epochs: int, out_
     model = build(tuple(image_shape), num_classes)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(train, epochs=epochs, verbose=0)
+    model.fit(train, epochs=epochs, verbose=0, shuffle=False)  # shuffled above, in the bounded buffer
     hits = seen = 0
     for x, y in split(True).map(pairs, num_parallel_calls=tf.data.AUTOTUNE).batch(500).as_numpy_iterator():
         hits += int(np.sum(np.asarray(model(x, training=False)).argmax(axis=1) == y))

@@ -49,7 +49,8 @@ REAL_EXTRAS = ("labels", "index", "pixel_mean", "pixel_std")
 
 
 def _real_pass(extractor, reference: Reference, batch_size: int, label: str, progress: bool) -> dict:
-    """One streamed pass over the reference: features and what `REAL_EXTRAS` names; one batch of images at a time."""
+    """One streamed pass over the reference: features and what `REAL_EXTRAS` names, rows in index order; one batch
+    of images at a time."""
     labels, index, moments = [], [], baselines.PixelMoments()
 
     def images():
@@ -63,8 +64,10 @@ def _real_pass(extractor, reference: Reference, batch_size: int, label: str, pro
     if made["n"] != reference.count:
         raise DataError(f"reference: {made['n']} images read, {reference.count} expected (the data changed?)")
     mean, std = moments.result()
-    return {"features": made["features"], "probs": made["probs"], "labels": np.concatenate(labels),
-            "index": np.concatenate(index), "pixel_mean": mean, "pixel_std": std}
+    order = np.argsort(np.concatenate(index), kind="stable")  # index order: the rows whatever the shard layout
+    rows = {"features": made["features"], "probs": made["probs"], "labels": np.concatenate(labels),
+            "index": np.concatenate(index)}
+    return {**{k: None if v is None else v[order] for k, v in rows.items()}, "pixel_mean": mean, "pixel_std": std}
 
 
 def features_of(extractor, reference, *, variant: str = "real",

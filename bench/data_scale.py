@@ -5,13 +5,22 @@ For each N (default 10,000 and 100,000), in a fresh temporary directory:
   2. `kgan.prepare.prepare_dataset` (data.format = "shards", png) in its own process: preparation images/s;
   3. the input pipeline alone (`feature_dataset`, what training reads) in its own process: images/s;
   4. K training steps of DCGAN64 (pipelines/gpu_dcgan64.toml's model and batch, jit and steps_per_execution off on
-     CPU) on the shards in its own process: steps/s, images/s consumed, and the process's peak RSS.
-Training streams (data.cache = false) at both sizes, so the peak RSS compares like with like; the card's
-automatic-cache line is printed too. The claim checked: peak RSS < --rss-bound GB and the 100k run's no higher
-than the 10k run's by more than 10%.
+     CPU) on the shards in its own process: steps/s, images/s consumed, and the process's peak RSS;
+  5. what reads the prepared set after training, each in its own process with its own peak RSS:
+     (b) the evaluation classifier (`train_on_records`, as TrainClassifier) for --classifier-steps batches of 128
+         and its scoring on the 10% holdout; (a) the reference statistics (the pipeline's reference: a seeded
+         sample of max(--eval-samples, 10,000) images, `PrepareDataset.reference`) and an evaluation of a small
+         generator (a fixed random projection of z) with that classifier's features, FID/KID/precision-recall on
+         --eval-samples samples; (c) the gallery's nearest-neighbour search of 8 generated images over every image
+         of the set, in the classifier's feature space.
+The PNGs sit in 10 class folders (image i in c{i % 10}/), so the classifier has labels to train on (noise: its
+accuracy is chance; its memory is what is measured). Training streams (data.cache = false) at both sizes, so the
+peak RSS compares like with like; the card's automatic-cache line is printed too. The claim checked: peak RSS of
+each process < --rss-bound GB and the 100k run's no higher than the 10k run's by more than 10%.
 
 Usage: python bench/data_scale.py [--sizes 10000,100000] [--steps 30] [--input-batches 200] [--rss-bound 2.5]
-                                  [--width W] [--batch B] [--shard-mb MB]
+                                  [--width W] [--batch B] [--shard-mb MB] [--classifier-steps 20]
+                                  [--eval-samples 1000]
 """
 
 from __future__ import annotations
@@ -40,10 +49,12 @@ def write_pngs(root: Path, n: int) -> None:
     import numpy as np
 
     rng = np.random.default_rng(0)
+    for k in range(10):
+        (root / f"c{k}").mkdir()
     for start in range(0, n, 1000):
         small = rng.integers(0, 256, (min(1000, n - start), 8, 8, 3), dtype=np.uint8)
         for i, image in enumerate(small.repeat(8, axis=1).repeat(8, axis=2)):
-            Image.fromarray(image).save(root / f"{start + i:06d}.png", compress_level=1)
+            Image.fromarray(image).save(root / f"c{(start + i) % 10}" / f"{start + i:06d}.png", compress_level=1)
 
 
 def experiment(prepared: Path, steps: int):
@@ -112,6 +123,66 @@ def child_train(prepared: Path, steps: int, out: Path) -> dict:
             "peak_rss_mb": peak_rss_mb()}
 
 
+def prepared_source(prepared: Path):
+    """(source string, card digest) of the prepared set."""
+    card = json.loads((prepared / "card.json").read_text())
+    return f"shards:{prepared}", card["sha256"]
+
+
+def child_classifier(prepared: Path, steps: int, out: Path) -> dict:
+    from kgan.data.sources import open_source
+    from kgan.metrics.classifier import train_on_records
+    from kgan.metrics.reference import indexed_records
+
+    src = open_source(prepared_source(prepared)[0])
+    records, decode = indexed_records(src)
+    started = time.perf_counter()
+    train_on_records(records, src.labels, src.single_shape(), 1, out, steps=steps, decode=decode)
+    return {"steps": steps, "seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
+
+
+def small_generator():
+    """64x64 RGB images from z: a fixed random projection, tanh (what is measured is the real side's memory)."""
+    import numpy as np
+
+    from kgan.metrics import Generator
+
+    w = np.random.default_rng(1).standard_normal((16, 64 * 64 * 3)).astype(np.float32) / 4
+    return Generator.from_latent(lambda z: np.tanh(z @ w).reshape(-1, 64, 64, 3), latent_dim=16)
+
+
+def child_eval(prepared: Path, samples: int, classifier: Path) -> dict:
+    from kgan.metrics import evaluate
+    from kgan.metrics.reference import from_source
+    from kgan.tasks import REFERENCE_IMAGES
+
+    source, digest = prepared_source(prepared)
+    started = time.perf_counter()
+    reference = from_source(source, n=max(samples, REFERENCE_IMAGES), seed=0, digest=digest)
+    report = evaluate(small_generator(), reference, f"classifier:{classifier}", metrics="fid,kid,pr", n=samples,
+                      progress=False)
+    return {"reference": report["reference_selection"], "fid": report["metrics"]["fid"]["value"],
+            "seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
+
+
+def child_neighbours(prepared: Path, classifier: Path) -> dict:
+    import numpy as np
+
+    from kgan.gallery.neighbours import embed, nearest
+    from kgan.metrics.classifier import ClassifierExtractor
+    from kgan.metrics.reference import from_source
+
+    source, digest = prepared_source(prepared)
+    extractor = ClassifierExtractor(classifier)
+    real = from_source(source, digest=digest)
+    fake = next(small_generator().batches(8, 8))
+    started = time.perf_counter()
+    found, _ = nearest(embed(fake, extractor), real, 3, extractor)
+    shown = real.images_at(found.ravel())
+    return {"searched": real.count, "shown": len(shown), "seconds": time.perf_counter() - started,
+            "peak_rss_mb": peak_rss_mb()}
+
+
 def run_child(*args) -> dict:
     result = subprocess.run([sys.executable, __file__, "--child", *map(str, args)], capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(REPO)})  # KGAN_BENCH_SHRINK passes through
@@ -129,11 +200,14 @@ def main() -> None:
     parser.add_argument("--width", type=int, help="model.width (gpu_dcgan64: 64)")
     parser.add_argument("--batch", type=int, help="data.batch_size (gpu_dcgan64: 128)")
     parser.add_argument("--shard-mb", type=int, help="data.shard_mb (default 128)")
+    parser.add_argument("--classifier-steps", type=int, default=20, help="batches of the evaluation classifier")
+    parser.add_argument("--eval-samples", type=int, default=1000, help="generated samples scored")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
-        fn = {"prepare": child_prepare, "input": child_input, "train": child_train}[kind]
+        fn = {"prepare": child_prepare, "input": child_input, "train": child_train, "classifier": child_classifier,
+              "eval": child_eval, "neighbours": child_neighbours}[kind]
         print(json.dumps(fn(*[Path(rest[0]), *[Path(r) if "/" in r else int(r) for r in rest[1:]]])))
         return
     from kgan.cpu import summary_line
@@ -145,7 +219,7 @@ def main() -> None:
     print(f"# {' '.join(shlex.quote(a) for a in ['python', 'bench/data_scale.py', *sys.argv[1:]])}")
     print(f"# {summary_line()}")
     print(f"# gpu_dcgan64 with {shrink or 'no changes'}")
-    rows = []
+    rows, after = [], []
     for n in [int(s) for s in args.sizes.split(",")]:
         with tempfile.TemporaryDirectory(prefix=f"kgan-data-scale-{n}-") as tmp:
             tmp = Path(tmp)
@@ -159,7 +233,14 @@ def main() -> None:
             print(f"# N={n}: input {pipe}", flush=True)
             fit = run_child("train", tmp / "prepared", args.steps, tmp / "run")
             print(f"# N={n}: train {fit}", flush=True)
+            clf = run_child("classifier", tmp / "prepared", args.classifier_steps, tmp / "clf.keras")
+            print(f"# N={n}: classifier {clf}", flush=True)
+            ev = run_child("eval", tmp / "prepared", args.eval_samples, tmp / "clf.keras")
+            print(f"# N={n}: evaluation {ev}", flush=True)
+            nn = run_child("neighbours", tmp / "prepared", tmp / "clf.keras")
+            print(f"# N={n}: neighbours {nn}", flush=True)
             rows.append((n, prep, pipe, fit))
+            after.append((n, ev, clf, nn))
     print("\n| images | shards (MB) | prepare img/s | input pipeline img/s | DCGAN64 step img/s (s/step) | "
           "training peak RSS |")
     print("|---|---|---|---|---|---|")
@@ -167,13 +248,26 @@ def main() -> None:
         print(f"| {n:,} | {prep['shards']} ({prep['bytes'] / 2**20:.0f}) | {prep['images_per_s']:.0f} | "
               f"{pipe['images_per_s']:.0f} | {fit['images_per_s']:.1f} ({fit['step_s']:.2f}) | "
               f"{fit['peak_rss_mb']:.0f} MB |")
-    peaks = [fit["peak_rss_mb"] for *_, fit in rows]
-    bounded = max(peaks) < args.rss_bound * 1024
-    flat = len(peaks) < 2 or peaks[-1] <= peaks[0] * 1.10
+    print("\n| images | (a) reference + evaluation peak RSS (s) | reference | (b) classifier peak RSS (s) | "
+          "(c) neighbour search peak RSS (s) |")
+    print("|---|---|---|---|---|")
+    for n, ev, clf, nn in after:
+        ref = ev["reference"]
+        print(f"| {n:,} | {ev['peak_rss_mb']:.0f} MB ({ev['seconds']:.0f}) | {ref['images']:,} of {ref['of']:,} | "
+              f"{clf['peak_rss_mb']:.0f} MB ({clf['seconds']:.0f}) | {nn['peak_rss_mb']:.0f} MB ({nn['seconds']:.0f}; "
+              f"{nn['searched']:,} searched) |")
+    series = {"training": [fit["peak_rss_mb"] for *_, fit in rows],
+              "evaluation": [ev["peak_rss_mb"] for _, ev, _, _ in after],
+              "classifier": [clf["peak_rss_mb"] for _, _, clf, _ in after],
+              "neighbours": [nn["peak_rss_mb"] for *_, nn in after]}
     faster = all(pipe["images_per_s"] > fit["images_per_s"] for _, _, pipe, fit in rows)
-    print(f"\npeak RSS under {args.rss_bound} GB: {'yes' if bounded else 'NO'}; not growing with N (last <= first "
-          f"+10%): {'yes' if flat else 'NO'}; input pipeline faster than the step consumes: "
-          f"{'yes' if faster else 'NO'}")
+    print()
+    for name, peaks in series.items():
+        bounded = max(peaks) < args.rss_bound * 1024
+        flat = len(peaks) < 2 or peaks[-1] <= peaks[0] * 1.10
+        print(f"{name}: peak RSS under {args.rss_bound} GB: {'yes' if bounded else 'NO'}; not growing with N "
+              f"(last <= first +10%): {'yes' if flat else 'NO'}")
+    print(f"input pipeline faster than the step consumes: {'yes' if faster else 'NO'}")
 
 
 if __name__ == "__main__":

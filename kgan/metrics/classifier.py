@@ -83,13 +83,14 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int, out_pa
 
 def train_on_records(records, labels: np.ndarray, image_shape, epochs: int, out_path: str | Path, *, seed: int = 0,
                      holdout: float = 0.1, batch_size: int = 128, shuffle_buffer: int = 10_000,
-                     decode=None, build=build_classifier) -> Path:
+                     decode=None, build=build_classifier, steps: int = 0) -> Path:
     """Train `build(image_shape, num_classes)` on a stream, save `.keras` atomically, report holdout accuracy.
 
     `records`: a `tf.data.Dataset` of dicts with `image` (uint8, or still encoded: `decode` maps a record to its
     uint8 image), `label` and `index` (the example's position; `labels[index]` is its label). The holdout is a seeded
     random `holdout` fraction of the indices, the rest trains, shuffled in a buffer of `shuffle_buffer` records
-    (before decoding: its memory is what the records hold), so nothing holds the whole set.
+    (before decoding: its memory is what the records hold), so nothing holds the whole set. `steps` > 0 stops each
+    epoch after that many batches (a benchmark's few steps); 0 trains on every example.
     Returns `out_path`; the sidecar JSON (`sidecar_path`) records accuracy and settings.
     """
     import keras
@@ -109,15 +110,16 @@ def train_on_records(records, labels: np.ndarray, image_shape, epochs: int, out_
     held = np.zeros(len(labels), bool)
     held[np.random.default_rng(seed).permutation(len(labels))[:n_hold]] = True
     held = tf.constant(held)
-    decode = decode or (lambda record: record)
 
     def split(in_holdout: bool):
+        def side(record):
+            return tf.equal(tf.gather(held, record["index"]), in_holdout)
+
         size = n_hold if in_holdout else len(labels) - n_hold  # a known epoch length; another count is an error
-        return records.filter(lambda r: tf.equal(tf.gather(held, r["index"]), in_holdout)).apply(
-            tf.data.experimental.assert_cardinality(size))
+        return records.filter(side).apply(tf.data.experimental.assert_cardinality(size))
 
     def pairs(record):
-        record = decode(record)
+        record = decode(record) if decode else record
         return tf.cast(record["image"], tf.float32), record["label"]
 
     train = (split(False).shuffle(max(1, shuffle_buffer), seed=seed, reshuffle_each_iteration=True)
@@ -125,7 +127,8 @@ def train_on_records(records, labels: np.ndarray, image_shape, epochs: int, out_
     model = build(tuple(image_shape), num_classes)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(train, epochs=epochs, verbose=0, shuffle=False)  # shuffled above, in the bounded buffer
+    model.fit(train.repeat() if steps else train, epochs=epochs, steps_per_epoch=steps or None, verbose=0,
+              shuffle=False)  # shuffled above, in the bounded buffer
     hits = seen = 0
     for x, y in split(True).map(pairs, num_parallel_calls=tf.data.AUTOTUNE).batch(500).as_numpy_iterator():
         hits += int(np.sum(np.asarray(model(x, training=False)).argmax(axis=1) == y))

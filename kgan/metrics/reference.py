@@ -116,9 +116,17 @@ def from_source(source: str, data_dir: str | None = None, *, n: int = 0, seed: i
             mask = np.zeros(src.count, bool)
             mask[keep] = True
             mask = tf.constant(mask)
-            ds = ds.filter(lambda r: tf.gather(mask, r["index"]))
-        ds = ds.map(lambda r: {k: v for k, v in decode(r).items() if k in ("image", "label", "index")},
-                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+            def chosen_one(record):
+                return tf.gather(mask, record["index"])
+
+            ds = ds.filter(chosen_one)
+
+        def decoded(record):
+            record = decode(record) if decode else record
+            return {"image": record["image"], "label": record["label"], "index": record["index"]}
+
+        ds = ds.map(decoded, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         yield from ds.batch(batch_size).prefetch(1).as_numpy_iterator()
 
     return Reference(int(count), shape or (), stats.cache_key("source", digest, src.count, n, seed), selection, read,
@@ -127,11 +135,15 @@ def from_source(source: str, data_dir: str | None = None, *, n: int = 0, seed: i
 
 def indexed_records(src):
     """(records, decode) of an opened `kgan.data` source: dicts with `index`, `label` and `image`, which `decode`
-    turns uint8 (a prepared set's images are still encoded, so a filter or a shuffle buffer before it holds bytes)."""
+    turns uint8 (a prepared set's images are still encoded, so a filter or a shuffle buffer before it holds bytes;
+    None: already decoded)."""
     if src.records is not None:
         return src.records, src.decode
-    return (src.dataset.enumerate().map(lambda i, ex: {"index": i, "image": ex[0], "label": ex[1]}),
-            lambda record: record)
+
+    def record(index, example):
+        return {"index": index, "image": example[0], "label": example[1]}
+
+    return src.dataset.enumerate().map(record), None
 
 
 def as_reference(reference, data_dir: str | None = None) -> Reference:

@@ -3,8 +3,8 @@
 One module per metric (`frechet`, `inception_score`, `kid`, `precision_recall`, `coverage`,
 `ms_ssim`, `swd`, `ppl`; `paired` for output-vs-target metrics, `content_accuracy` for an unpaired
 translator's outputs against its inputs' classes), each registering itself in
-`registry`; shared feature statistics in `stats`, the real data's features computed once in
-`feature_cache`, extractors in `features`, `classifier` and
+`registry`; shared feature statistics in `stats`, the real side (a seeded sample of a data set, streamed) in
+`reference`, its features computed once in `feature_cache`, extractors in `features`, `classifier` and
 `inception`, sample sources in `sources`, reference points in `baselines` and the report in
 `report`. Heavy imports (TensorFlow) happen inside the functions that need them, because the
 registry imports every module of this package to discover the metrics.

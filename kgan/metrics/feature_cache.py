@@ -2,12 +2,12 @@
 
 A feature pass over a reference set (10,000 to 50,000 images, streamed: `kgan.metrics.reference`) costs more than
 every metric computed from it, and the same set is scored again and again: the final evaluation, each point of the
-training-time metric history, the gallery's nearest-neighbour search, each benchmark row. The key is what the
-images are (`Reference.key`: an array's content digest, a prepared set's checksum with the sample's size and seed,
-never the images' bytes), the extractor's identity (`FeatureExtractor.identity`: a digest of its weights, not its
-path or file time, so a retrained or replaced classifier never reads the old features), its resize, and the
-`variant` of the set (the real images, or a baseline drawn from them with its seed). A file whose stored key or row count does not match is recomputed and
-replaced; files are written to a temporary path and renamed.
+training-time metric history, per-class FID, each benchmark row. The key is what the images are (`Reference.key`:
+an array's content digest, a prepared set's checksum with the sample's size and seed, so a key never needs the
+images read), the extractor's identity (`FeatureExtractor.identity`: a digest of its weights, not its path or file
+time, so a retrained or replaced classifier never reads the old features), its resize, and the `variant` of the set
+(the real images, or a baseline drawn from them with its seed). A file whose stored key or row count does not match
+is recomputed and replaced; files are written to a temporary path and renamed.
 """
 
 from __future__ import annotations

@@ -169,7 +169,10 @@ def _sample_section(names, samples, generator, ref, extractor, *, n, seed, batch
     # pixel-space metrics look at `keep` real images per side: only those are read (by the index their rows carry)
     shown = np.unique(np.concatenate([a[:keep], b[:keep]]))
     pixels = dict(zip(shown.tolist(), ref.images_at(refd["index"][shown]))) if keep else {}
-    at = lambda rows: np.stack([pixels[i] for i in rows.tolist()]) if keep else None  # noqa: E731
+
+    def at(rows):
+        return np.stack([pixels[i] for i in rows.tolist()]) if keep else None
+
     real = _subset(full, everything, at(np.concatenate([a, b])[:keep]))
     gauss_images = (np.concatenate(list(baselines.gaussian_draws(*refd["moments"], keep, seed)))
                     if keep else None)

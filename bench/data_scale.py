@@ -20,7 +20,7 @@ each process < --rss-bound GB and the 100k run's no higher than the 10k run's by
 
 Usage: python bench/data_scale.py [--sizes 10000,100000] [--steps 30] [--input-batches 200] [--rss-bound 2.5]
                                   [--width W] [--batch B] [--shard-mb MB] [--classifier-steps 20]
-                                  [--eval-samples 1000]
+                                  [--eval-samples 1000] [--neighbours classifier|pixels] [--skip-training]
 """
 
 from __future__ import annotations
@@ -165,21 +165,19 @@ def child_eval(prepared: Path, samples: int, classifier: Path) -> dict:
             "seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
 
 
-def child_neighbours(prepared: Path, classifier: Path) -> dict:
-    import numpy as np
-
+def child_neighbours(prepared: Path, classifier: Path, space: str) -> dict:
     from kgan.gallery.neighbours import embed, nearest
     from kgan.metrics.classifier import ClassifierExtractor
     from kgan.metrics.reference import from_source
 
     source, digest = prepared_source(prepared)
-    extractor = ClassifierExtractor(classifier)
+    extractor = ClassifierExtractor(classifier) if space == "classifier" else None
     real = from_source(source, digest=digest)
     fake = next(small_generator().batches(8, 8))
     started = time.perf_counter()
     found, _ = nearest(embed(fake, extractor), real, 3, extractor)
     shown = real.images_at(found.ravel())
-    return {"searched": real.count, "shown": len(shown), "seconds": time.perf_counter() - started,
+    return {"searched": real.count, "shown": len(shown), "space": space, "seconds": time.perf_counter() - started,
             "peak_rss_mb": peak_rss_mb()}
 
 
@@ -202,13 +200,19 @@ def main() -> None:
     parser.add_argument("--shard-mb", type=int, help="data.shard_mb (default 128)")
     parser.add_argument("--classifier-steps", type=int, default=20, help="batches of the evaluation classifier")
     parser.add_argument("--eval-samples", type=int, default=1000, help="generated samples scored")
+    parser.add_argument("--neighbours", choices=("classifier", "pixels"), default="classifier",
+                        help="the neighbour search's space: the classifier's features (the pipeline's gallery) or "
+                             "pixels (a gallery without a classifier; no forward pass over the set, so quicker)")
+    parser.add_argument("--skip-training", action="store_true",
+                        help="only preparation and what reads the set after training (the second table)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
         fn = {"prepare": child_prepare, "input": child_input, "train": child_train, "classifier": child_classifier,
               "eval": child_eval, "neighbours": child_neighbours}[kind]
-        print(json.dumps(fn(*[Path(rest[0]), *[Path(r) if "/" in r else int(r) for r in rest[1:]]])))
+        print(json.dumps(fn(*[Path(rest[0]), *[Path(r) if "/" in r else int(r) if r.isdigit() else r
+                                                for r in rest[1:]]])))
         return
     from kgan.cpu import summary_line
 
@@ -229,45 +233,50 @@ def main() -> None:
             print(f"# N={n}: {n} PNGs written in {time.perf_counter() - started:.0f} s", flush=True)
             prep = run_child("prepare", tmp / "images", tmp / "prepared")
             print(f"# N={n}: prepared {prep}", flush=True)
-            pipe = run_child("input", tmp / "prepared", args.input_batches)
-            print(f"# N={n}: input {pipe}", flush=True)
-            fit = run_child("train", tmp / "prepared", args.steps, tmp / "run")
-            print(f"# N={n}: train {fit}", flush=True)
+            if not args.skip_training:
+                pipe = run_child("input", tmp / "prepared", args.input_batches)
+                print(f"# N={n}: input {pipe}", flush=True)
+                fit = run_child("train", tmp / "prepared", args.steps, tmp / "run")
+                print(f"# N={n}: train {fit}", flush=True)
+                rows.append((n, prep, pipe, fit))
             clf = run_child("classifier", tmp / "prepared", args.classifier_steps, tmp / "clf.keras")
             print(f"# N={n}: classifier {clf}", flush=True)
             ev = run_child("eval", tmp / "prepared", args.eval_samples, tmp / "clf.keras")
             print(f"# N={n}: evaluation {ev}", flush=True)
-            nn = run_child("neighbours", tmp / "prepared", tmp / "clf.keras")
+            nn = run_child("neighbours", tmp / "prepared", tmp / "clf.keras", args.neighbours)
             print(f"# N={n}: neighbours {nn}", flush=True)
-            rows.append((n, prep, pipe, fit))
-            after.append((n, ev, clf, nn))
-    print("\n| images | shards (MB) | prepare img/s | input pipeline img/s | DCGAN64 step img/s (s/step) | "
-          "training peak RSS |")
-    print("|---|---|---|---|---|---|")
+            after.append((n, prep, ev, clf, nn))
+    if rows:
+        print("\n| images | shards (MB) | prepare img/s | input pipeline img/s | DCGAN64 step img/s (s/step) | "
+              "training peak RSS |")
+        print("|---|---|---|---|---|---|")
     for n, prep, pipe, fit in rows:
         print(f"| {n:,} | {prep['shards']} ({prep['bytes'] / 2**20:.0f}) | {prep['images_per_s']:.0f} | "
               f"{pipe['images_per_s']:.0f} | {fit['images_per_s']:.1f} ({fit['step_s']:.2f}) | "
               f"{fit['peak_rss_mb']:.0f} MB |")
-    print("\n| images | (a) reference + evaluation peak RSS (s) | reference | (b) classifier peak RSS (s) | "
-          "(c) neighbour search peak RSS (s) |")
-    print("|---|---|---|---|---|")
-    for n, ev, clf, nn in after:
+    print(f"\n| images | shards (MB) | (a) reference + evaluation peak RSS (s) | reference | (b) classifier peak RSS "
+          f"(s) | (c) neighbour search ({args.neighbours}) peak RSS (s) |")
+    print("|---|---|---|---|---|---|")
+    for n, prep, ev, clf, nn in after:
         ref = ev["reference"]
-        print(f"| {n:,} | {ev['peak_rss_mb']:.0f} MB ({ev['seconds']:.0f}) | {ref['images']:,} of {ref['of']:,} | "
-              f"{clf['peak_rss_mb']:.0f} MB ({clf['seconds']:.0f}) | {nn['peak_rss_mb']:.0f} MB ({nn['seconds']:.0f}; "
-              f"{nn['searched']:,} searched) |")
+        print(f"| {n:,} | {prep['shards']} ({prep['bytes'] / 2**20:.0f}) | {ev['peak_rss_mb']:.0f} MB "
+              f"({ev['seconds']:.0f}) | {ref['images']:,} of {ref['of']:,} | {clf['peak_rss_mb']:.0f} MB "
+              f"({clf['seconds']:.0f}) | {nn['peak_rss_mb']:.0f} MB ({nn['seconds']:.0f}; {nn['searched']:,} searched) |")
     series = {"training": [fit["peak_rss_mb"] for *_, fit in rows],
-              "evaluation": [ev["peak_rss_mb"] for _, ev, _, _ in after],
-              "classifier": [clf["peak_rss_mb"] for _, _, clf, _ in after],
+              "evaluation": [ev["peak_rss_mb"] for _, _, ev, _, _ in after],
+              "classifier": [clf["peak_rss_mb"] for *_, clf, _ in after],
               "neighbours": [nn["peak_rss_mb"] for *_, nn in after]}
-    faster = all(pipe["images_per_s"] > fit["images_per_s"] for _, _, pipe, fit in rows)
     print()
     for name, peaks in series.items():
+        if not peaks:
+            continue
         bounded = max(peaks) < args.rss_bound * 1024
         flat = len(peaks) < 2 or peaks[-1] <= peaks[0] * 1.10
         print(f"{name}: peak RSS under {args.rss_bound} GB: {'yes' if bounded else 'NO'}; not growing with N "
               f"(last <= first +10%): {'yes' if flat else 'NO'}")
-    print(f"input pipeline faster than the step consumes: {'yes' if faster else 'NO'}")
+    if rows:
+        faster = all(pipe["images_per_s"] > fit["images_per_s"] for _, _, pipe, fit in rows)
+        print(f"input pipeline faster than the step consumes: {'yes' if faster else 'NO'}")
 
 
 if __name__ == "__main__":

@@ -237,7 +237,9 @@ def evaluate(samples, reference_images, extractor, metrics=None, n: int = 10000,
     samples: uint8 NHWC array, iterable of uint8 batches, `kgan.data` source string, or a
     generator (GAN, `Generator`, callable with `latent_dim`; enables PPL); None with only
     paired metrics.
-    reference_images: uint8 NHWC array or a `kgan.data` source string (None without samples).
+    reference_images: a streamed `kgan.metrics.reference.Reference` (the pipeline's: a seeded sample of a prepared
+    set), a uint8 NHWC array or a `kgan.data` source string (a `shards:` one streamed whole); None without samples.
+    The report names what was used: `num_reference` and `reference_selection`.
     extractor: a `FeatureExtractor` or a spec (`classifier:PATH`, `inception:HANDLE`).
     metrics: names or a comma list (see `kgan.metrics.registry.names()`); None = all that apply.
     num_images: how many images per set the pixel-space metrics (MS-SSIM, SWD) look at.

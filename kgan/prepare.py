@@ -146,9 +146,11 @@ def _captions(data_cfg: DataConfig) -> list[list[str]] | None:
 
 
 def _cache_line(data_cfg: DataConfig, count: int) -> str:
+    """What `memory_cache` decides for the whole set (every stored image of an example counts)."""
+    from kgan.data import pairs
     from kgan.data.preprocess import memory_cache
 
-    return memory_cache(data_cfg, count)[1]
+    return memory_cache(data_cfg, count, 1 + len(pairs.stored_images(data_cfg)))[1]
 
 
 def _plan(data_cfg: DataConfig, out_dir: Path) -> dict:

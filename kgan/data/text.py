@@ -19,7 +19,7 @@ import tensorflow as tf
 from kgan.data import captions as cap
 from kgan.errors import DataError
 
-VOCABULARY = "vocabulary.json"  # beside a prepared shard: the characters of its captions
+VOCABULARY = "vocabulary.json"  # beside a prepared set's shards: the characters of its captions
 TEXT_INDEX = "text_index"  # the example's position in the source, until a caption replaces it
 TEXT_LIST = "text_list"  # a prepared record's captions, until one of them replaces them
 
@@ -77,8 +77,8 @@ def _stored_captions(root: Path) -> list[list[str]]:
 
 
 def vocabulary(data_cfg) -> list[str]:
-    """The text encoder's vocabulary: `vocabulary.json` beside a prepared shard (adapted when it was prepared),
-    else adapted to the data's captions now (the same characters)."""
+    """The text encoder's vocabulary: `vocabulary.json` beside a prepared set's shards (adapted when it was
+    prepared), else adapted to the data's captions now (the same characters)."""
     import json
 
     from kgan.data.sources import parse_source

@@ -114,9 +114,10 @@ def test_matching_aware_loss_on_fixed_logits():
 def test_captions_round_trip_through_the_shards(tiny_digits, tmp_path):
     """Each record holds its example's captions (any number, any characters); training draws from them the very
     captions it draws from the source's file; the vocabulary is beside the shards, no captions file; a set
-    prepared with captions beside its shards (earlier kgan) is refused with what to do."""
+    prepared without captions, or with them beside its shards (earlier kgan), is refused with what to do."""
     from kgan.config import from_dict
     from kgan.data import shards
+    from kgan.data.features import feature_dataset
     from kgan.data.text import vocabulary
     from kgan.prepare import prepare_dataset, prepared_data_config
 
@@ -137,6 +138,9 @@ def test_captions_round_trip_through_the_shards(tiny_digits, tmp_path):
     trained_on = prepared_data_config(data, tmp_path / "prepared")
     assert_same_named_batches(data, trained_on, batches=20)  # two epochs: fresh captions per epoch, drawn alike
     assert vocabulary(trained_on) == vocabulary(data)
+    prepare_dataset(dataclasses.replace(data, captions=""), tmp_path / "bare")
+    with pytest.raises(DataError, match="bare: data.captions = 'file' but the set was prepared without captions"):
+        feature_dataset(dataclasses.replace(trained_on, source=f"shards:{tmp_path / 'bare'}"))
     old = json.loads((tmp_path / "prepared" / "card.json").read_text())
     old["text"]["file"] = "captions.jsonl"
     (tmp_path / "prepared" / "card.json").write_text(json.dumps(old))

@@ -121,6 +121,9 @@ def _record_elements(cfg: DataConfig, named: bool):
         if cfg.captions:
             from kgan.data.text import TEXT_LIST
 
+            if TEXT not in record:
+                raise DataError(f"{cfg.source}: data.captions = {cfg.captions!r} but the set was prepared without "
+                                f"captions; prepare it with data.captions set")
             features[TEXT_LIST] = record[TEXT]
         return pairs.named(features)
 

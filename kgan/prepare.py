@@ -5,10 +5,11 @@ decoding the original files again, and the card (count, shapes, label histogram,
 source's digest) documents exactly what a run was trained on. Shards hold `data.shard_mb` each, are written in
 parallel, each to a temporary name then renamed, with a manifest holding its checksum; a killed preparation redoes
 only the shards without a manifest that matches their file. The card is written last: it marks the set complete.
-A `paired:` source's shards hold the targets (training reads the pairs from the two folders, since `kgan.data.pairs`
-names its features by the source) and an `unpaired:` source's domain B likewise.
-With `data.captions` the captions go beside the shards (`captions.jsonl`, read back as `data.captions = "file"`)
-with the text encoder's vocabulary adapted to them (`vocabulary.json`), and the card describes them (`text`).
+Every feature of an example is in its record: a `paired:` source's `source` image beside its target (`image`), an
+`unpaired:` source's domain A (`image_a`, `label_a`) beside domain B, each image at its own shape (the card's
+`features`), so training reads the same named batches from the shards as from the source.
+With `data.captions` each record holds its example's captions (`text`); the text encoder's vocabulary adapted to
+them is written beside the shards (`vocabulary.json`) and the card describes them (`text`).
 `data.format = "source"` writes the card alone, computed in one streamed pass: training reads the source itself
 (a `tfds:` data set in its own files).
 """
@@ -27,11 +28,9 @@ import numpy as np
 
 from kgan import io
 from kgan.config import DataConfig
-from kgan.data import pairs
 
 CARD = "card.json"
 PLAN = "plan.json"  # the shard ranges, fixed on the first attempt so a resumed one writes the same shards
-CAPTIONS = "captions.jsonl"  # beside the shards: `data.captions = "file"` reads it
 VOCABULARY = "vocabulary.json"  # kgan.data.text.VOCABULARY
 LABELS = "labels.npy"  # kgan.data.shards.LABELS
 SAMPLE = 64  # examples encoded to estimate the bytes per example
@@ -68,9 +67,10 @@ def shard_is_done(out_dir: Path, entry: dict) -> bool:
     return recorded.get("sha256") == _file_sha256(out_dir / entry["file"])
 
 
-def _write_shard(data_cfg: DataConfig, out_dir: Path, entry: dict, examples) -> dict:
-    """Write one shard from its examples (dicts of uint8 images and labels) to a temporary name, rename it, then
-    its manifest: count, checksum, label histogram, pixel sums, labels in order, skipped source positions."""
+def _write_shard(data_cfg: DataConfig, out_dir: Path, entry: dict, examples, captions=None) -> dict:
+    """Write one shard from its examples (dicts of uint8 images and labels; `captions`: every example's captions by
+    source position) to a temporary name, rename it, then its manifest: count, checksum, label histogram, pixel
+    sums, labels in order, skipped source positions."""
     import tensorflow as tf
 
     from kgan.data import shards
@@ -81,11 +81,12 @@ def _write_shard(data_cfg: DataConfig, out_dir: Path, entry: dict, examples) -> 
     shapes = {}
     with tf.io.TFRecordWriter(str(tmp)) as writer:
         for example in examples.items:
-            index, label = int(example["position"]), int(example["label"])
+            index, label = example["position"], example["labels"]["label"]
             images = example["images"]
             for name, image in images.items():
                 shapes.setdefault(name, image.shape)
-            writer.write(shards.serialize(index, label, {k: bytes(v) for k, v in example["encoded"].items()}))
+            encoded = {k: bytes(v) for k, v in example["encoded"].items()}
+            writer.write(shards.serialize(index, example["labels"], encoded, None if captions is None else captions[index]))
             if label >= 0:
                 hist[label] = hist.get(label, 0) + 1
             total, squares = total + example["sums"][0], squares + example["sums"][1]
@@ -104,8 +105,8 @@ def _write_shard(data_cfg: DataConfig, out_dir: Path, entry: dict, examples) -> 
 
 def prepare_dataset(data_cfg: DataConfig, out_dir: str | Path, *, workers: int | None = None,
                     log=None) -> dict:
-    """Write `out_dir`'s shards (`data.format = "shards"`) and `card.json` last (with captions: `captions.jsonl`
-    and `vocabulary.json` too); resumes an interrupted preparation of the same data section."""
+    """Write `out_dir`'s shards (`data.format = "shards"`) and `card.json` last (with captions: `vocabulary.json`
+    beside them); resumes an interrupted preparation of the same data section."""
     from kgan.data import examples as source_examples
 
     out_dir = Path(out_dir)
@@ -123,9 +124,10 @@ def prepare_dataset(data_cfg: DataConfig, out_dir: str | Path, *, workers: int |
         log(f"resuming: {len(plan['shards']) - len(todo)} of {len(plan['shards'])} shards already written and "
             f"verified")
     workers = workers or min(len(todo), os.cpu_count() or 1) or 1
+    captions = _captions(data_cfg) if todo else None
     with ThreadPoolExecutor(max_workers=workers) as pool:  # TensorFlow releases the GIL while it decodes
         list(pool.map(lambda e: _write_shard(data_cfg, out_dir, e, source_examples.shard_examples(
-            data_cfg, e["start"], e["stop"], plan["encoding"])), todo))
+            data_cfg, e["start"], e["stop"], plan["encoding"]), captions), todo))
     manifests = [json.loads((out_dir / (e["file"] + ".json")).read_text()) for e in plan["shards"]]
     for manifest in manifests:
         for skip in manifest["skipped"]:
@@ -137,10 +139,18 @@ def prepare_dataset(data_cfg: DataConfig, out_dir: str | Path, *, workers: int |
     return _finish(data_cfg, out_dir, card)
 
 
+def _captions(data_cfg: DataConfig) -> list[list[str]] | None:
+    from kgan.data.text import caption_lists
+
+    return caption_lists(data_cfg)
+
+
 def _cache_line(data_cfg: DataConfig, count: int) -> str:
+    """What `memory_cache` decides for the whole set (every stored image of an example counts)."""
+    from kgan.data import pairs
     from kgan.data.preprocess import memory_cache
 
-    return memory_cache(data_cfg, count)[1]
+    return memory_cache(data_cfg, count, 1 + len(pairs.stored_images(data_cfg)))[1]
 
 
 def _plan(data_cfg: DataConfig, out_dir: Path) -> dict:
@@ -196,7 +206,7 @@ def text_card(data_cfg: DataConfig, captions: list[list[str]], vocabulary: list[
     from kgan.data import captions as cap
 
     counts = [len(c) for c in captions]
-    card = {"captions": data_cfg.captions, "file": CAPTIONS, "count": int(sum(counts)),
+    card = {"captions": data_cfg.captions, "feature": "text", "count": int(sum(counts)),
             "per_image": [int(min(counts)), int(max(counts))], "vocabulary_size": len(vocabulary),
             "vocabulary": VOCABULARY}
     if data_cfg.captions == "attributes":
@@ -205,32 +215,25 @@ def text_card(data_cfg: DataConfig, captions: list[list[str]], vocabulary: list[
 
 
 def _finish(data_cfg: DataConfig, out_dir: Path, card: dict) -> dict:
-    """Captions and vocabulary beside the shards, then the card (written last: the set is complete)."""
+    """The vocabulary of the captions beside the shards, then the card (written last: the set is complete)."""
     if data_cfg.captions:
         from kgan.data import captions as cap
-        from kgan.data.text import caption_lists
 
-        captions = caption_lists(data_cfg)
         skipped = set(card.get("skipped", []))
-        captions = [c for i, c in enumerate(captions) if i not in skipped]
+        captions = [c for i, c in enumerate(_captions(data_cfg)) if i not in skipped]
         vocabulary = cap.vocabulary(captions)
         card["text"] = text_card(data_cfg, captions, vocabulary)
-        with io.atomic_path(out_dir / CAPTIONS) as tmp:
-            cap.write_jsonl(tmp, captions)
         io.write_json(out_dir / VOCABULARY, vocabulary)
     io.write_json(out_dir / CARD, card)
     return card
 
 
 def prepared_data_config(data_cfg: DataConfig, out_dir: str | Path) -> DataConfig:
-    """The data section that trains on the prepared shards (already at resolution, already limited); a paired
-    source's own section (its features come in pairs from its folders), an unpaired source's (two domains), and
-    the section itself with `data.format = "source"`."""
-    if (data_cfg.format == "source" or pairs.is_paired_source(data_cfg.source)
-            or pairs.is_unpaired_source(data_cfg.source)):
+    """The data section that trains on the prepared shards (already at resolution, already limited, every feature
+    in the records: pairs, domains, captions); the section itself with `data.format = "source"`."""
+    if data_cfg.format == "source":
         return data_cfg
-    return dataclasses.replace(data_cfg, source=prepared_source(out_dir), data_dir="", resize="none", limit=0,
-                               captions="file" if data_cfg.captions else "")
+    return dataclasses.replace(data_cfg, source=prepared_source(out_dir), data_dir="", resize="none", limit=0)
 
 
 def prepared_source(out_dir: str | Path) -> str:

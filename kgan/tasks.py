@@ -79,6 +79,7 @@ class Stage(luigi.Task):
 
 
 WORKERS_CONFIG = "workers.toml"  # beside a multi-worker run: the config (with the prepared data) its workers train
+WORKERS_HISTORY = "workers_history.json"  # beside it: the metric history's spec (its reference as a recipe)
 REFERENCE_IMAGES = 10_000  # evaluation's reference: a sample of this many prepared images (or eval.num_samples)
 
 
@@ -111,12 +112,17 @@ class PrepareDataset(Stage):
         """Evaluation's real images (`kgan.metrics.reference`), streamed: a seeded uniform sample of
         max(eval.num_samples, REFERENCE_IMAGES) prepared images (all of them in a smaller set), named by the card's
         checksum; its memory is their features, whatever the set's size."""
-        from kgan.metrics.reference import from_source
+        from kgan.metrics.reference import from_recipe
 
+        return from_recipe(self.reference_recipe(cfg))
+
+    def reference_recipe(self, cfg) -> dict:
+        """`reference`'s arguments as JSON: a multi-worker run's workers rebuild it from them."""
         card = json.loads(Path(self.output().path).read_text())
         data = self.data_config
-        return from_source(data.source, data.data_dir or None, n=max(cfg.eval.num_samples, REFERENCE_IMAGES),
-                           seed=cfg.seed, digest=card.get("sha256") or card["source_sha256"])
+        return {"source": data.source, "data_dir": data.data_dir or None,
+                "n": max(cfg.eval.num_samples, REFERENCE_IMAGES), "seed": cfg.seed,
+                "digest": card.get("sha256") or card["source_sha256"]}
 
 
 class TrainClassifier(Stage):
@@ -176,43 +182,49 @@ class TrainGAN(Stage):
         cfg = dataclasses.replace(cfg, data=reqs["data"].data_config)
         check_labels_fit(cfg)  # before any step: a conditional model on labels that do not fit
         if cfg.train.strategy == "multi_worker":
-            self.launch_workers(cfg)
+            self.launch_workers(cfg, reqs)
             io.write_json(self.output().path, read_run_info(self.run_dir))
             return
         callbacks = [LuigiProgress(self, cfg.train.steps)]
         if cfg.eval.history_every:
-            callbacks.append(self.metric_history(cfg, reqs))
+            from kgan.metrics.history import from_spec_dict
+
+            callbacks.append(from_spec_dict(self.run_dir, self.metric_history(cfg, reqs), cfg.data))
         train(cfg, self.run_dir, resume=True, callbacks=callbacks)
         io.write_json(self.output().path, read_run_info(self.run_dir))
 
-    def launch_workers(self, cfg):
+    def launch_workers(self, cfg, reqs):
         """`train.workers` processes (`kgan.workers`: local, or through `train.launcher`) train the run; done when
-        every worker is, the chief's run complete. A failed worker fails the stage; a rerun resumes the run."""
+        every worker is, the chief's run complete. A failed worker fails the stage; a rerun resumes the run. With
+        `eval.history_every` the workers get the metric history's spec (`--history`): the chief records it."""
         from kgan import io, workers
         from kgan.config import dump_toml
         from kgan.errors import WorkerError
 
         config = self.run_dir / WORKERS_CONFIG
         io.write_text(config, dump_toml(cfg))
+        extra = []
+        if cfg.eval.history_every:
+            from kgan.metrics.history import write_spec
+
+            write_spec(self.run_dir / WORKERS_HISTORY, self.metric_history(cfg, reqs))
+            extra = ["--history", str(self.run_dir / WORKERS_HISTORY)]
         self.progress(0, f"training with {cfg.train.workers} workers")
-        codes = workers.run_workers(workers.train_command(str(config), str(self.run_dir)), cfg.train.workers,
+        codes = workers.run_workers(workers.train_command(str(config), str(self.run_dir), extra), cfg.train.workers,
                                     template=cfg.train.launcher)
         if workers.failed(codes):
             raise WorkerError(f"{self.run_dir}: multi-worker training failed ({workers.failed(codes)}); rerun the "
                               f"pipeline to resume from the last checkpoint")
         self.progress(100, "trained")
 
-    def metric_history(self, cfg, reqs):
-        """FID/IS every `eval.history_every` steps on a few samples: the gallery's metric-history plot."""
-        from kgan.metrics.history import MetricHistory
-
+    def metric_history(self, cfg, reqs) -> dict:
+        """`kgan.metrics.history.MetricHistory`'s spec (JSON: the reference as its recipe): FID/IS every
+        `eval.history_every` steps on a few samples, the gallery's metric-history plot."""
         extractor = (f"classifier:{reqs['classifier'].output().path}" if "classifier" in reqs
                      else f"inception:{cfg.eval.inception_handle}")
-        reference = reqs["data"].reference(self.cfg)
-        return MetricHistory(self.run_dir, extractor, reference, every=cfg.eval.history_every,
-                             n=min(cfg.eval.history_samples, reference.count), seed=cfg.seed,
-                             cache_dir=Path(self.root) / "feature_cache", reference_name=reqs["data"].digest,
-                             data_cfg=cfg.data, batch_size=cfg.data.batch_size)
+        return {"extractor": extractor, "reference": reqs["data"].reference_recipe(self.cfg),
+                "every": cfg.eval.history_every, "n": cfg.eval.history_samples, "seed": cfg.seed,
+                "cache_dir": str(Path(self.root).resolve() / "feature_cache"), "reference_name": reqs["data"].digest}
 
 
 class ExportModel(Stage):

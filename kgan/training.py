@@ -407,6 +407,14 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
         _truncate_history(logger.history_path, current_step(gan))
 
     started = time.time()
+    logged = []
+
+    def log_cache(line: str) -> None:
+        """The data's in-memory cache decision (cached or streamed), once: every phase reads the same split."""
+        if not logged:
+            logged.append(line)
+            logger.event(f"data: {line}", step=current_step(gan))
+
     spe = cfg.train.steps_per_execution
     window = math.ceil(cfg.train.log_every / spe) * spe
     for phase in phases.plan(cfg):
@@ -424,8 +432,9 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
         if data is None:
             # Skip the batches already consumed so a resumed run sees the same data stream as an uninterrupted one.
             data = feature_dataset(cfg.data, seed=cfg.seed, repeat=True,
-                                   batch_size=cfg.data.batch_size * cfg.train.n_critic,
-                                   resolution=phase.resolution).skip(int(gan.batches_seen.numpy()))
+                                   batch_size=cfg.data.batch_size * cfg.train.n_critic, resolution=phase.resolution,
+                                   report=log_cache)
+            data = data.skip(int(gan.batches_seen.numpy()))
         # One fit() "epoch" per log window keeps Keras' metric means per window, not over the whole run.
         # Skipped (non-finite) and rewound (restored) steps do not advance the step counter, so the epoch
         # count is open-ended and `_StopAt` ends the phase at exactly its last step.

@@ -28,6 +28,24 @@ def write_idx(path: Path, array: np.ndarray, gz: bool = False) -> Path:
     return path
 
 
+def assert_same_named_batches(data, prepared, batches: int = 3, split: str = "train") -> None:
+    """`prepared` (a prepared set's data section) yields the very named batches `data` (its source's) does: same
+    keys, dtypes, shapes and bytes, in the same seeded order."""
+    from kgan.data.features import feature_dataset
+
+    want = list(feature_dataset(data, seed=3, split=split).take(batches).as_numpy_iterator())
+    got = list(feature_dataset(prepared, seed=3, split=split).take(batches).as_numpy_iterator())
+    assert len(got) == len(want) == batches
+    for a, b in zip(want, got):
+        assert set(a) == set(b)
+        for key in a:
+            assert (a[key].dtype, a[key].shape) == (b[key].dtype, b[key].shape), key
+            if a[key].dtype == object:  # strings (captions)
+                assert a[key].tolist() == b[key].tolist(), key
+            else:
+                assert a[key].tobytes() == b[key].tobytes(), key
+
+
 @pytest.fixture(scope="session")
 def tiny_digits(tmp_path_factory) -> dict:
     """256 real MNIST digits (from the vendored test set) as arrays, an npz and an idx pair."""

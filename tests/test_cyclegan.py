@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -121,6 +122,33 @@ def test_unpaired_source_splits_one_source_into_disjoint_domains_with_labels():
     np.testing.assert_array_equal(to_uint8(features["image_a"]), images[0:40:2])
     np.testing.assert_array_equal(features["label_a"], labels[0:40:2])
     np.testing.assert_array_equal(features["label"], labels[1:40:2])
+
+
+def test_unpaired_domains_of_different_sizes_keep_every_example_in_the_shards(tiny_digits, tmp_path):
+    """Domains of 50 and 30 MNIST digits: 50 examples, domain B cycled; the prepared records hold both domains
+    (every example of each, the card lists the features) and give the source's very named batches."""
+    from kgan.data import shards
+    from kgan.prepare import prepare_dataset, prepared_data_config
+
+    from conftest import assert_same_named_batches
+
+    images, labels = tiny_digits["images"][..., 0], tiny_digits["labels"]
+    np.savez(tmp_path / "a.npz", x=images[:50], y=labels[:50])
+    np.savez(tmp_path / "b.npz", x=images[50:80], y=labels[50:80])
+    source = f"unpaired:npz:{tmp_path / 'a.npz'},npz:{tmp_path / 'b.npz'}+invert"
+    _, b_labels = load_arrays(source)
+    np.testing.assert_array_equal(b_labels, np.resize(labels[50:80], 50))
+    data = cfg(source, **{"data.limit": 0, "data.holdout": 0.2, "data.shuffle_buffer": 16}).data
+    card = prepare_dataset(data, tmp_path / "prepared")
+    assert card["count"] == 50 and card["features"] == {"image": [28, 28, 1], "image_a": [28, 28, 1]}
+    rows = sorted(shards.records(tmp_path / "prepared").as_numpy_iterator(), key=lambda r: r["index"])
+    np.testing.assert_array_equal(np.stack([r["image_a"][..., 0] for r in rows]), images[:50])
+    np.testing.assert_array_equal([r["label_a"] for r in rows], labels[:50])
+    b_images = np.stack([255 - r["image"][..., 0] for r in rows])  # +invert undone
+    np.testing.assert_array_equal(b_images, np.resize(images[50:80], (50, 28, 28)))
+    trained_on = prepared_data_config(data, tmp_path / "prepared")
+    assert_same_named_batches(data, trained_on)
+    assert_same_named_batches(data, trained_on, batches=2, split="holdout")
 
 
 def test_domains_thicken_and_invert_the_strokes():
@@ -362,6 +390,8 @@ def test_shipped_cyclegan_pipeline_runs_end_to_end(tmp_path):
     page = (tmp_path / "out" / "mnist_cyclegan_thick").glob("gallery-*/index.html")
     html = next(page).read_text()
     assert "pool_size 50" in html and "cycle 10.0" in html and "translated back" in html
+    trained = kgan.config.load_config(str(Path(summary["run_dir"]) / "config.toml"))
+    assert trained.data.source.startswith("shards:")  # both domains from the prepared records
 
 
 def test_random_crops_cut_both_domains_and_keep_their_labels(tmp_path):

@@ -1,9 +1,11 @@
 """The pipeline's TrainGAN stage runs a multi-worker config: it launches the workers (here through a
 `train.launcher` template that kills worker 1 after the first checkpoint), fails when one dies, and a rerun
 resumes the run from its last checkpoint and completes with the chief's run; the two workers read one shard file
-each."""
+each, and the chief records the metric history (eval.history_every)."""
 
 import json
+
+import numpy as np
 
 import pytest
 
@@ -24,7 +26,7 @@ def test_a_killed_worker_fails_the_stage_and_a_rerun_resumes(tmp_path):
                      "model": {"name": "dcgan", "width": 8, "latent_dim": 8},
                      "train": {"steps": STEPS, "ema": 0.0, "checkpoint_every": 10, "snapshot_every": 100,
                                "log_every": 10, "strategy": "multi_worker", "workers": 2},
-                     "eval": {"history_every": 0}})
+                     "eval": {"history_every": 20, "history_samples": 50, "classifier_epochs": 1}})
     root = tmp_path / "runs"
     run_dir = tasks.TrainGAN.for_config(cfg, str(root)).run_dir.resolve()
     kill = (f"if [ {{index}} = 1 ]; then {{command}} & p=$!; "
@@ -44,3 +46,6 @@ def test_a_killed_worker_fails_the_stage_and_a_rerun_resumes(tmp_path):
     assert 'source = "shards:' in (run_dir / tasks.WORKERS_CONFIG).read_text()  # the workers read the shards
     card = json.loads(open(tasks.PrepareDataset.for_config(cfg, str(root)).output().path).read())
     assert len(card["shards"]) == 2  # so each worker read its own file (FILE auto-sharding)
+    reports = sorted(p.name for p in (run_dir / "reports").glob("step_*.json"))  # the chief's metric history
+    assert reports[-1] == f"step_{STEPS:07d}.json", reports
+    assert np.isfinite(json.loads((run_dir / "reports" / reports[-1]).read_text())["metrics"]["fid"]["value"])

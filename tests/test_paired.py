@@ -113,21 +113,40 @@ def test_paired_source_string_and_config_errors(pairs, tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "grid.png").exists()
 
 
-def test_the_pipeline_prepares_targets_and_trains_on_the_folders(pairs, tmp_path):
-    """The prepared shards hold the targets (reference, classifier, real grid); the model's features still
-    come in aligned pairs from the folders (a shard has one image per example)."""
+def test_prepared_pairs_hold_both_images_and_give_the_folders_batches(pairs, tmp_path):
+    """The shards hold each pair's `source` beside its target (the card lists both) and training reads from them
+    the very named batches the folders give (pairs aligned, split, shuffled alike); the shards' own `image` is the
+    target (reference, classifier, real grid)."""
     from kgan.data import load_arrays
     from kgan.prepare import prepare_dataset, prepared_data_config
 
-    data = kgan.config.from_dict(pix2pix_config(pairs["source"], shuffle_buffer=0)).data
+    from conftest import assert_same_named_batches
+
+    data = kgan.config.from_dict(pix2pix_config(pairs["source"], shuffle_buffer=16, resolution=32,
+                                                resize="pad")).data
     card = prepare_dataset(data, tmp_path / "prepared")
-    images, _ = load_arrays(f"shards:{tmp_path / 'prepared'}")
-    assert sorted(map(bytes, images[..., 0])) == sorted(map(bytes, pairs["digits"]))  # the shards' own order
-    assert card["count"] == N
+    assert card["count"] == N and card["features"] == {"image": [32, 32, 1], "source": [32, 32, 1]}
     trained_on = prepared_data_config(data, tmp_path / "prepared")
-    held = feature_arrays(trained_on, N, split="holdout")
-    np.testing.assert_allclose(held["source"][..., 0], pairs["edges"][30:] / 127.5 - 1, atol=1e-6)
-    np.testing.assert_allclose(held["target"][..., 0], pairs["digits"][30:] / 127.5 - 1, atol=1e-6)
+    assert trained_on.source == f"shards:{tmp_path / 'prepared'}"
+    assert_same_named_batches(data, trained_on)
+    assert_same_named_batches(data, trained_on, batches=1, split="holdout")
+    images, _ = load_arrays(trained_on.source)
+    np.testing.assert_array_equal(images[:, 2:30, 2:30, 0], pairs["digits"])  # one shard: in index order
+
+
+def test_a_cropped_pair_is_cut_alike_at_preparation(pairs, tmp_path):
+    """`data.resize = "crop"`: each prepared pair is one window of its edges and its digit, the same window."""
+    from kgan.data import shards
+    from kgan.prepare import prepare_dataset
+
+    data = kgan.config.from_dict(pix2pix_config(pairs["source"], resolution=16, resize="crop")).data
+    prepare_dataset(data, tmp_path / "prepared")
+    for record in shards.records(tmp_path / "prepared").as_numpy_iterator():
+        digit, edge = pairs["digits"][record["index"]], pairs["edges"][record["index"]]
+        windows = [(y, x) for y in range(13) for x in range(13)
+                   if np.array_equal(record["image"][..., 0], digit[y:y + 16, x:x + 16])
+                   and np.array_equal(record["source"][..., 0], edge[y:y + 16, x:x + 16])]
+        assert windows, f"example {record['index']}: source and target cut from different windows"
 
 
 def test_pipeline_source_check_reads_both_folders(pairs, tmp_path):

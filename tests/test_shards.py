@@ -204,3 +204,24 @@ def test_the_in_memory_cache_is_automatic_below_its_threshold(prepared):
     assert not _cached(make_dataset(DataConfig(**{**trained_on.__dict__, "cache": False})))
     fits, line = memory_cache(DataConfig(resolution=64, channels=3, cache_mb=1024), 100_000)
     assert not fits and "4688 MB" in line and "streaming" in line
+
+
+def test_training_logs_whether_its_data_is_cached_or_streamed(prepared, tmp_path):
+    """The cache decision is in the run's events.log (and on the console), not only in the card."""
+    from kgan.config import from_dict
+    from kgan.prepare import prepared_data_config
+    from kgan.training import train
+
+    root, _, data = prepared["raw"]
+    trained_on = prepared_data_config(data, root)
+    for name, cache_mb in (("cached", 1), ("streamed", 0)):
+        cfg = from_dict({"name": name, "model": {"name": "dcgan", "width": 4, "latent_dim": 4},
+                         "data": {**trained_on.__dict__, "cache_mb": cache_mb, "holdout": 0.25},
+                         "train": {"steps": 1, "checkpoint_every": 1, "snapshot_every": 1, "log_every": 1}})
+        train(cfg, tmp_path / name, verbose=False)
+        events = (tmp_path / name / "logs" / "events.log").read_text().splitlines()
+        lines = [line for line in events if "data: " in line]
+        assert len(lines) == 1, lines
+        expected = ("in-memory cache: 0 MB of decoded examples <= data.cache_mb = 1" if cache_mb else
+                    "no in-memory cache: 0 MB of decoded examples > data.cache_mb = 0; streaming")
+        assert lines[0].endswith(f"data: train split, 72 examples: {expected}")

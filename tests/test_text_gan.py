@@ -111,6 +111,43 @@ def test_matching_aware_loss_on_fixed_logits():
         assert not np.any(np.asarray(mismatched(rows, shift)) == rows)
 
 
+def test_captions_round_trip_through_the_shards(tiny_digits, tmp_path):
+    """Each record holds its example's captions (any number, any characters); training draws from them the very
+    captions it draws from the source's file; the vocabulary is beside the shards, no captions file; a set
+    prepared without captions, or with them beside its shards (earlier kgan), is refused with what to do."""
+    from kgan.config import from_dict
+    from kgan.data import shards
+    from kgan.data.features import feature_dataset
+    from kgan.data.text import vocabulary
+    from kgan.prepare import prepare_dataset, prepared_data_config
+
+    from conftest import assert_same_named_batches
+
+    np.savez(tmp_path / "d.npz", x=tiny_digits["images"][:40, ..., 0], y=tiny_digits["labels"][:40])
+    lists = [[f"digit {i} ({'é' * (i % 3)})", "a digit", "…"][: 1 + i % 3] for i in range(40)]
+    (tmp_path / "captions.jsonl").write_text("".join(json.dumps({"image": i, "captions": c}) + "\n"
+                                                     for i, c in enumerate(lists)))
+    data = from_dict({**TINY, "data": {"source": f"npz:{tmp_path / 'd.npz'}", "batch_size": 4, "captions": "file",
+                                       "holdout": 0.2, "shuffle_buffer": 8}}).data
+    card = prepare_dataset(data, tmp_path / "prepared")
+    assert card["text"]["feature"] == "text" and card["text"]["count"] == sum(map(len, lists))
+    assert not (tmp_path / "prepared" / "captions.jsonl").exists()
+    records = shards.encoded_records(tmp_path / "prepared").as_numpy_iterator()
+    stored = {int(r["index"]): [t.decode() for t in r["text"]] for r in records}
+    assert stored == dict(enumerate(lists))
+    trained_on = prepared_data_config(data, tmp_path / "prepared")
+    assert_same_named_batches(data, trained_on, batches=20)  # two epochs: fresh captions per epoch, drawn alike
+    assert vocabulary(trained_on) == vocabulary(data)
+    prepare_dataset(dataclasses.replace(data, captions=""), tmp_path / "bare")
+    with pytest.raises(DataError, match="bare: data.captions = 'file' but the set was prepared without captions"):
+        feature_dataset(dataclasses.replace(trained_on, source=f"shards:{tmp_path / 'bare'}"))
+    old = json.loads((tmp_path / "prepared" / "card.json").read_text())
+    old["text"]["file"] = "captions.jsonl"
+    (tmp_path / "prepared" / "card.json").write_text(json.dumps(old))
+    with pytest.raises(DataError, match="card.json: prepared with its captions in captions.jsonl.*prepare it again"):
+        shards.read_card(tmp_path / "prepared")
+
+
 # ----- one tiny run: data, training, serving, metrics, gallery ---------------------------------------------------
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory):

@@ -1,4 +1,4 @@
-"""`kgan train CONFIG [--steps N] [--out RUN_DIR] [--no-resume]`."""
+"""`kgan train CONFIG [--steps N] [--out RUN_DIR] [--no-resume] [--set KEY=VALUE] [--history SPEC]`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ def register(subparsers) -> None:
                    help="fail instead of resuming when the run directory holds checkpoints")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config key, e.g. --set train.d_lr=1e-4 (value parsed as TOML)")
+    p.add_argument("--history", metavar="SPEC",
+                   help="record the metric history (FID/IS during training; only the chief scores) as the JSON spec "
+                        "written by the pipeline for a multi-worker run's workers describes it")
     p.set_defaults(func=run, uses_tensorflow=False)  # a bad config is refused before TensorFlow loads
 
 
@@ -57,7 +60,12 @@ def run(args) -> int:
     from kgan.training import current_step, train
 
     check_labels_fit(cfg)
-    gan = train(cfg, out, resume=args.resume)
+    callbacks = []
+    if args.history:
+        from kgan.metrics.history import from_spec
+
+        callbacks.append(from_spec(out, args.history, cfg.data))
+    gan = train(cfg, out, resume=args.resume, callbacks=callbacks)
     print(f"run: {out} (step {current_step(gan)})")
     print(f"next: kgan sample {out} --out samples.png | kgan export {out} | kgan gallery {out} --out gallery "
           f"| tensorboard --logdir {out}/logs/tensorboard")

@@ -118,13 +118,6 @@ def align(table: dict[str, list[str]], keys: list[str], where: Path) -> list[lis
     return [table[k] for k in keys]
 
 
-def write_jsonl(path: Path, captions: list[list[str]]) -> None:
-    """One line per image (its index as the key): the format `read_file` reads back."""
-    from kgan import io
-
-    io.write_text(path, "".join(json.dumps({"image": i, "captions": c}) + "\n" for i, c in enumerate(captions)))
-
-
 # ----- generated captions ----------------------------------------------------------------------------------------
 _TEMPLATES = (
     lambda d, w: " ".join(["a", *[w[a] for a in ("size", "thickness") if a in w], DIGITS[d],

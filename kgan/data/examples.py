@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from kgan import io
 from kgan.config import DataConfig
-from kgan.data import shards
+from kgan.data import pairs, shards
 from kgan.data.folder import checked_files
 from kgan.data.preprocess import _preprocess, _random_crops, make_dataset
 from kgan.data.sources import open_source, parse_source
@@ -69,8 +69,10 @@ def _problem(path: str, data_cfg: DataConfig) -> str:
 
 
 class ShardExamples:
-    """The examples of positions [start, stop): `items` yields dicts (`position`, `label`, `images` {name: uint8
-    array}, `encoded` {name: bytes}); after it ran, `skipped` lists what `data.on_error = "skip"` left out."""
+    """The examples of positions [start, stop): `items` yields dicts (`position`, `labels` {name: int}, `images`
+    {name: uint8 array}, `encoded` {name: bytes}, `sums` of `image`'s pixels) holding every stored feature of the
+    example (`kgan.data.pairs.stored_images`); after it ran, `skipped` lists what `data.on_error = "skip"` left
+    out."""
 
     def __init__(self, data_cfg: DataConfig, start: int, stop: int, encoding: str):
         self.cfg, self.start, self.stop, self.encoding = data_cfg, start, stop, encoding
@@ -87,28 +89,35 @@ class ShardExamples:
         return self._folder_items() if self.root is not None else self._generic_items()
 
     def _generic_items(self):
-        ds = make_dataset(self.cfg.one_pass(), repeat=False).unbatch()
+        """The source's named examples (a pair's both images, both domains) as training reads them, in order;
+        captions are stored apart (`kgan.prepare`), so none is drawn here."""
+        images = ("image",) + pairs.stored_images(self.cfg)
+        labels = ("label",) + pairs.stored_labels(images)
+        ds = make_dataset(self.cfg.one_pass(captions=""), repeat=False, named=True).unbatch()
         ds = ds.skip(self.start).take(self.stop - self.start).enumerate(self.start)
-        yield from self._encoded(ds.map(lambda i, ex: (i, _uint8(ex[0]), ex[1]), num_parallel_calls=tf.data.AUTOTUNE))
+        yield from self._encoded(ds.map(lambda i, ex: (i, {k: _uint8(ex[k]) for k in images},
+                                                       {k: ex[k] for k in labels}),
+                                        num_parallel_calls=tf.data.AUTOTUNE))
 
     def _encoded(self, ds, contents=False):
-        """Encoded in parallel, with each image's pixel sums (on the [0, 1] scale) computed in the graph; read in
+        """Encoded in parallel, with `image`'s pixel sums (on the [0, 1] scale) computed in the graph; read in
         batches, since a Python step per example would be the preparation's bottleneck."""
         encoding = self.encoding
 
-        def encode(i, image, label, *rest):
-            pixels = tf.cast(image, tf.float64) / 255.0
+        def encode(i, images, labels, *rest):
+            pixels = tf.cast(images["image"], tf.float64) / 255.0
             sums = tf.stack([tf.reduce_sum(pixels), tf.reduce_sum(pixels * pixels)])
-            return (i, image, label, shards.encode_image(image, encoding), sums, *rest)
+            return (i, images, labels, {k: shards.encode_image(v, encoding) for k, v in images.items()}, sums, *rest)
 
         ds = ds.map(encode, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH)
-        for batch in ds.as_numpy_iterator():
-            for position, image, label, data, sums, *rest in zip(*batch):
+        for position, images, labels, data, sums, *rest in ds.as_numpy_iterator():
+            for k in range(len(position)):
                 if contents:
-                    self._digest.update(rest[0])
-                    self._digest.update(rest[1])
-                yield {"position": int(position), "label": int(label), "images": {"image": image},
-                       "encoded": {"image": data}, "sums": sums}
+                    self._digest.update(rest[0][k])
+                    self._digest.update(rest[1][k])
+                yield {"position": int(position[k]), "labels": {name: int(v[k]) for name, v in labels.items()},
+                       "images": {name: v[k] for name, v in images.items()},
+                       "encoded": {name: v[k] for name, v in data.items()}, "sums": sums[k]}
 
     def _folder_items(self):
         cfg = self.cfg
@@ -125,7 +134,8 @@ class ShardExamples:
             image, label = preprocess(image, label)
             if cfg.resize == "crop":
                 image, label = crop(position, (image, label))
-            return position, _uint8(image), label, tf.strings.regex_replace(path, r".*/", ""), contents
+            return (position, {"image": _uint8(image)}, {"label": label}, tf.strings.regex_replace(path, r".*/", ""),
+                    contents)
 
         ds = tf.data.Dataset.from_tensor_slices((tf.range(self.start, self.stop, dtype=tf.int64), list(paths),
                                                  np.asarray(labels, np.int64)))

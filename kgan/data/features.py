@@ -26,15 +26,16 @@ def available_features(data_cfg) -> tuple[str, ...]:
 
 
 def feature_dataset(data_cfg, *, seed: int = 0, repeat: bool = True, batch_size: int | None = None,
-                    resolution: int | None = None, split: str = "train") -> tf.data.Dataset:
+                    resolution: int | None = None, split: str = "train", report=None) -> tf.data.Dataset:
     """Batches of named features of one split: `train`, `holdout` (`data.holdout`), or `evaluation` (where
     data-fed models are scored and shown: `evaluation_split`); `resolution` resizes images after loading
-    (by an integer factor down: box filter; otherwise bilinear, antialiased)."""
+    (by an integer factor down: box filter; otherwise bilinear, antialiased); `report` gets the in-memory cache
+    decision (`make_dataset`)."""
     if split == "evaluation":
         split = evaluation_split(data_cfg)
     if batch_size is not None:
         data_cfg = dataclasses.replace(data_cfg, batch_size=batch_size)
-    ds = make_dataset(data_cfg, seed=seed, repeat=repeat, split=split, named=True)
+    ds = make_dataset(data_cfg, seed=seed, repeat=repeat, split=split, named=True, report=report)
     if resolution is not None and resolution != data_cfg.resolution:
         # an integer factor down: a box filter, so each resolution is the 2x average pool of the next (as growing
         # networks downsample); otherwise bilinear, antialiased

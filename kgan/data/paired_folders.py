@@ -50,4 +50,4 @@ def open_paired(name: str, dirs: tuple[Path, Path]) -> Source:
             raise DataError(f"{path_a}: is {format_shape(a[:2])} but its partner {path_b} is {format_shape(b[:2])}; "
                             "paired images must have the same size")
     target = open_files(name, files_b, labels, shapes_b)
-    return dataclasses.replace(target, source_images=open_files(name, files_a, labels, shapes_a))
+    return dataclasses.replace(target, source_images=open_files(name, files_a, labels, shapes_a), images=2)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from kgan.config import DataConfig
+from kgan.data import pairs
+from kgan.data.shards import TEXT
 from kgan.data.source import Source, format_shape
 from kgan.data.sources import open_source
 from kgan.errors import DataError
@@ -102,8 +104,9 @@ def memory_cache(cfg: DataConfig, count: int, features: int = 1) -> tuple[bool, 
 
 
 def _record_elements(cfg: DataConfig, named: bool):
-    """The map that makes a prepared source's records model-ready: what `_elements` makes of other sources (the
-    text feature's position is the stored index)."""
+    """The map that makes a prepared source's decoded records model-ready: what `_elements` makes of the source
+    it was prepared from (every stored image preprocessed, its labels, a pair's `target`; with captions the
+    example's captions, `TEXT_LIST`, from which `draw_captions` draws)."""
     preprocess = _preprocess(cfg)
 
     def fn(record):
@@ -111,11 +114,18 @@ def _record_elements(cfg: DataConfig, named: bool):
         if not named:
             return image, label
         features = {"image": image, "label": label}
+        for name, value in record.items():
+            if name in ("index", "image", "label", TEXT):
+                continue
+            features[name] = preprocess(value, 0)[0] if value.dtype == tf.uint8 else tf.cast(value, tf.int32)
         if cfg.captions:
-            from kgan.data.text import TEXT_INDEX
+            from kgan.data.text import TEXT_LIST
 
-            features[TEXT_INDEX] = record["index"]
-        return features
+            if TEXT not in record:
+                raise DataError(f"{cfg.source}: data.captions = {cfg.captions!r} but the set was prepared without "
+                                f"captions; prepare it with data.captions set")
+            features[TEXT_LIST] = record[TEXT]
+        return pairs.named(features)
 
     return fn
 
@@ -150,12 +160,14 @@ def _elements(src: Source, cfg: DataConfig, named: bool):
 
 
 def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True, split: str = "train",
-                 named: bool = False) -> tf.data.Dataset:
+                 named: bool = False, report=None) -> tf.data.Dataset:
     """Batches `(float32 [B,R,R,C] in [-1, 1], int32 [B])`; the last partial batch is dropped.
 
     `split`: "train" (all but the last `data.holdout` fraction) or "holdout" (that fraction).
     `named`: batches of dicts `{"image", "label"}`, plus `source` and `target` for a paired source, `image_a` and
-    `label_a` for an unpaired one, `text` (one caption of the example) with `data.captions`."""
+    `label_a` for an unpaired one, `text` (one caption of the example) with `data.captions`.
+    `report`: called with the line that says whether the split is cached in memory or streamed (`memory_cache`):
+    training writes it to its log."""
     src = open_source(data_cfg.source, data_cfg.data_dir or None)
     if data_cfg.resize == "none":
         _check_sizes(src, data_cfg)
@@ -173,7 +185,9 @@ def make_dataset(data_cfg: DataConfig, seed: int = 0, repeat: bool = True, split
         raise DataError(f"{src.name}: data.holdout = {data_cfg.holdout} keeps {held} examples, fewer than one "
                         f"batch of {data_cfg.batch_size}")
     start, stop = (count - held, count) if split == "holdout" else (0, count - held)
-    cache = memory_cache(data_cfg, stop - start, 1 + (src.source_images is not None or src.domain_a is not None))[0]
+    cache, line = memory_cache(data_cfg, stop - start, src.images)
+    if report is not None:
+        report(f"{split} split, {stop - start} examples: {line}")
     if src.records is not None:  # by the stored index: right on any subset of the files
         ds = src.records.filter(lambda r: (r["index"] >= start) & (r["index"] < stop))
         record_preprocess = _record_elements(data_cfg, named)

@@ -2,9 +2,12 @@
 
 The shards are read by a parallel, deterministic interleave and decoded in parallel; nothing holds the whole set.
 Every record carries the example's `index` (its position in the prepared set): `make_dataset` splits train and
-holdout and finds captions by it, so the split stays right on any subset of the files (a worker's, under
-multi-worker file sharding). Images are stored PNG, JPEG or raw uint8 (`data.encoding`); their shapes, the shard
-files and their checksums are in the data set's `card.json`, written last.
+holdout by it, so the split stays right on any subset of the files (a worker's, under multi-worker file sharding).
+A record holds every feature of its example: `label`, each image (`image`, and a pair's `source` or an unpaired
+example's `image_a` with its `label_a`: `kgan.data.pairs.STORED`) and, with captions, all the example's captions
+(`text`, a list of strings: training draws one per epoch, `kgan.data.text`). Images are stored PNG, JPEG or raw
+uint8 (`data.encoding`), each at its own shape; the shapes (`features`), the shard files and their checksums are in
+the data set's `card.json`, written last.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from kgan.data import pairs
 from kgan.data.source import Source
 from kgan.errors import DataError
 
 CARD = "card.json"
+TEXT = "text"  # a record's captions (bytes list)
 LABELS = "labels.npy"  # every label in index order: `read_labels` without reading a shard
 CYCLE = 8  # shard files read at once: bounds the open readers (256 KB of buffer each) whatever the number of shards
 
@@ -45,12 +50,14 @@ def decode_image(data: tf.Tensor, encoding: str, shape) -> tf.Tensor:
     return tf.ensure_shape(image, shape)
 
 
-def serialize(index: int, label: int, images: dict[str, bytes]) -> bytes:
-    """One record: `index`, `label` and each image feature's encoded bytes."""
-    feature = {"index": tf.train.Feature(int64_list=tf.train.Int64List(value=[index])),
-               "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))}
+def serialize(index: int, labels: dict[str, int], images: dict[str, bytes], text: list[str] | None = None) -> bytes:
+    """One record: `index`, each label feature, each image feature's encoded bytes and, with captions, `text`."""
+    int64 = lambda value: tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))  # noqa: E731
+    feature = {"index": int64(index), **{name: int64(label) for name, label in labels.items()}}
     for name, data in images.items():
         feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))
+    if text is not None:
+        feature[TEXT] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[t.encode() for t in text]))
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
@@ -62,6 +69,9 @@ def read_card(root: Path) -> dict:
     card = json.loads(path.read_text())
     if "shards" not in card:
         raise DataError(f"{path}: a card without shards (data.format = 'source' reads the source itself)")
+    if "file" in card.get(TEXT, {}):
+        raise DataError(f"{path}: prepared with its captions in {card[TEXT]['file']} beside the shards (an earlier "
+                        f"kgan); prepare it again: captions are now stored in the records")
     return card
 
 
@@ -85,8 +95,11 @@ def encoded_records(root: Path, card: dict | None = None, files: list[str] | Non
     shuffle buffer holds: the stored bytes, not decoded floats), in a fixed order."""
     card = card or read_card(root)
     files = shard_files(root, card) if files is None else files
-    spec = {"index": tf.io.FixedLenFeature([], tf.int64), "label": tf.io.FixedLenFeature([], tf.int64)}
+    labels = ("label",) + pairs.stored_labels(card["features"])
+    spec = {name: tf.io.FixedLenFeature([], tf.int64) for name in ("index",) + labels}
     spec.update({name: tf.io.FixedLenFeature([], tf.string) for name in card["features"]})
+    if TEXT in card:
+        spec[TEXT] = tf.io.RaggedFeature(tf.string)
     skipped = tf.constant(np.asarray(card.get("skipped", []), np.int64))
 
     def parse(serialized):
@@ -128,4 +141,4 @@ def open_shards(name: str, root: Path) -> Source:
     shape = tuple(card["features"]["image"])
     return Source(name, records(root, card).map(lambda r: (r["image"], r["label"])), int(card["count"]),
                   {shape: str(root)}, np.load(root / LABELS), records=encoded_records(root, card),
-                  decode=decoder(card), files=tuple(shard_files(root, card)))
+                  decode=decoder(card), files=tuple(shard_files(root, card)), images=len(card["features"]))

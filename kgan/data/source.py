@@ -30,6 +30,8 @@ class Source:
     `records` is set by a prepared source (`shards:DIR`, `kgan.data.shards`): its examples as dicts of every
     stored feature, images still encoded, with their `index`, which `make_dataset` splits by (right on any subset of
     the files); `decode` maps such a record to its uint8 images, `files` are its shard files.
+    `images`: the images per example (a pair's two, two domains, a prepared set's stored ones): what sizes the
+    in-memory cache.
     """
 
     name: str
@@ -42,6 +44,7 @@ class Source:
     records: tf.data.Dataset | None = None
     decode: Callable[[dict], dict] | None = None
     files: tuple[str, ...] = ()
+    images: int = 1
 
     def single_shape(self) -> Shape | None:
         """The one image shape (None if unknown until read); DataError naming two files if mixed."""

@@ -3,8 +3,9 @@
 `caption_lists(data_cfg)` holds every example's captions in the source's order (what `data.captions` names:
 a file beside the images, or captions generated from measured attributes, computed once per data section).
 Named batches carry the example's position in the source (`TEXT_INDEX`) through preprocessing, caching and
-shuffling; after repeating, `draw_captions` replaces it with one of that example's captions, drawn from
-(seed, position in the stream) like `data.resize = "crop"`: a fresh caption each epoch, the same on a resume.
+shuffling (a prepared set's records carry the captions themselves, `TEXT_LIST`); after repeating, `draw_captions`
+replaces it with one of that example's captions, drawn from (seed, position in the stream) like
+`data.resize = "crop"`: a fresh caption each epoch, the same on a resume.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import tensorflow as tf
 from kgan.data import captions as cap
 from kgan.errors import DataError
 
-VOCABULARY = "vocabulary.json"  # beside a prepared shard: the characters of its captions
+VOCABULARY = "vocabulary.json"  # beside a prepared set's shards: the characters of its captions
 TEXT_INDEX = "text_index"  # the example's position in the source, until a caption replaces it
+TEXT_LIST = "text_list"  # a prepared record's captions, until one of them replaces them
 
 
 def caption_lists(data_cfg) -> list[list[str]] | None:
@@ -33,6 +35,8 @@ def caption_lists(data_cfg) -> list[list[str]] | None:
 @functools.lru_cache(maxsize=8)
 def _caption_lists(data_cfg):
     source, captions = data_cfg.source, data_cfg.captions
+    if source.startswith("shards:"):  # a prepared set: the captions are in its records
+        return _stored_captions(Path(source[len("shards:"):]).expanduser())
     if captions == "attributes":
         from kgan.prepare import preprocess_to_uint8
 
@@ -59,15 +63,28 @@ def _caption_lists(data_cfg):
     return cap.align(cap.read_file(path), keys, path)
 
 
+def _stored_captions(root: Path) -> list[list[str]]:
+    """Every example's captions as a prepared set's records hold them, in index order."""
+    from kgan.data import shards
+
+    card = shards.read_card(root)
+    if shards.TEXT not in card:
+        raise DataError(f"{root}: a prepared set without captions (prepare it with data.captions set)")
+    lists = [[]] * card["count"]
+    for record in shards.encoded_records(root, card).as_numpy_iterator():
+        lists[record["index"]] = [t.decode() for t in record[shards.TEXT]]
+    return lists
+
+
 def vocabulary(data_cfg) -> list[str]:
-    """The text encoder's vocabulary: `vocabulary.json` beside a prepared shard (adapted when it was prepared),
-    else adapted to the data's captions now (the same characters)."""
+    """The text encoder's vocabulary: `vocabulary.json` beside a prepared set's shards (adapted when it was
+    prepared), else adapted to the data's captions now (the same characters)."""
     import json
 
     from kgan.data.sources import parse_source
 
     scheme, where = parse_source(data_cfg.source)
-    saved = Path(where).parent / VOCABULARY if scheme == "npz" else None
+    saved = Path(where) / VOCABULARY if scheme == "shards" else None
     if saved is not None and saved.is_file():
         return json.loads(saved.read_text())
     return cap.vocabulary(caption_lists(data_cfg))
@@ -79,20 +96,29 @@ def with_positions(examples: tf.data.Dataset) -> tf.data.Dataset:
 
 
 def draw_captions(data_cfg, seed: int):
-    """A map (stream position, features) -> features with `TEXT_INDEX` replaced by `text`: one caption of the
-    example, drawn from (seed, position)."""
-    lists = caption_lists(data_cfg)
-    counts = np.array([len(c) for c in lists], np.int64)
-    flat = tf.constant([c for group in lists for c in group])
-    starts = tf.constant(np.concatenate([[0], np.cumsum(counts)[:-1]]), tf.int64)
-    counts = tf.constant(counts)
+    """A map (stream position, features) -> features with `TEXT_INDEX` (or a record's `TEXT_LIST`) replaced by
+    `text`: one caption of the example, drawn from (seed, position)."""
+    table = None if data_cfg.source.startswith("shards:") else _caption_table(caption_lists(data_cfg))
 
     def draw(position, features):
         features = dict(features)
-        index = features.pop(TEXT_INDEX)
+        if TEXT_LIST in features:
+            captions = features.pop(TEXT_LIST)
+            count = tf.size(captions, out_type=tf.int64)
+        else:
+            flat, starts, counts = table
+            index = features.pop(TEXT_INDEX)
+            count = counts[index]
+            captions = flat[starts[index]:starts[index] + count]
         u = tf.random.stateless_uniform([], seed=tf.stack([tf.constant(seed, tf.int64), position]), dtype=tf.float32)
-        choice = tf.minimum(tf.cast(u * tf.cast(counts[index], tf.float32), tf.int64), counts[index] - 1)
-        features["text"] = flat[starts[index] + choice]
+        features["text"] = captions[tf.minimum(tf.cast(u * tf.cast(count, tf.float32), tf.int64), count - 1)]
         return features
 
     return draw
+
+
+def _caption_table(lists: list[list[str]]):
+    """Every caption in one flat tensor, with each example's start and count."""
+    counts = np.array([len(c) for c in lists], np.int64)
+    return (tf.constant([c for group in lists for c in group]),
+            tf.constant(np.concatenate([[0], np.cumsum(counts)[:-1]])), tf.constant(counts))

@@ -13,8 +13,10 @@ When both sides name the same source, domain A takes its even positions and doma
 image (before its domain transform) is in both domains: `unpaired:mnist,mnist+thick` is truly unpaired.
 Both sides keep their labels (for evaluation only: nothing pairs by label). The opened Source is domain B
 (`dataset`, `labels`: the run's real images, the classifier's and the FID reference's data) with domain A
-beside it (`Source.domain_a`); the larger domain is cut to the smaller one's count. Sizes and channel counts are
-reconciled by the usual preprocessing (`data.resolution`, `data.channels`, `data.resize`), each side on its own.
+beside it (`Source.domain_a`): example i of B beside example i of A for as many examples as the larger domain has,
+the smaller domain cycled, so every example of each domain is seen (and stored by preparation). Sizes and channel
+counts are reconciled by the usual preprocessing (`data.resolution`, `data.channels`, `data.resize`), each side on
+its own.
 
 Parsing is TensorFlow-free (config validation); opening imports it.
 """
@@ -22,6 +24,8 @@ Parsing is TensorFlow-free (config validation); opening imports it.
 from __future__ import annotations
 
 import dataclasses
+
+import numpy as np
 
 from kgan.errors import DataError
 
@@ -70,7 +74,7 @@ def unpaired_labels(source: str, data_dir: str | None = None):
     labels_a = _side_labels(read_labels(base_a, data_dir), *split_positions(base_a == base_b, 0))
     if labels_b is None or labels_a is None:
         return labels_b
-    return labels_b[:min(len(labels_a), len(labels_b))]
+    return np.resize(labels_b, max(len(labels_a), len(labels_b)))  # B cycled when A has more
 
 
 def open_unpaired(source: str, data_dir: str | None = None):
@@ -81,11 +85,11 @@ def open_unpaired(source: str, data_dir: str | None = None):
     same = base_a == base_b
     a = _side(open_source(base_a, data_dir), domain_a, *split_positions(same, 0))
     b = _side(open_source(base_b, data_dir), domain_b, *split_positions(same, 1))
-    count = min(a.count, b.count)
-    if count == 0:
+    if min(a.count, b.count) == 0:
         raise DataError(f"{source!r}: a domain is empty (A has {a.count} examples, B {b.count})")
-    a, b = _cut(a, count), _cut(b, count)
-    return dataclasses.replace(b, name=source, domain_a=a)
+    count = max(a.count, b.count)
+    a, b = _cycled(a, count), _cycled(b, count)
+    return dataclasses.replace(b, name=source, domain_a=a, images=2)
 
 
 def _side(src, domain: str, start: int, step: int):
@@ -100,9 +104,12 @@ def _side(src, domain: str, start: int, step: int):
     return dataclasses.replace(src, dataset=ds, count=count, labels=_side_labels(src.labels, start, step))
 
 
-def _cut(src, count: int):
-    labels = None if src.labels is None else src.labels[:count]
-    return dataclasses.replace(src, dataset=src.dataset.take(count), count=count, labels=labels)
+def _cycled(src, count: int):
+    """The side's examples repeated from its start up to `count` (itself when it has as many)."""
+    if src.count == count:
+        return src
+    labels = None if src.labels is None else np.resize(src.labels, count)
+    return dataclasses.replace(src, dataset=src.dataset.repeat().take(count), count=count, labels=labels)
 
 
 def _thick():

@@ -4,7 +4,9 @@ Writes `RUN/reports/step_<step>.json` (the same report format as `evaluate`, wit
 headline numbers to TensorBoard (`metrics/FID`, ...); `read_history` reads them back for the gallery and
 `kgan compare`, which plot them against the step; a regression (FID rising while the losses look calm) is then
 visible without re-running anything. Uses few samples by design: it tracks a trend, the final
-evaluation gives the number to quote.
+evaluation gives the number to quote. Under a multi-worker strategy only the chief scores and writes; the workers
+of a pipeline's multi-worker run get the callback from a spec file (`write_spec` / `from_spec`: the extractor,
+the reference images beside it, the schedule), since they are separate `kgan train` processes.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ import re
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from kgan import io
+from kgan import distribute, io
 from kgan.errors import DataError
 from kgan.metrics.features import get_extractor
 from kgan.metrics.report import evaluate, headline
@@ -29,11 +30,14 @@ class MetricHistory(keras.callbacks.Callback):
     def __init__(self, run_dir: str | Path, extractor: str, reference_images, *, every: int,
                  n: int = 2000, metrics=("fid", "is"), seed: int = 0, cache_dir: str | Path | None = None,
                  reference_name: str = "", data_cfg=None, batch_size: int = 64):
+        """`reference_images`: what `evaluate` takes (a `Reference`, an array, a source string) or a
+        `reference.from_recipe` recipe, opened when training begins."""
         super().__init__()
-        self.reports = Path(run_dir) / "reports"
-        self.tensorboard = tf.summary.create_file_writer(str(Path(run_dir) / "logs" / "tensorboard"),
-                                                         filename_suffix=".metrics")
-        self.extractor = get_extractor(extractor)  # loaded once, not at every evaluation
+        self.run_dir, self.reports = Path(run_dir), Path(run_dir) / "reports"
+        # loaded when training begins (on the chief alone): a multi-worker strategy must be made before TensorFlow
+        # runs anything, and the other workers never score
+        self.extractor_spec, self.extractor, self.tensorboard = extractor, None, None
+        self.chief = True
         self.reference = reference_images
         self.every, self.n, self.metrics, self.seed = every, n, list(metrics), seed
         self.cache_dir, self.reference_name = cache_dir, reference_name
@@ -42,14 +46,24 @@ class MetricHistory(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = current_step(self.model)
-        if crossed_multiple(self._last, step, self.every):
+        if self.chief and crossed_multiple(self._last, step, self.every):
             self.score(step)
 
     def on_train_begin(self, logs=None):
         self._last = current_step(self.model)
+        self.chief = distribute.is_chief(self.model.distribute_strategy)
+        if self.chief and self.extractor is None:  # loaded once, not at every evaluation
+            self.extractor = get_extractor(self.extractor_spec)
+            if isinstance(self.reference, dict):  # a spec's recipe: opening it runs TensorFlow, so not before
+                from kgan.metrics.reference import from_recipe
+
+                self.reference = from_recipe(self.reference)
+                self.n = min(self.n, self.reference.count)
+            self.tensorboard = tf.summary.create_file_writer(str(self.run_dir / "logs" / "tensorboard"),
+                                                             filename_suffix=".metrics")
 
     def on_train_end(self, logs=None):
-        if current_step(self.model) != self._last:
+        if self.chief and current_step(self.model) != self._last:
             self.score(current_step(self.model))
 
     def score(self, step: int) -> None:
@@ -105,3 +119,33 @@ def read_history(reports_dir: str | Path) -> dict[str, list[tuple[float, float]]
             for label, value in headline(metric, result):
                 points.setdefault(label, []).append((step, value))
     return {label: sorted(pts) for label, pts in points.items()}
+
+
+SPEC_KEYS = ("extractor", "reference", "every", "n", "seed", "cache_dir", "reference_name")
+
+
+def write_spec(path: str | Path, spec: dict) -> None:
+    """What a `kgan train --history PATH` process needs to build the callback: the `SPEC_KEYS` as JSON (the
+    reference as its recipe, `kgan.metrics.reference.from_recipe`; paths absolute, for workers started elsewhere)."""
+    io.write_json(Path(path), spec)
+
+
+def from_spec(run_dir: str | Path, path: str | Path, data_cfg) -> MetricHistory:
+    """The callback a spec written by `write_spec` describes, for the run in `run_dir`."""
+    path = Path(path)
+    try:
+        spec = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: not a readable metric-history spec ({e})") from None
+    missing = set(SPEC_KEYS) - set(spec)
+    if missing:
+        raise DataError(f"{path}: metric-history spec without {sorted(missing)}")
+    return from_spec_dict(run_dir, spec, data_cfg)
+
+
+def from_spec_dict(run_dir: str | Path, spec: dict, data_cfg) -> MetricHistory:
+    """The callback of a spec (`SPEC_KEYS`): its reference rebuilt from the recipe when training begins, at most
+    its count scored."""
+    return MetricHistory(run_dir, spec["extractor"], spec["reference"], every=spec["every"], n=spec["n"],
+                         seed=spec["seed"], cache_dir=spec["cache_dir"],
+                         reference_name=spec["reference_name"], data_cfg=data_cfg, batch_size=data_cfg.batch_size)

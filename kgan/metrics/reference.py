@@ -133,6 +133,13 @@ def from_source(source: str, data_dir: str | None = None, *, n: int = 0, seed: i
                      picks)
 
 
+def from_recipe(recipe: dict) -> Reference:
+    """`from_source` of a JSON recipe {source, data_dir, n, seed, digest} (the pipeline's reference, rebuilt by a
+    multi-worker run's workers)."""
+    return from_source(recipe["source"], recipe["data_dir"], n=recipe["n"], seed=recipe["seed"],
+                       digest=recipe["digest"])
+
+
 def indexed_records(src):
     """(records, decode) of an opened `kgan.data` source: dicts with `index`, `label` and `image`, which `decode`
     turns uint8 (a prepared set's images are still encoded, so a filter or a shuffle buffer before it holds bytes;

@@ -273,9 +273,9 @@ def describe_cyclegan_options() -> list[str]:
 
 def cyclegan_options(cfg) -> dict:
     """cyclegan's `model.options` with defaults, validated; it needs an `unpaired:` source."""
-    if not pairs.is_unpaired_source(cfg.data.source):
+    if not pairs.has_domains(cfg.data):
         raise ConfigError(f"data.source: cyclegan learns from two unpaired domains; use "
-                          f"'unpaired:SOURCE_A,SOURCE_B' (got {cfg.data.source!r})")
+                          f"'unpaired:SOURCE_A,SOURCE_B' or a prepared set of one (got {cfg.data.source!r})")
     opts = with_defaults(cfg, CYCLEGAN_OPTIONS, "cyclegan")
     if opts["generator"] not in CYCLEGAN_GENERATORS:
         raise ConfigError(f"model.options.generator: {opts['generator']!r} is not allowed; choose from "

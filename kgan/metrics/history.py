@@ -6,7 +6,7 @@ headline numbers to TensorBoard (`metrics/FID`, ...); `read_history` reads them 
 visible without re-running anything. Uses few samples by design: it tracks a trend, the final
 evaluation gives the number to quote. Under a multi-worker strategy only the chief scores and writes; the workers
 of a pipeline's multi-worker run get the callback from a spec file (`write_spec` / `from_spec`: the extractor,
-the reference images beside it, the schedule), since they are separate `kgan train` processes.
+the reference as a recipe, the schedule), since they are separate `kgan train` processes.
 """
 
 from __future__ import annotations

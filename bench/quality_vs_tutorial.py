@@ -8,7 +8,10 @@ thread of the process counts, so a busy machine stretches the run but not the bu
               batch 256, from_tensor_slices(x).shuffle(60000).batch(256) with a new iterator per epoch, its
               simultaneous two-tape step (`train_throughput.PlainRunner`, which adds one host sync per step)
   kgan        the default experiment (`--config`, pipelines/mnist_dcgan.toml): its model, data and train sections
-  kgan_bf16   the same with train.mixed_precision = "mixed_bfloat16" (refused on a CPU without native bf16)
+  kgan_bf16   the same with train.mixed_precision = "mixed_bfloat16": on a CPU without native bf16 it is refused
+              (`kgan.cpu.check_precision`), reported as such in the table and not run
+  NAME        each `--kgan-configs NAME=PATH` (e.g. a previous default or a candidate): that config's model, data
+              and train sections, added after --contenders unless listed there
 
 At each mark every contender's 10,000 samples are scored against the 10,000 vendored digits by two evaluators: an
 independent classifier (`build_independent_classifier`: another architecture, another seed) and the pipeline's own
@@ -40,6 +43,7 @@ from train_throughput import NOISE_DIM, PlainRunner, peak_rss_mib  # noqa: E402
 from kgan import cpu, distribute  # noqa: E402
 from kgan.config import load_config  # noqa: E402
 from kgan.data import load_arrays  # noqa: E402
+from kgan.errors import ConfigError  # noqa: E402
 from kgan.imageio import tile, to_uint8  # noqa: E402
 from kgan.io import atomic_path  # noqa: E402
 from kgan.metrics import evaluate, get_extractor, train_classifier  # noqa: E402
@@ -63,7 +67,7 @@ def precision(policy: str):
 
 
 class Tutorial:
-    name = "tutorial"
+    name, latent_dim = "tutorial", NOISE_DIM
 
     def __init__(self):
         self.runner = PlainRunner(256, tutorial_data=True)
@@ -77,7 +81,7 @@ class Tutorial:
 
 class Kgan:
     def __init__(self, name: str, cfg):
-        self.name, self.cfg = name, cfg
+        self.name, self.cfg, self.latent_dim = name, cfg, cfg.model.latent_dim
         with precision(cfg.train.mixed_precision):
             self.model, self.dataset = compiled(cfg)
 
@@ -90,8 +94,8 @@ class Kgan:
             return to_uint8(np.asarray(self.model.generate(z), np.float32))
 
 
-def samples(contender, latent_dim: int, n: int, batch: int = 500) -> np.ndarray:
-    z = np.random.default_rng(0).standard_normal((n, latent_dim)).astype("float32")
+def samples(contender, n: int, batch: int = 500) -> np.ndarray:
+    z = np.random.default_rng(0).standard_normal((n, contender.latent_dim)).astype("float32")
     return np.concatenate([contender.images(z[i:i + batch]) for i in range(0, n, batch)])
 
 
@@ -114,6 +118,27 @@ def fmt(values) -> str:
     return " | ".join(f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}" for v in values)
 
 
+def named_configs(spec: str) -> dict[str, str]:
+    """`--kgan-configs`: "NAME=PATH,..." -> {NAME: PATH}; a ValueError names an entry that is not NAME=PATH."""
+    pairs = {}
+    for entry in filter(None, (e.strip() for e in spec.split(","))):
+        name, sep, path = (part.strip() for part in entry.partition("="))
+        if not (sep and name and path):
+            raise ValueError(f"--kgan-configs: {entry!r} is not NAME=PATH")
+        pairs[name] = path
+    return pairs
+
+
+def refusal(cfg) -> str | None:
+    """Why `cfg`'s precision policy is refused on this machine (`kgan.cpu.check_precision`), or None."""
+    try:
+        cpu.check_precision(cfg.train.mixed_precision, cfg.train.allow_emulated_bfloat16,
+                            gpu_visible=bool(tf.config.list_physical_devices("GPU")))
+    except ConfigError as error:
+        return str(error)
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="pipelines/mnist_dcgan.toml")
@@ -122,6 +147,8 @@ def main() -> None:
     parser.add_argument("--out", default="artifacts/bench_vs_tutorial")
     parser.add_argument("--grids", help="folder for the side-by-side sample PNGs (default: --out)")
     parser.add_argument("--contenders", default="tutorial,kgan,kgan_bf16")
+    parser.add_argument("--kgan-configs", default="", metavar="NAME=PATH,...",
+                        help="more kgan contenders, each a config file's model, data and train sections")
     parser.add_argument("--classifier-epochs", type=int, help="both evaluators (default eval.classifier_epochs)")
     args = parser.parse_args()
 
@@ -145,15 +172,22 @@ def main() -> None:
               f"{ext.info['holdout_accuracy']:.4f}")
     print(f"evaluators trained in {time.perf_counter() - t0:.0f} s", flush=True)
 
-    makers = {"tutorial": Tutorial, "kgan": lambda: Kgan("kgan", cfg),
-              "kgan_bf16": lambda: Kgan("kgan_bf16", cfg.replace(**{"train.mixed_precision": "mixed_bfloat16"}))}
+    configs = {"kgan": cfg, "kgan_bf16": cfg.replace(**{"train.mixed_precision": "mixed_bfloat16"})}
+    try:
+        extra = named_configs(args.kgan_configs)
+    except ValueError as error:
+        parser.error(str(error))
+    configs.update({name: load_config(path).replace(**{"train.steps": 10_000_000}) for name, path in extra.items()})
     names = [c.strip() for c in args.contenders.split(",") if c.strip()]
-    if set(names) - set(makers):
-        parser.error(f"unknown contenders {sorted(set(names) - set(makers))}; choose from {sorted(makers)}")
-    if "kgan_bf16" in names:
-        cpu.check_precision("mixed_bfloat16", False, gpu_visible=bool(tf.config.list_physical_devices("GPU")))
-    contenders = {name: makers[name]() for name in names}
-    latent = {name: NOISE_DIM if name == "tutorial" else cfg.model.latent_dim for name in names}
+    names += [name for name in extra if name not in names]
+    unknown = sorted(set(names) - set(configs) - {"tutorial"})
+    if unknown:
+        parser.error(f"unknown contenders {unknown}; choose from {sorted(['tutorial', *configs])}")
+    refused = {name: why for name in names if name != "tutorial" and (why := refusal(configs[name]))}
+    for name, why in refused.items():
+        print(f"{name}: refused, not run: {why}", flush=True)
+    names = [name for name in names if name not in refused]
+    contenders = {name: Tutorial() if name == "tutorial" else Kgan(name, configs[name]) for name in names}
     spent = {name: 0.0 for name in names}
     steps = {name: 0 for name in names}
     rss = {}
@@ -167,7 +201,7 @@ def main() -> None:
             print(f"[{mark:g} min] {name}: {steps[name]} steps, {spent[name]:.2f} CPU min", flush=True)
         grids = []
         for name, contender in contenders.items():
-            made = samples(contender, latent[name], args.n)
+            made = samples(contender, args.n)
             grids.append(tile(made[:64], 8))
             row = {"minutes": mark, "name": name, "steps": steps[name], "cpu_minutes": round(spent[name], 3)}
             for evaluator, ext in extractors.items():
@@ -181,7 +215,8 @@ def main() -> None:
                   f"{fmt(row['pipeline'])} |", flush=True)
         side_by_side(grids, grids_dir / f"vs_tutorial_{mark:g}min.png")
         with atomic_path(out / "results.json") as tmp:
-            Path(tmp).write_text(json.dumps({"rows": rows, "references": references, "rss_mib": rss}, indent=1))
+            Path(tmp).write_text(json.dumps({"rows": rows, "references": references, "rss_mib": rss,
+                                             "refused": refused}, indent=1))
 
     heads = " | ".join(label for _, _, label in COLUMNS)
     print(f"\n{args.n} samples per model vs the {len(images)} vendored digits; left: independent evaluator, "
@@ -191,6 +226,8 @@ def main() -> None:
     for row in rows:
         print(f"| {row['minutes']:g} | {row['name']} | {row['steps']} | {row['cpu_minutes']:.2f} | "
               f"{fmt(row['independent'])} | {fmt(row['pipeline'])} |")
+    for name, why in refused.items():
+        print(f"| | {name} | refused | | {why} |")
     for point in references["independent"]:
         print(f"| | *{point.replace('_', ' ')}* | | | {fmt(references['independent'][point])} | "
               f"{fmt(references['pipeline'][point])} |")

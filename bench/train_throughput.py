@@ -20,7 +20,8 @@ Configurations, measured in one process with trials alternating between them (so
 
 Usage:  python bench/train_throughput.py [--steps 64] [--trials 3] [--batch 256] [--configs kgan,plain,...]
 Step times come from a callback at each batch end (fit; divided by steps_per_execution) or perf_counter around
-each step (plain loops), with a host sync per step in both so the numbers are comparable on GPU too.
+each step (plain loops), with a host sync per step in both so the numbers are comparable on GPU too; the table gives
+their distribution over every timed step of every trial (p10 / p50 / p90 and max), not only a mean.
 Peak RSS is the process high-water mark (ru_maxrss), cumulative over the configs run so far.
 """
 
@@ -296,15 +297,16 @@ def main(argv=None) -> int:
           f"{warmup} warm-up steps")
     print()
     ref = "plain" if "plain" in rates else None
-    print("| config | img/s median of trials | best trial | vs plain (median / best) | step median ms | p90 ms "
+    print("| config | img/s median of trials | best trial | vs plain (median / best) | step p10 / p50 / p90 ms "
           "| max ms | setup s | peak RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name in names:
         r = np.array(rates[name])
         st = np.array(step_times[name]) * 1000
         ratio = (f"{np.median(r) / np.median(rates[ref]):.2f} / {r.max() / max(rates[ref]):.2f}" if ref else "-")
-        print(f"| {name} | {np.median(r):.0f} | {r.max():.0f} | {ratio} | {np.median(st):.1f} | "
-              f"{np.percentile(st, 90):.1f} | {st.max():.1f} | {setup_s[name]:.1f} | {rss_after_setup[name]:.0f} |")
+        spread = " / ".join(f"{v:.1f}" for v in np.percentile(st, [10, 50, 90]))
+        print(f"| {name} | {np.median(r):.0f} | {r.max():.0f} | {ratio} | {spread} | {st.max():.1f} | "
+              f"{setup_s[name]:.1f} | {rss_after_setup[name]:.0f} |")
     if ref and "kgan" in rates:
         per_trial = [k / p for k, p in zip(rates["kgan"], rates[ref])]
         print(f"\nkgan/plain per trial: {', '.join(f'{x:.2f}' for x in per_trial)}")

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import time
 
+import keras
+
 CLOCKS = {"process": time.process_time, "wall": time.perf_counter}
 #: a fade range so long that alpha stays ~0 through the first chunk of a fade (its speed is not known yet)
 UNPLANNED = 2**40
 
 
-def timed_fit(model, dataset, steps: int, now):
+def timed_fit(model, dataset, steps: int, now, callbacks=()):
     """Fit `steps` steps; (seconds per step on `now`, the chunk's last logs)."""
     began = now()
-    history = model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+    history = model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=list(callbacks))
     return max(now() - began, 1e-9) / steps, {k: float(v[-1]) for k, v in history.history.items()}
 
 
@@ -27,14 +29,16 @@ def steps_left(deadline: float, now, per_step: float) -> int:
     return int(max(0.0, deadline - now()) / per_step)
 
 
-def train_until(model, dataset, deadline: float, chunk: int, now):
+def train_until(model, dataset, deadline: float, chunk: int, now, limit: int | None = None, callbacks=()):
     """Fit in chunks until `deadline` on `now`: at least one chunk of `chunk` steps (it may include the trace), then
-    chunks of at most `chunk`, each no longer than the time left allows at the last chunk's speed. (steps, logs)."""
-    done, size, logs = 0, chunk, {}
+    chunks of at most `chunk`, each no longer than the time left allows at the last chunk's speed; never more than
+    `limit` steps in all. (steps, logs)."""
+    limit = 2**62 if limit is None else limit
+    done, size, logs = 0, min(chunk, limit), {}
     while size:
-        per_step, logs = timed_fit(model, dataset, size, now)
+        per_step, logs = timed_fit(model, dataset, size, now, callbacks)
         done += size
-        size = min(chunk, steps_left(deadline, now, per_step))
+        size = min(chunk, steps_left(deadline, now, per_step), limit - done)
     return done, logs
 
 
@@ -83,6 +87,46 @@ def train_for(model, dataset, minutes: float, chunk: int, clock: str = "process"
     start = now()
     steps, logs = train_until(model, dataset, start + minutes * 60, chunk, now)
     return steps, (now() - start) / 60, logs
+
+
+class DecayingRates(keras.callbacks.Callback):
+    """A decaying phase's rates after every step, as `kgan train`'s loop sets them (`set_learning_rates`)."""
+
+    def __init__(self, cfg, phase):
+        super().__init__()
+        self.cfg, self.phase = cfg, phase
+
+    def on_train_batch_end(self, batch, logs=None):
+        from kgan.training import set_learning_rates
+
+        set_learning_rates(self.model, self.cfg, self.phase)
+
+
+def train_schedule(model, cfg, dataset, minutes: float, chunk: int, clock: str = "process"):
+    """Go on training `model` (compiled from experiment `cfg`, e.g. by `compiled`) as `kgan train` would, for
+    `minutes` on `clock`: each phase of `train.phases` at its rates (a decaying one's set after every step), up to
+    `train.steps` and no further, even with time left. The phase comes from the model's step counter, so a later
+    call continues the schedule; a finished model trains no more (0 steps). Fixed-resolution models only (a growing
+    one needs its data per resolution: `train_config`). Returns (steps, minutes used)."""
+    from kgan import phases
+    from kgan.training import current_step, enter_phase
+
+    grows = [p.index for p in phases.plan(cfg) if p.resolution is not None]
+    if grows:
+        raise ValueError(f"train.phases[{grows[0]}].resolution: train_schedule trains at one resolution; "
+                         "use train_config for a growing model")
+    now = CLOCKS[clock]
+    start, done = now(), 0
+    for phase in phases.plan(cfg):
+        step = current_step(model)
+        if step >= phase.end:
+            continue
+        if done and now() >= start + minutes * 60:
+            break
+        enter_phase(model, cfg, phase)
+        done += train_until(model, dataset, start + minutes * 60, chunk, now, limit=phase.end - step,
+                            callbacks=[DecayingRates(cfg, phase)] if phase.decay else ())[0]
+    return done, (now() - start) / 60
 
 
 def run_for(step_chunk, minutes: float, clock: str = "process"):

@@ -7,7 +7,10 @@ thread of the process counts, so a busy machine stretches the run but not the bu
   tutorial    tensorflow.org/tutorials/generative/dcgan: its generator and discriminator, Adam(1e-4) for both,
               batch 256, from_tensor_slices(x).shuffle(60000).batch(256) with a new iterator per epoch, its
               simultaneous two-tape step (`train_throughput.PlainRunner`, which adds one host sync per step)
-  kgan        the default experiment (`--config`, pipelines/mnist_dcgan.toml): its model, data and train sections
+  kgan        the default experiment (`--config`, pipelines/mnist_dcgan.toml): its model, data and train sections,
+              trained as `kgan train` would (`budget.train_schedule`): its phases and their rates (a decaying
+              phase's set after every step), up to train.steps; a contender that reaches train.steps before a
+              mark trains no more and is scored with its final weights
   kgan_bf16   the same with train.mixed_precision = "mixed_bfloat16": on a CPU without native bf16 it is refused
               (`kgan.cpu.check_precision`), reported as such in the table and not run
   NAME        each `--kgan-configs NAME=PATH` (e.g. a previous default or a candidate): that config's model, data
@@ -37,7 +40,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from budget import compiled, run_for, train_for  # noqa: E402
+from budget import compiled, run_for, train_schedule  # noqa: E402
 from train_throughput import NOISE_DIM, PlainRunner, peak_rss_mib  # noqa: E402
 
 from kgan import cpu, distribute  # noqa: E402
@@ -67,7 +70,7 @@ def precision(policy: str):
 
 
 class Tutorial:
-    name, latent_dim = "tutorial", NOISE_DIM
+    name, latent_dim, finished = "tutorial", NOISE_DIM, False
 
     def __init__(self):
         self.runner = PlainRunner(256, tutorial_data=True)
@@ -87,7 +90,12 @@ class Kgan:
 
     def train(self, minutes: float) -> int:
         with precision(self.cfg.train.mixed_precision):
-            return train_for(self.model, self.dataset, minutes, KGAN_CHUNK)[0]
+            return train_schedule(self.model, self.cfg, self.dataset, minutes, KGAN_CHUNK)[0]
+
+    @property
+    def finished(self) -> bool:
+        """Trained to train.steps: it trains no more and keeps its final weights for the later marks."""
+        return int(self.model.steps_done.numpy()) >= self.cfg.train.steps
 
     def images(self, z: np.ndarray) -> np.ndarray:
         with precision(self.cfg.train.mixed_precision):
@@ -157,7 +165,7 @@ def main() -> None:
     out, grids_dir = Path(args.out), Path(args.grids or args.out)
     out.mkdir(parents=True, exist_ok=True)
     grids_dir.mkdir(parents=True, exist_ok=True)
-    cfg = load_config(args.config).replace(**{"train.steps": 10_000_000})
+    cfg = load_config(args.config)
     images, labels = load_arrays(cfg.data.source, cfg.data.data_dir or None)
     epochs = args.classifier_epochs or cfg.eval.classifier_epochs
     t0 = time.perf_counter()
@@ -177,7 +185,7 @@ def main() -> None:
         extra = named_configs(args.kgan_configs)
     except ValueError as error:
         parser.error(str(error))
-    configs.update({name: load_config(path).replace(**{"train.steps": 10_000_000}) for name, path in extra.items()})
+    configs.update({name: load_config(path) for name, path in extra.items()})
     names = [c.strip() for c in args.contenders.split(",") if c.strip()]
     names += [name for name in extra if name not in names]
     unknown = sorted(set(names) - set(configs) - {"tutorial"})
@@ -198,7 +206,8 @@ def main() -> None:
             steps[name] += contender.train(mark - spent[name])
             spent[name] += (time.process_time() - start) / 60
             rss.setdefault(name, peak_rss_mib())
-            print(f"[{mark:g} min] {name}: {steps[name]} steps, {spent[name]:.2f} CPU min", flush=True)
+            print(f"[{mark:g} min] {name}: {steps[name]} steps, {spent[name]:.2f} CPU min"
+                  + " (finished: train.steps)" * contender.finished, flush=True)
         grids = []
         for name, contender in contenders.items():
             made = samples(contender, args.n)

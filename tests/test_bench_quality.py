@@ -31,3 +31,29 @@ def test_bf16_is_refused_with_the_reason_only_where_it_would_be_emulated(monkeyp
     assert quality_vs_tutorial.refusal(bf16.replace(**{"train.allow_emulated_bfloat16": True})) is None
     monkeypatch.setattr(cpu, "cpu_flags", lambda cpuinfo=None: frozenset({"avx2", "avx512_bf16"}))
     assert quality_vs_tutorial.refusal(bf16) is None
+
+
+def test_a_kgan_contender_follows_its_configs_phases_and_stops_at_train_steps(monkeypatch):
+    """Trained as `kgan train` would: the first phase's rates, then a linear decay set after every step (3/4 of
+    the rate after 1 of its 4 steps, 0 at its end), and no step past train.steps however much time is left."""
+    from kgan.training import learning_rate
+
+    cfg = from_dict({"data": {"source": "mnist", "batch_size": 8}, "model": {"name": "dcgan", "latent_dim": 8,
+                                                                             "width": 4},
+                     "train": {"steps": 6, "g_lr": 1e-3, "d_lr": 2e-3,
+                               "phases": [{"steps": 2, "g_lr": 5e-4}, {"steps": 4, "decay": "linear"}]}})
+    monkeypatch.setattr(quality_vs_tutorial, "KGAN_CHUNK", 1)
+    kgan = quality_vs_tutorial.Kgan("tiny", cfg)
+    *critics, generator = kgan.model.GROUPS
+
+    def rates() -> list[float]:
+        return [learning_rate(kgan.model.group_optimizers[g]) for g in (*critics, generator)]
+
+    assert [kgan.train(0) for _ in range(2)] == [1, 1]  # no time left: one chunk per call
+    assert rates() == pytest.approx([2e-3] * len(critics) + [5e-4])
+    assert kgan.train(0) == 1
+    assert rates() == pytest.approx([2e-3 * 0.75] * len(critics) + [1e-3 * 0.75])
+    assert not kgan.finished
+    assert kgan.train(10) == 3 and kgan.finished
+    assert rates() == pytest.approx([0.0] * (len(critics) + 1))
+    assert kgan.train(10) == 0 and int(kgan.model.steps_done.numpy()) == 6

@@ -40,7 +40,7 @@ class FakeGrowing:
             self.traced = False
         self.resolution, self.fade_range = resolution, (tuple(fade) if fade is not None else None)
 
-    def fit(self, dataset, steps_per_epoch, epochs, verbose):
+    def fit(self, dataset, steps_per_epoch, epochs, verbose, callbacks=()):
         self.clock.t += (0.0 if self.traced else TRACE) + PER_STEP * steps_per_epoch
         self.traced = True
         for _ in range(steps_per_epoch):
@@ -68,6 +68,12 @@ def test_train_until_sizes_chunks_to_the_time_left(clock):
 def test_train_until_runs_one_chunk_when_the_trace_eats_the_budget(clock):
     steps, _ = budget.train_until(FakeGrowing(clock), None, 5.0, 25, clock)
     assert steps == 25
+
+
+def test_train_until_stops_at_its_step_limit_with_time_left(clock):
+    model = FakeGrowing(clock)
+    assert budget.train_until(model, None, 100.0, 25, clock, limit=60)[0] == model.step == 60
+    assert budget.train_until(FakeGrowing(clock), None, 0.0, 25, clock, limit=10)[0] == 10  # limit below a chunk
 
 
 def test_fade_range_keeps_alpha_and_reaches_one():

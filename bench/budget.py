@@ -62,13 +62,15 @@ def fade_until(model, dataset, deadline: float, chunk: int, resolution: int, now
     current step and alpha to reach 1 after the steps the time left allows at the last chunk's speed. The range is a
     variable the step reads, so re-planning does not trace again. At least one planned step: the phase always ends
     with alpha at 1. (steps, logs)."""
-    start = int(model.steps_done.numpy())
+    from kgan.training import current_step
+
+    start = current_step(model)
     model.set_resolution(resolution, fade=(start, start + UNPLANNED))
     per_step, logs = timed_fit(model, dataset, chunk, now)
     done = chunk
     while True:
         left = max(1, steps_left(deadline, now, per_step))
-        step = int(model.steps_done.numpy())
+        step = current_step(model)
         model.set_resolution(resolution, fade=fade_range(step, alpha_at(step, model.fade_range), left))
         size = min(chunk, left)
         per_step, logs = timed_fit(model, dataset, size, now)
@@ -102,6 +104,11 @@ class DecayingRates(keras.callbacks.Callback):
         set_learning_rates(self.model, self.cfg, self.phase)
 
 
+def phase_callbacks(cfg, phase) -> list:
+    """What a phase's chunks run with: a decaying phase's rates set after every step."""
+    return [DecayingRates(cfg, phase)] if phase.decay else []
+
+
 def train_schedule(model, cfg, dataset, minutes: float, chunk: int, clock: str = "process"):
     """Go on training `model` (compiled from experiment `cfg`, e.g. by `compiled`) as `kgan train` would, for
     `minutes` on `clock`: each phase of `train.phases` at its rates (a decaying one's set after every step), up to
@@ -111,13 +118,14 @@ def train_schedule(model, cfg, dataset, minutes: float, chunk: int, clock: str =
     from kgan import phases
     from kgan.training import current_step, enter_phase
 
-    grows = [p.index for p in phases.plan(cfg) if p.resolution is not None]
+    plan = phases.plan(cfg)
+    grows = [p.index for p in plan if p.resolution is not None]
     if grows:
         raise ValueError(f"train.phases[{grows[0]}].resolution: train_schedule trains at one resolution; "
                          "use train_config for a growing model")
     now = CLOCKS[clock]
     start, done = now(), 0
-    for phase in phases.plan(cfg):
+    for phase in plan:
         step = current_step(model)
         if step >= phase.end:
             continue
@@ -125,7 +133,7 @@ def train_schedule(model, cfg, dataset, minutes: float, chunk: int, clock: str =
             break
         enter_phase(model, cfg, phase)
         done += train_until(model, dataset, start + minutes * 60, chunk, now, limit=phase.end - step,
-                            callbacks=[DecayingRates(cfg, phase)] if phase.decay else ())[0]
+                            callbacks=phase_callbacks(cfg, phase))[0]
     return done, (now() - start) / 60
 
 
@@ -155,14 +163,15 @@ def compiled(cfg):
     """(model, training batches) of experiment `cfg`: seeded, compiled with the config's optimizers."""
     import keras
 
-    from kgan.data.features import feature_dataset
+    from kgan import phases
     from kgan.models import build_gan
     from kgan.models.registry import optimizers_for
+    from kgan.training import phase_batches
 
     keras.utils.set_random_seed(cfg.seed)
     model = build_gan(cfg)
     model.compile(optimizers=optimizers_for(cfg, model))
-    return model, feature_dataset(cfg.data, seed=cfg.seed, split="train")
+    return model, phase_batches(cfg, phases.plan(cfg)[0])
 
 
 def train_config(cfg, minutes: float, chunk: int, after_phase=None, clock: str = "process"):
@@ -172,25 +181,24 @@ def train_config(cfg, minutes: float, chunk: int, after_phase=None, clock: str =
     downscaled to it, a fade phase through `fade_until`; every phase runs at least one chunk, so a growing model
     always reaches its last resolution. `after_phase(model, phase)` runs at the end of every phase, off the clock."""
     from kgan import phases
-    from kgan.data.features import feature_dataset
-    from kgan.training import enter_phase, grow_to
+    from kgan.training import enter_phase, grow_to, phase_batches
 
     now = CLOCKS[clock]
-    model, full = compiled(cfg)
-    datasets = {None: full, cfg.data.resolution: full}
+    model, first = compiled(cfg)
+    plan = phases.plan(cfg)
+    datasets = {plan[0].resolution: first}
     start, steps = now(), 0
-    for phase in phases.plan(cfg):
+    for phase in plan:
         deadline = start + minutes * 60 * phase.end / cfg.train.steps
         enter_phase(model, cfg, phase)
         if phase.resolution not in datasets:
-            datasets[phase.resolution] = feature_dataset(cfg.data, seed=cfg.seed, split="train",
-                                                         resolution=phase.resolution)
+            datasets[phase.resolution] = phase_batches(cfg, phase)
         data = datasets[phase.resolution]
         if phase.fade:
             done, _ = fade_until(model, data, deadline, chunk, phase.resolution, now)
         else:
             grow_to(model, phase)
-            done, _ = train_until(model, data, deadline, chunk, now)
+            done, _ = train_until(model, data, deadline, chunk, now, callbacks=phase_callbacks(cfg, phase))
         steps += done
         if after_phase is not None:
             paused = now()

@@ -31,6 +31,7 @@ from budget import train_config  # noqa: E402
 from held_out import shipped_config  # noqa: E402
 from style_figures import mixing_figure, truncation_figure  # noqa: E402
 from kgan.cpu import summary_line  # noqa: E402
+from kgan.training import current_step  # noqa: E402
 
 RESOLUTION = 32
 #: metrics a model is also scored with when its config's `eval.metrics` lists them (progan: SWD and MS-SSIM; the
@@ -94,7 +95,7 @@ def growth_records(cfg, out: Path, seed: int, stage_samples: int):
         r = ends[phase.end]
         inputs = surface.fixed_inputs(model.inference_inputs(), 8, seed)
         rows.append(to_uint8(np.asarray(model.infer(inputs))))
-        table.append({"step": int(model.steps_done.numpy()), **stages.stage_metrics(model, cfg.data, r, stage_samples,
+        table.append({"step": current_step(model), **stages.stage_metrics(model, cfg.data, r, stage_samples,
                                                                                    seed)})
         print(f"  {r}x{r} done at step {table[-1]['step']}: SWD mean {table[-1]['swd']['mean']:.1f}, "
               f"MS-SSIM {table[-1]['ms_ssim']:.4f}", flush=True)

@@ -51,6 +51,7 @@ from kgan.imageio import tile, to_uint8  # noqa: E402
 from kgan.io import atomic_path  # noqa: E402
 from kgan.metrics import evaluate, get_extractor, train_classifier  # noqa: E402
 from kgan.metrics.classifier import build_independent_classifier  # noqa: E402
+from kgan.training import current_step  # noqa: E402
 
 METRICS = ["fid", "is", "pr", "coverage"]
 COLUMNS = [("fid", "value", "FID"), ("is", "mean", "IS"), ("pr", "precision", "precision"),
@@ -95,7 +96,7 @@ class Kgan:
     @property
     def finished(self) -> bool:
         """Trained to train.steps: it trains no more and keeps its final weights for the later marks."""
-        return int(self.model.steps_done.numpy()) >= self.cfg.train.steps
+        return current_step(self.model) >= self.cfg.train.steps
 
     def images(self, z: np.ndarray) -> np.ndarray:
         with precision(self.cfg.train.mixed_precision):

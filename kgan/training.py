@@ -9,7 +9,6 @@ same random stream. Killing a run loses at most the steps since the last checkpo
 from __future__ import annotations
 
 import csv
-import dataclasses
 import math
 import shutil
 import sys
@@ -82,6 +81,15 @@ def grow_to(gan, phase: phases.Phase) -> None:
     its steps). Training calls it at every phase; restoring a run, for the phase of its step."""
     if phase.resolution is not None:
         gan.set_resolution(phase.resolution, fade=(phase.start, phase.end) if phase.fade else None)
+
+
+def phase_batches(cfg: ExperimentConfig, phase: phases.Phase, report=None) -> tf.data.Dataset:
+    """The endless training batches of `phase`: each step takes `n_critic` batches (one per critic update), at the
+    phase's resolution (a growing model) or the data's."""
+    from kgan.data.features import feature_dataset
+
+    return feature_dataset(cfg.data, seed=cfg.seed, repeat=True, batch_size=cfg.data.batch_size * cfg.train.n_critic,
+                           resolution=phase.resolution, report=report)
 
 
 def learning_rate(optimizer) -> float:
@@ -383,8 +391,6 @@ def strategy_info(strategy) -> dict:
 
 
 def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callbacks, say):
-    from kgan.data.features import feature_dataset
-
     chief = distribute.is_chief(strategy)
     say(f"building {cfg.model.name} for {cfg.data.resolution}x{cfg.data.resolution}x{cfg.data.channels} images")
     with strategy.scope():
@@ -431,10 +437,7 @@ def _fit(cfg, run_dir, strategy, out_dir, latest, notes, verbose, dataset, callb
         data = dataset
         if data is None:
             # Skip the batches already consumed so a resumed run sees the same data stream as an uninterrupted one.
-            data = feature_dataset(cfg.data, seed=cfg.seed, repeat=True,
-                                   batch_size=cfg.data.batch_size * cfg.train.n_critic, resolution=phase.resolution,
-                                   report=log_cache)
-            data = data.skip(int(gan.batches_seen.numpy()))
+            data = phase_batches(cfg, phase, report=log_cache).skip(int(gan.batches_seen.numpy()))
         # One fit() "epoch" per log window keeps Keras' metric means per window, not over the whole run.
         # Skipped (non-finite) and rewound (restored) steps do not advance the step counter, so the epoch
         # count is open-ended and `_StopAt` ends the phase at exactly its last step.

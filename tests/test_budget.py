@@ -125,3 +125,35 @@ def test_train_config_phases_share_one_budget(clock, monkeypatch):
     # each phase ends by its cumulative deadline, or after its one chunk (trace included) when that is later
     floor = np.concatenate([[0.0], spent[:-1]]) + TRACE + 25 * PER_STEP
     assert np.all(spent <= np.maximum(shares, floor) + PER_STEP)
+
+
+def test_a_contender_takes_n_critic_batches_per_step():
+    """A step of a critic trained n_critic times per generator update takes n_critic batches, as in `kgan train`."""
+    from kgan.config import from_dict
+
+    cfg = from_dict({"data": {"source": "mnist", "batch_size": 4}, "model": {"name": "wgan_gp", "latent_dim": 8,
+                                                                             "width": 4},
+                     "train": {"steps": 2, "n_critic": 3, "gradient_penalty": 10.0}})
+    _, dataset = budget.compiled(cfg)
+    assert next(iter(dataset))["image"].shape[0] == 12
+
+
+def test_train_config_sets_a_decaying_phases_rates_every_step(monkeypatch):
+    """Only a decaying phase's chunks run with the per-step rates callback (`kgan train` sets them every step)."""
+    import kgan.training
+    from kgan.config import from_dict
+
+    cfg = from_dict({"data": {"source": "mnist", "batch_size": 4}, "model": {"name": "dcgan", "latent_dim": 8,
+                                                                             "width": 4},
+                     "train": {"steps": 6, "phases": [{"steps": 2}, {"steps": 4, "decay": "linear"}]}})
+    seen = []
+
+    def train_until(model, data, deadline, chunk, now, limit=None, callbacks=()):
+        seen.append([(type(c).__name__, c.phase.index) for c in callbacks])
+        return 1, {}
+
+    monkeypatch.setattr(budget, "train_until", train_until)
+    monkeypatch.setattr(budget, "compiled", lambda cfg: (SimpleNamespace(), "data"))
+    monkeypatch.setattr(kgan.training, "enter_phase", lambda *a: None)
+    budget.train_config(cfg, 1.0, 5)
+    assert seen == [[], [("DecayingRates", 1)]]

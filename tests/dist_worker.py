@@ -3,10 +3,11 @@
     python tests/dist_worker.py SPEC_JSON OUT_NPZ
 
 SPEC: {"cfg": {...experiment dict...}, "steps": N, "fixed_latent": bool, "strategy": "auto"|...,
-       "local_compare": bool}. The strategy comes from the environment (TF_CONFIG, KGAN_CPU_DEVICES) as in
-`kgan train`. Trains on a deterministic random dataset of global batches (the same on every worker; Keras'
-fit shards it) and writes the weights, the latent noise each local replica drew and the last logs.
-"""
+       "local_compare": bool, "variants": [{...model overrides...}, ...]}. The strategy comes from the environment
+(TF_CONFIG, KGAN_CPU_DEVICES) as in `kgan train`. Trains on a deterministic random dataset of global batches (the
+same on every worker; Keras' fit shards it) and writes the weights, the latent noise each local replica drew and
+the last logs. With `variants`, each variant's model is trained in turn in the same processes (one cluster start
+for all) and its results are keyed "v{i}_..."."""
 
 import json
 import os
@@ -19,18 +20,32 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 def main(spec_path, out_path):
     spec = json.loads(open(spec_path).read())
-    from kgan.distribute import choose_strategy, task_id
+    from kgan.distribute import choose_strategy
 
     strategy = choose_strategy(spec.get("strategy", "auto"))  # first: MWMS must come before other TF ops
     import keras
     keras.config.disable_traceback_filtering()
     import numpy as np
+
+    result = {}
+    for i, variant in enumerate(spec.get("variants", [{}])):
+        cfg = {**spec["cfg"], "model": {**spec["cfg"]["model"], **variant}}
+        prefix = f"v{i}_" if "variants" in spec else ""
+        result.update({prefix + k: v for k, v in train(spec, cfg, strategy).items()})
+    np.savez(out_path, **result)
+
+
+def train(spec, cfg_dict, strategy) -> dict:
+    """One model's results (weights, replicas' latent noise, last logs) after spec["steps"] steps."""
+    import keras
+    import numpy as np
     import tensorflow as tf
 
     import kgan.config
     import kgan.models
+    from kgan.distribute import task_id
 
-    cfg = kgan.config.from_dict(spec["cfg"])
+    cfg = kgan.config.from_dict(cfg_dict)
     batch, steps, res = cfg.data.batch_size * cfg.train.n_critic, spec["steps"], cfg.data.resolution
     rng = np.random.default_rng(1)
     x = rng.uniform(-1, 1, (batch * steps, res, res, cfg.data.channels)).astype("float32")
@@ -71,7 +86,7 @@ def main(spec_path, out_path):
     result["task"] = np.int64(task_id(strategy)[1])
     for k, v in history.history.items():
         result[f"log_{k}"] = np.asarray(v[-1], "float64")
-    np.savez(out_path, **result)
+    return result
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -118,16 +119,20 @@ def weights(gan):
 
 
 def test_random_sigkills_end_like_an_uninterrupted_run(tmp_path):
-    """SIGKILL `kgan train` at random moments (some during checkpoint writes) over several rounds; the run then
-    finishes with the weights of an uninterrupted run and a history without duplicated steps."""
-    steps = 300
-    cfg = make_cfg(steps=steps, checkpoint_every=10, keep_checkpoints=2, log_every=10, snapshot_every=100)
+    """SIGKILL `kgan train` at random moments (some during checkpoint writes) over several rounds: a killed run
+    leaves no run.json or model.keras, each restart resumes from the newest checkpoint (or the one before, when the
+    newest was being written), losing at most the steps since it; the run then finishes with the weights of an
+    uninterrupted run, a history without duplicated steps and a loadable model."""
+    steps, every = 300, 10
+    cfg = make_cfg(steps=steps, checkpoint_every=every, keep_checkpoints=2, log_every=10, snapshot_every=100)
     config = write_config(tmp_path / "tiny.toml", cfg)
     run_dir = tmp_path / "run"
     cmd = [sys.executable, "-m", "kgan", "train", str(config), "--out", str(run_dir)]
     rng = random.Random(7)
-    kills = 0
-    for _ in range(4):
+    kills, newest_at_restart = 0, []
+    for _ in range(3):
+        if ckpt_numbers(run_dir):
+            newest_at_restart.append(max(ckpt_numbers(run_dir)))
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         start = max(ckpt_numbers(run_dir) or [0])
@@ -138,14 +143,23 @@ def test_random_sigkills_end_like_an_uninterrupted_run(tmp_path):
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
+            assert proc.wait(timeout=30) == -signal.SIGKILL
+            assert not (run_dir / "run.json").exists() and not (run_dir / "model.keras").exists()
         proc.wait(timeout=30)
     assert kills >= 2
+    newest_at_restart.append(max(ckpt_numbers(run_dir)))
     finish = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert finish.returncode == 0, finish.stderr
-    resumed = kgan.training.load_run(run_dir)[1]
+    events = (run_dir / "logs" / "events.log").read_text().splitlines()
+    resumed = [int(line.rsplit("ckpt-", 1)[1]) for line in events if "resumed from" in line]
+    assert len(resumed) == len(newest_at_restart), events
+    for at, newest in zip(resumed, newest_at_restart, strict=True):
+        assert newest - every <= at <= newest
+    resumed_model = kgan.training.load_run(run_dir)[1]
     straight = kgan.training.train(cfg, tmp_path / "straight", verbose=False)
-    for a, b in zip(weights(straight), weights(resumed)):
+    for a, b in zip(weights(straight), weights(resumed_model)):
         np.testing.assert_array_equal(a, b)
+    keras.models.load_model(run_dir / "model.keras")
     logged = history_steps(run_dir)
     assert logged == list(range(10, steps + 1, 10))
 

@@ -240,16 +240,22 @@ def test_metric_history_reaches_tensorboard(finished):
     assert {"metrics/FID", "metrics/IS"} <= set(acc.Tags()["tensors"])
 
 
-def test_luigi_cli_with_local_scheduler(tmp_path):
-    cfg = write_toml(tmp_path / "tiny.toml", experiment(tmp_path / "saved_models"))
-    root = tmp_path / "runs"
-    proc = luigi_cli("Pipeline", "--config", str(cfg), "--root", str(root), "--local-scheduler")
+def test_luigi_cli_with_local_scheduler(finished, tmp_path):
+    """Luigi's own CLI on a copy of the finished pipeline whose gallery and summary are gone: it runs those two
+    and nothing else, and ends by saying where everything is (issue: it used to print nothing of it). The whole
+    DAG through luigi's CLI: test_central_scheduler_with_two_workers."""
+    root = copy_root(finished, tmp_path)
+    stages = stage_tasks(finished.cfg, root)
+    shutil.rmtree(Path(stages["RenderGallery"].output().path).parent)
+    Path(stages["Pipeline"].output().path).unlink()
+    before = fingerprints(finished.cfg, root)
+    proc = luigi_cli("Pipeline", "--config", str(finished.cfg), "--root", str(root), "--local-scheduler")
     assert proc.returncode == 0, proc.stderr[-5000:]
-    assert summary_count(proc.stderr, "ran successfully") == len(ALL_TASKS)
-    summary = json.loads(next((root / "tiny").glob("pipeline-*.json")).read_text())
+    assert summary_count(proc.stderr, "ran successfully") == 2
+    assert rewritten(before, fingerprints(finished.cfg, root)) == {"RenderGallery", "Pipeline"}
+    summary = json.loads(Path(stages["Pipeline"].output().path).read_text())
     assert Path(summary["gallery"]).is_file() and Path(summary["metrics_report"]).is_file()
     assert (Path(summary["saved_model"]) / "saved_model.pb").is_file()
-    # Luigi's own CLI also ends by saying where everything is (issue: it used to print nothing of it).
     assert f"gallery         {summary['gallery']}" in proc.stdout
 
 

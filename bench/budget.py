@@ -174,6 +174,22 @@ def compiled(cfg):
     return model, phase_batches(cfg, phases.plan(cfg)[0])
 
 
+def phase_data(cfg, first):
+    """phase -> its training batches (`kgan.training.phase_batches`), made once per resolution; `first`: the first
+    phase's, as `compiled` returns them."""
+    from kgan import phases
+    from kgan.training import phase_batches
+
+    made = {phases.plan(cfg)[0].resolution: first}
+
+    def batches(phase):
+        if phase.resolution not in made:
+            made[phase.resolution] = phase_batches(cfg, phase)
+        return made[phase.resolution]
+
+    return batches
+
+
 def train_config(cfg, minutes: float, chunk: int, after_phase=None, clock: str = "process"):
     """The model of experiment `cfg` trained for `minutes` on `clock` (process CPU time by default); (model, steps,
     minutes used). Each phase (`train.phases`) ends at its cumulative deadline: when the steps up to its end would
@@ -181,19 +197,16 @@ def train_config(cfg, minutes: float, chunk: int, after_phase=None, clock: str =
     downscaled to it, a fade phase through `fade_until`; every phase runs at least one chunk, so a growing model
     always reaches its last resolution. `after_phase(model, phase)` runs at the end of every phase, off the clock."""
     from kgan import phases
-    from kgan.training import enter_phase, grow_to, phase_batches
+    from kgan.training import enter_phase, grow_to
 
     now = CLOCKS[clock]
     model, first = compiled(cfg)
-    plan = phases.plan(cfg)
-    datasets = {plan[0].resolution: first}
+    batches = phase_data(cfg, first)
     start, steps = now(), 0
-    for phase in plan:
+    for phase in phases.plan(cfg):
         deadline = start + minutes * 60 * phase.end / cfg.train.steps
         enter_phase(model, cfg, phase)
-        if phase.resolution not in datasets:
-            datasets[phase.resolution] = phase_batches(cfg, phase)
-        data = datasets[phase.resolution]
+        data = batches(phase)
         if phase.fade:
             done, _ = fade_until(model, data, deadline, chunk, phase.resolution, now)
         else:

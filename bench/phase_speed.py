@@ -19,7 +19,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from budget import compiled, timed_fit  # noqa: E402
+from budget import compiled, phase_data, timed_fit  # noqa: E402
 from held_out import shipped_config  # noqa: E402
 from kgan.cpu import summary_line  # noqa: E402
 
@@ -35,19 +35,15 @@ def parse():
 def phase_speeds(cfg, chunk: int):
     """[(phase, seconds per step, seconds of the trace chunk beyond its steps)] of every phase of `cfg`."""
     from kgan import phases
-    from kgan.data.features import feature_dataset
     from kgan.training import enter_phase, grow_to
 
-    model, full = compiled(cfg)
-    datasets, rows = {None: full, cfg.data.resolution: full}, []
+    model, first_batches = compiled(cfg)
+    batches, rows = phase_data(cfg, first_batches), []
     for phase in phases.plan(cfg):
         enter_phase(model, cfg, phase)
         grow_to(model, phase)
-        if phase.resolution not in datasets:
-            datasets[phase.resolution] = feature_dataset(cfg.data, seed=cfg.seed, split="train",
-                                                         resolution=phase.resolution)
-        first, _ = timed_fit(model, datasets[phase.resolution], chunk, time.process_time)
-        per_step, _ = timed_fit(model, datasets[phase.resolution], chunk, time.process_time)
+        first, _ = timed_fit(model, batches(phase), chunk, time.process_time)
+        per_step, _ = timed_fit(model, batches(phase), chunk, time.process_time)
         rows.append((phase, per_step, (first - per_step) * chunk))
         print(f"  {cfg.name} {phase.name}: {per_step:.3f} CPU s/step, trace {rows[-1][2]:.1f} s", flush=True)
     return rows

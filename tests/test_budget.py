@@ -157,3 +157,28 @@ def test_train_config_sets_a_decaying_phases_rates_every_step(monkeypatch):
     monkeypatch.setattr(kgan.training, "enter_phase", lambda *a: None)
     budget.train_config(cfg, 1.0, 5)
     assert seen == [[], [("DecayingRates", 1)]]
+
+
+def test_phase_data_makes_each_resolutions_batches_once(monkeypatch):
+    """A growing model's phases get batches at their own resolution (the first phase's are the ones `compiled`
+    made), each resolution's made once and shared by its phases."""
+    import kgan.config
+    import kgan.data.features
+    from kgan import phases
+
+    cfg = kgan.config.load_config(budget.__file__.replace("bench/budget.py", "pipelines/mnist_progan.toml"))
+    made = []
+
+    def feature_dataset(data_cfg, **kwargs):
+        made.append((kwargs["resolution"], data_cfg.batch_size))
+        return ("batches", kwargs["resolution"])
+
+    monkeypatch.setattr(kgan.data.features, "feature_dataset", feature_dataset)
+    plan = phases.plan(cfg)
+    batches = budget.phase_data(cfg, "first")
+    got = [batches(phase) for phase in plan]
+    assert got[0] == "first" and plan[0].resolution == 4
+    assert [g for g, p in zip(got, plan) if p.resolution == 4] == ["first"] * sum(p.resolution == 4 for p in plan)
+    assert all(g == ("batches", p.resolution) for g, p in zip(got, plan) if p.resolution != 4)
+    assert sorted(r for r, _ in made) == [8, 16, 32]
+    assert {b for _, b in made} == {cfg.data.batch_size * cfg.train.n_critic}

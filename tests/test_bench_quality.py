@@ -57,3 +57,19 @@ def test_a_kgan_contender_follows_its_configs_phases_and_stops_at_train_steps(mo
     assert kgan.train(10) == 3 and kgan.finished
     assert rates() == pytest.approx([0.0] * (len(critics) + 1))
     assert kgan.train(10) == 0 and int(kgan.model.steps_done.numpy()) == 6
+
+
+def test_the_screening_configs_load_and_differ_from_the_default_as_the_readme_says():
+    """bench/configs holds the earlier defaults and the screening candidates the README's commands name; each is a
+    valid config, and the candidate that became the default differs from it only in train.steps and its phases."""
+    from kgan.config import load_config
+
+    configs = {p.stem: load_config(p) for p in (REPO / "bench" / "configs").glob("*.toml")}
+    assert set(configs) == {"mnist_dcgan_289fea0", "mnist_dcgan_19a3e8b", "r1lr4dec", "lazy8"}
+    default = load_config(REPO / "pipelines" / "mnist_dcgan.toml")
+    lazy8 = configs["lazy8"]
+    assert (lazy8.model, lazy8.data) == (default.model, default.data)
+    assert (lazy8.train.r1, lazy8.train.r1_every, lazy8.train.g_lr) == (default.train.r1, default.train.r1_every,
+                                                                        default.train.g_lr)
+    assert (lazy8.train.steps, default.train.steps) == (10_000, 12_000)
+    assert configs["r1lr4dec"].train.r1_every == 1 and configs["mnist_dcgan_289fea0"].model.width == 32

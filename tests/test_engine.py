@@ -305,6 +305,25 @@ def test_nonfinite_batch_skips_every_update(name):
     assert all(np.all(np.isfinite(v.numpy())) for v in gan.weights)
 
 
+def test_the_finiteness_check_sees_every_gradient_and_no_false_alarm():
+    """NaN or an infinity in any gradient (or both infinities, in different gradients) fails the check; large but
+    finite gradients pass it (a sum of squares overflowed past 1e19 and skipped such steps)."""
+    from kgan.models.updates import all_finite
+
+    def check(*grads, loss=0.5):
+        return bool(all_finite(tf.constant(loss), [tf.constant(g, tf.float32) for g in grads]).numpy())
+
+    finite = np.ones((3, 2), np.float32)
+    assert check(finite, finite)
+    assert not check(finite, [[1.0, np.nan]])
+    assert not check([np.inf], finite) and not check(finite, [-np.inf])
+    assert not check([np.inf], [-np.inf])  # opposite infinities in two gradients
+    assert not check(finite, loss=np.nan)
+    assert check([1e20, -3e30], [5e36])
+    sparse = tf.IndexedSlices(tf.constant([[np.nan, 0.0]]), tf.constant([0]), tf.constant([2, 2]))
+    assert not bool(all_finite(tf.constant(0.5), [sparse]).numpy())
+
+
 def test_nonfinite_counter_counts_consecutive_steps():
     cfg = make_cfg("gan")
     gan = build(cfg)

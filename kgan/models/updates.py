@@ -69,14 +69,15 @@ def guarded_update(tape, loss, variables, optimizer, *, also_ok=True, clip_value
 def all_finite(loss, grads, optimizer=None):
     """The loss and every gradient are finite. A finite loss alone is not enough: a NaN input can vanish in the
     forward pass (fused MatMul+ReLU on CPU maps NaN to 0) yet still poison the weight gradients. With a
-    LossScaleOptimizer only the loss is checked: overflowing (scaled) gradients are its job. One fused pass: the
-    loss plus every gradient's sum of squares is finite iff all of them are (a finite total that overflows only
-    flags a step with gradients beyond 1e19, which is diverging anyway)."""
+    LossScaleOptimizer only the loss is checked: overflowing (scaled) gradients are its job. One reduction per
+    gradient and no elementwise pass: the loss plus every gradient's plain sum is finite iff all of them are (NaN
+    propagates through a sum and an infinity stays infinite or meets its opposite and turns NaN; finite values
+    overflow only past a total of 3e38)."""
     total = [tf.cast(loss, "float32")]
     for g in ([] if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) else grads):
         if g is not None:
             values = g.values if isinstance(g, tf.IndexedSlices) else g
-            total.append(tf.reduce_sum(tf.square(tf.cast(values, "float32"))))
+            total.append(tf.reduce_sum(tf.cast(values, "float32")))
     return tf.math.is_finite(tf.add_n(total))
 
 

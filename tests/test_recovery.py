@@ -151,10 +151,13 @@ def test_random_sigkills_end_like_an_uninterrupted_run(tmp_path):
     finish = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert finish.returncode == 0, finish.stderr
     events = (run_dir / "logs" / "events.log").read_text().splitlines()
-    resumed = [int(line.rsplit("ckpt-", 1)[1]) for line in events if "resumed from" in line]
+    resumed_lines = [line for line in events if "resumed from" in line]
+    resumed = [int(line.rsplit("ckpt-", 1)[1]) for line in resumed_lines]
     assert len(resumed) == len(newest_at_restart), events
-    for at, newest in zip(resumed, newest_at_restart, strict=True):
+    for line, at, newest in zip(resumed_lines, resumed, newest_at_restart, strict=True):
         assert newest - every <= at <= newest
+        assert f"step {at}:" in line  # logged at the step it resumed from
+    assert kgan.training.read_run_info(run_dir)["step"] == steps and max(ckpt_numbers(run_dir)) == steps
     resumed_model = kgan.training.load_run(run_dir)[1]
     straight = kgan.training.train(cfg, tmp_path / "straight", verbose=False)
     for a, b in zip(weights(straight), weights(resumed_model)):

@@ -65,11 +65,13 @@ def test_the_screening_configs_load_and_differ_from_the_default_as_the_readme_sa
     from kgan.config import load_config
 
     configs = {p.stem: load_config(p) for p in (REPO / "bench" / "configs").glob("*.toml")}
-    assert set(configs) == {"mnist_dcgan_289fea0", "mnist_dcgan_19a3e8b", "r1lr4dec", "lazy8"}
+    assert set(configs) == {"mnist_dcgan_289fea0", "mnist_dcgan_19a3e8b", "r1lr4dec", "lazy8", "sn"}
     default = load_config(REPO / "pipelines" / "mnist_dcgan.toml")
     lazy8 = configs["lazy8"]
     assert (lazy8.model, lazy8.data) == (default.model, default.data)
     assert (lazy8.train.r1, lazy8.train.r1_every, lazy8.train.g_lr) == (default.train.r1, default.train.r1_every,
                                                                         default.train.g_lr)
     assert (lazy8.train.steps, default.train.steps) == (10_000, 12_000)
+    sn = configs["sn"]  # the default plus spectral norm in the discriminator, nothing else
+    assert sn.model.options["tricks"] == ["spectral_norm"] and (sn.train, sn.data) == (default.train, default.data)
     assert configs["r1lr4dec"].train.r1_every == 1 and configs["mnist_dcgan_289fea0"].model.width == 32

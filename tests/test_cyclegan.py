@@ -364,7 +364,7 @@ def test_export_serves_both_directions_in_a_process_without_kgan(cg_run, tmp_pat
 def test_shipped_cyclegan_pipeline_runs_end_to_end(tmp_path):
     """pipelines/mnist_cyclegan_thick.toml, shortened: train (both phases), export both directions, evaluate G(a)
     against domain B with the untranslated digits and the no-cycle ablation as reference points, gallery."""
-    from conftest import run_cli
+    from conftest import cli
 
     shipped = kgan.config.load_config("mnist_cyclegan_thick")
     small = shipped.replace(**{
@@ -375,7 +375,7 @@ def test_shipped_cyclegan_pipeline_runs_end_to_end(tmp_path):
         "eval.baselines": []})  # the no_cycle baseline would train and evaluate a second model: see below
     config = tmp_path / "cg.toml"
     config.write_text(kgan.config.dump_toml(small))
-    r = run_cli("pipeline", str(config), "--root", str(tmp_path / "out"), cwd=tmp_path)
+    r = cli("pipeline", str(config), "--root", str(tmp_path / "out"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     summary = {l.split()[0]: l.split()[-1] for l in r.stdout.splitlines() if l.startswith("  ")}
     report = json.loads(open(summary["metrics_report"]).read())

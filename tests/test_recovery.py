@@ -119,7 +119,7 @@ def weights(gan):
 
 
 def test_random_sigkills_end_like_an_uninterrupted_run(tmp_path):
-    """SIGKILL `kgan train` at random moments (some during checkpoint writes) over several rounds: a killed run
+    """SIGKILL `kgan train` at random moments (some during checkpoint writes) in two rounds: a killed run
     leaves no run.json or model.keras, each restart resumes from the newest checkpoint (or the one before, when the
     newest was being written), losing at most the steps since it; the run then finishes with the weights of an
     uninterrupted run, a history without duplicated steps and a loadable model."""
@@ -130,7 +130,7 @@ def test_random_sigkills_end_like_an_uninterrupted_run(tmp_path):
     cmd = [sys.executable, "-m", "kgan", "train", str(config), "--out", str(run_dir)]
     rng = random.Random(7)
     kills, newest_at_restart = 0, []
-    for _ in range(3):
+    for _ in range(2):  # two kills (the test needs both), then a run to the end
         if ckpt_numbers(run_dir):
             newest_at_restart.append(max(ckpt_numbers(run_dir)))
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -146,7 +146,7 @@ def test_random_sigkills_end_like_an_uninterrupted_run(tmp_path):
             assert proc.wait(timeout=30) == -signal.SIGKILL
             assert not (run_dir / "run.json").exists() and not (run_dir / "model.keras").exists()
         proc.wait(timeout=30)
-    assert kills >= 2
+    assert kills == 2
     newest_at_restart.append(max(ckpt_numbers(run_dir)))
     finish = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert finish.returncode == 0, finish.stderr

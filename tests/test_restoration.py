@@ -18,7 +18,7 @@ from kgan.errors import ConfigError
 from kgan.models import registry
 from kgan.nets.resnet import residual_generator
 
-from conftest import cli, run_cli
+from conftest import cli
 
 OPTS = {"blocks": 1}
 SR = {"name": "sr", "seed": 0, "model": {"name": "srgan", "width": 8, "options": OPTS},
@@ -330,7 +330,7 @@ def test_shipped_sr_pipeline_trains_exports_and_evaluates(tmp_path):
         "eval.baselines": ["pixel_only", "adversarial_weight:0.01"]})
     path = tmp_path / "sr4.toml"
     path.write_text(kgan.config.dump_toml(small))
-    r = run_cli("pipeline", str(path), "--root", str(tmp_path / "out"), cwd=tmp_path)
+    r = cli("pipeline", str(path), "--root", str(tmp_path / "out"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     summary = {l.split()[0]: l.split()[-1] for l in r.stdout.splitlines() if l.startswith("  ")}
     report = json.loads(open(summary["metrics_report"]).read())

@@ -193,20 +193,23 @@ def test_killed_worker_job_restarts_from_the_last_checkpoint(tmp_path, tiny_digi
 
 # ----- mixed precision ----------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("tricks", [[], ["spectral_norm"]], ids=["plain", "spectral_norm"])  # the default has SN
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
-def test_mixed_precision_trains_and_stays_float32_outside(tmp_path, tiny_digits, policy):
+def test_mixed_precision_trains_and_stays_float32_outside(tmp_path, tiny_digits, policy, tricks):
     import keras
     import tensorflow as tf
 
     import kgan.config
     from kgan.training import load_run, train
 
-    cfg = kgan.config.from_dict({**experiment("dcgan", steps=3, log_every=1, snapshot_every=3, checkpoint_every=3,
-                                               mixed_precision=policy, allow_emulated_bfloat16=True),
+    base = experiment("dcgan", steps=3, log_every=1, snapshot_every=3, checkpoint_every=3, mixed_precision=policy,
+                      allow_emulated_bfloat16=True)
+    cfg = kgan.config.from_dict({**base, "model": {**base["model"], "options": {"tricks": tricks}},
                                  "data": {"source": f"npz:{tiny_digits['npz']}", "resolution": 8, "batch_size": 8}})
     gan = train(cfg, tmp_path / "run", verbose=False)
     assert keras.mixed_precision.global_policy().name == "float32"  # restored after training
     assert gan.generator.layers[-1].dtype_policy.compute_dtype == "float32"
+    assert gan.discriminator(np.zeros((2, 8, 8, 1), "float32")).dtype == tf.float32  # the logits, SN-wrapped or not
     lso = isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
     assert lso == (policy == "mixed_float16") and lso == isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
     rows = (tmp_path / "run" / "logs" / "history.csv").read_text().splitlines()

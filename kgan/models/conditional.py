@@ -66,10 +66,12 @@ def _fresh(layer, name=None):
 
 
 def _maybe_sn(layer, sn: bool, name=None):
-    """A fresh copy of `layer`, wrapped in SpectralNormalization when asked (Dense / Conv2D only)."""
+    """A fresh copy of `layer`, wrapped in SpectralNormalization when asked (Dense / Conv2D only). The wrapper takes
+    the layer's dtype policy: it casts its output to its input's dtype, so under a mixed policy a float32 layer
+    (the logits) would otherwise return bfloat16 / float16."""
     name = name or layer.name
     if sn and isinstance(layer, (layers.Dense, layers.Conv2D)):
-        return layers.SpectralNormalization(_fresh(layer, name + "_sn"), name=name)
+        return layers.SpectralNormalization(_fresh(layer, name + "_sn"), name=name, dtype=layer.dtype_policy)
     return _fresh(layer, name)
 
 
